@@ -1,0 +1,118 @@
+//! Command-line arguments as parsed. `main` turns them into engine calls.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kubegate_engine::Severity;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubegate",
+    version,
+    about = "Kubernetes policy-as-code checks: one engine for pre-commit, CI and admission",
+    after_help = "Exit codes: 0 no findings at or above --fail-on, 1 findings at or above it, \
+2 usage or load errors.\nLogging: set KUBEGATE_LOG (e.g. KUBEGATE_LOG=debug)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests (files, directories, `-` for stdin) against the built-in rules.
+    Check(CheckArgs),
+    /// List the rules kubegate knows.
+    Rules(RulesArgs),
+    /// Explain one rule: why it matters, how to fix it, examples.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to check; `-` reads standard input. Directories are searched
+    /// recursively for .yaml, .yml and .json files, honouring .gitignore.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Exit 1 when a finding of this severity or higher is reported. `never` only fails on
+    /// load errors.
+    #[arg(long, value_enum, default_value_t = FailOn::Medium)]
+    pub fail_on: FailOn,
+
+    /// Leave the source excerpt out of human output.
+    #[arg(long)]
+    pub no_excerpt: bool,
+
+    /// Largest file kubegate reads, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_file_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+
+    /// Only rules of this severity or higher.
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+
+    /// Only rules of this category (pod-security, images, resources, kubegate).
+    #[arg(long)]
+    pub category: Option<String>,
+
+    /// Only rules mapped to a benchmark whose reference contains this text (`cis`, `5.2.2`,
+    /// `pss`); case-insensitive.
+    #[arg(long)]
+    pub benchmark: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
+    /// The rules reference, as in docs/rules.md.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule id (`KG101`) or name (`privileged-container`).
+    pub rule: String,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}

@@ -1,0 +1,122 @@
+//! The `kubegate` command line.
+
+mod args;
+mod output;
+mod rules_cmd;
+
+use args::{CheckArgs, Cli, Command, Format};
+use clap::Parser;
+use kubegate_engine::{Checker, Input, Limits, Loader};
+use std::io::Write;
+use std::process::ExitCode;
+
+const EXIT_CLEAN: u8 = 0;
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KUBEGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Rules(args) => {
+            let text = rules_cmd::list(&args)?;
+            Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN))
+        }
+        Command::Explain(args) => match rules_cmd::explain(&args) {
+            Ok(text) => Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN)),
+            Err(message) => {
+                let _ = writeln!(std::io::stderr(), "error: {message}");
+                Ok(EXIT_ERROR)
+            }
+        },
+    }
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+    let inputs: Vec<Input> = args
+        .paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect();
+    let limits = Limits {
+        max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
+        ..Limits::default()
+    };
+    let loaded = Loader::new(limits).load(&inputs);
+    tracing::debug!(
+        files = loaded.files,
+        objects = loaded.manifests.len(),
+        errors = loaded.errors.len(),
+        "loaded"
+    );
+    let report = Checker::default().check(loaded);
+
+    let code = if !report.errors.is_empty() {
+        EXIT_ERROR
+    } else if args
+        .fail_on
+        .threshold()
+        .is_some_and(|t| report.has_findings_at_or_above(t))
+    {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    };
+    let text = match args.format {
+        Format::Json => output::json::render(&report),
+        Format::Human => {
+            let errors = output::human::render_errors(&report.errors);
+            let _ = std::io::stderr().write_all(errors.as_bytes());
+            output::human::render(
+                &report,
+                &output::human::Options {
+                    excerpt: !args.no_excerpt,
+                },
+            )
+        }
+    };
+    Ok(write_stdout(&text).unwrap_or(code))
+}
+
+/// Writes to stdout. Returns `Some(0)` when the reader went away (a closed pipe is not an
+/// error: `kubegate check . | head` must end quietly), `None` when everything was written.
+fn write_stdout(text: &str) -> Option<u8> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Some(EXIT_CLEAN),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write output: {e}");
+            Some(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Human output: one block per finding with a source excerpt, then a summary line.
+
+use kubegate_engine::{Finding, LoadError, Report, Severity};
+use std::fmt::Write;
+
+pub struct Options {
+    pub excerpt: bool,
+}
+
+pub fn render(report: &Report, options: &Options) -> String {
+    let mut out = String::new();
+    for finding in &report.findings {
+        render_finding(&mut out, finding, options);
+        out.push('\n');
+    }
+    render_summary(&mut out, report);
+    out
+}
+
+/// Load errors, one line each, for standard error.
+pub fn render_errors(errors: &[LoadError]) -> String {
+    let mut out = String::new();
+    for e in errors {
+        let _ = writeln!(out, "error: {e}");
+    }
+    out
+}
+
+fn render_finding(out: &mut String, f: &Finding, options: &Options) {
+    let _ = writeln!(out, "{}[{}] {}", f.severity, f.rule_id, f.message);
+    let location = match (f.location.line, f.location.column) {
+        (Some(line), Some(column)) => format!("{}:{line}:{column}", f.location.file),
+        _ => format!("{} ({})", f.location.file, f.pointer),
+    };
+    let _ = writeln!(
+        out,
+        "  --> {location}  {} ({})",
+        f.object, f.object.api_version
+    );
+    if let Some(template) = &f.template {
+        let _ = writeln!(out, "  rendered from template {template}");
+    }
+    if !options.excerpt {
+        return;
+    }
+    let (Some(line), Some(column)) = (f.location.line, f.location.column) else {
+        return;
+    };
+    let Some(text) = f.source.line(line) else {
+        return;
+    };
+    let gutter = line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let col = column.saturating_sub(1) as usize;
+    let shown: String = text
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let width = shown
+        .chars()
+        .skip(col)
+        .take_while(|c| !matches!(c, ':' | ' ' | ',' | '}' | ']'))
+        .count()
+        .max(1);
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{line} | {}", shown.trim_end());
+    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col), "^".repeat(width));
+}
+
+fn render_summary(out: &mut String, report: &Report) {
+    let s = &report.summary;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if s.findings == 0 {
+        let _ = write!(out, "No findings");
+    } else {
+        let counts: Vec<String> = Severity::ALL
+            .iter()
+            .map(|sev| (sev, count(report, *sev)))
+            .filter(|(_, n)| *n > 0)
+            .map(|(sev, n)| format!("{n} {sev}"))
+            .collect();
+        let _ = write!(
+            out,
+            "{} ({})",
+            plural(s.findings, "finding"),
+            counts.join(", ")
+        );
+    }
+    let _ = write!(
+        out,
+        " in {} from {}",
+        plural(s.objects, "object"),
+        plural(s.files, "file")
+    );
+    if s.errors > 0 {
+        let _ = write!(out, "; {}", plural(s.errors, "error"));
+    }
+    out.push_str(".\n");
+}
+
+fn count(report: &Report, severity: Severity) -> usize {
+    let s = &report.summary;
+    match severity {
+        Severity::Critical => s.critical,
+        Severity::High => s.high,
+        Severity::Medium => s.medium,
+        Severity::Low => s.low,
+    }
+}

@@ -1,0 +1,71 @@
+//! `--format json`: the stable, documented report document (see docs/output.md).
+
+use kubegate_engine::Report;
+use serde::Serialize;
+
+/// Bumped on any incompatible change to the document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    findings: Vec<FindingOut<'a>>,
+    errors: Vec<ErrorOut<'a>>,
+    summary: &'a kubegate_engine::Summary,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    severity: kubegate_engine::Severity,
+    message: &'a str,
+    object: &'a kubegate_engine::ObjectRef,
+    pointer: &'a str,
+    location: &'a kubegate_engine::Location,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    file: &'a str,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: String,
+}
+
+pub fn render(report: &Report) -> String {
+    let doc = Document {
+        version: SCHEMA_VERSION,
+        findings: report
+            .findings
+            .iter()
+            .map(|f| FindingOut {
+                rule_id: f.rule_id,
+                rule_name: f.rule_name,
+                severity: f.severity,
+                message: &f.message,
+                object: &f.object,
+                pointer: &f.pointer,
+                location: &f.location,
+                template: f.template.as_deref(),
+            })
+            .collect(),
+        errors: report
+            .errors
+            .iter()
+            .map(|e| ErrorOut {
+                file: &e.file,
+                line: e.position.map(|p| p.line),
+                column: e.position.map(|p| p.column),
+                message: e.kind.to_string(),
+            })
+            .collect(),
+        summary: &report.summary,
+    };
+    let mut text =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}

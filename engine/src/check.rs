@@ -1,0 +1,241 @@
+//! Evaluation: rules × manifests in parallel, exemptions, and the deterministic [`Report`].
+
+use crate::exemption;
+use crate::load::{LoadError, LoadErrorKind, Loaded};
+use crate::manifest::{Manifest, ObjectRef, SourceFile};
+use crate::rule::{Rule, RuleMeta, Severity, Violation};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// Where a finding is: always a file, and a line and column when the object has source text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+/// One rule violation on one object, with its resolved position.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule_id: &'static str,
+    pub rule_name: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub object: ObjectRef,
+    /// JSON pointer of the offending field within the object.
+    pub pointer: String,
+    pub location: Location,
+    /// The Helm template that rendered the object, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(skip)]
+    pub source: Arc<SourceFile>,
+    #[serde(skip)]
+    pub document_index: usize,
+    #[serde(skip)]
+    pub item_index: Option<usize>,
+}
+
+impl Finding {
+    fn new(meta: &'static RuleMeta, violation: Violation, manifest: &Manifest) -> Self {
+        let position = manifest.locate(&violation.pointer);
+        Finding {
+            rule_id: meta.id,
+            rule_name: meta.name,
+            severity: meta.severity,
+            message: violation.message,
+            object: manifest.object.clone(),
+            pointer: violation.pointer,
+            location: Location {
+                file: manifest.source.name.clone(),
+                line: position.map(|p| p.line),
+                column: position.map(|p| p.column),
+            },
+            template: manifest.template.clone(),
+            source: manifest.source.clone(),
+            document_index: manifest.document_index,
+            item_index: manifest.item_index,
+        }
+    }
+
+    /// The order of the report: file, document, list item, position, rule, pointer, message.
+    fn order(&self, other: &Self) -> Ordering {
+        (
+            &self.location.file,
+            self.document_index,
+            self.item_index,
+            self.location.line,
+            self.location.column,
+        )
+            .cmp(&(
+                &other.location.file,
+                other.document_index,
+                other.item_index,
+                other.location.line,
+                other.location.column,
+            ))
+            .then_with(|| self.rule_id.cmp(other.rule_id))
+            .then_with(|| self.pointer.cmp(&other.pointer))
+            .then_with(|| self.message.cmp(&other.message))
+    }
+}
+
+/// Counts for the summary line and the JSON `summary` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub objects: usize,
+    pub findings: usize,
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub errors: usize,
+}
+
+/// The result of a run: sorted findings, load and evaluation errors, counts.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<LoadError>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Whether any finding is at or above `threshold`.
+    pub fn has_findings_at_or_above(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= threshold)
+    }
+}
+
+/// Runs a set of rules over manifests.
+#[derive(Clone)]
+pub struct Checker {
+    rules: Vec<&'static dyn Rule>,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.rules.iter().map(|r| r.meta().id))
+            .finish()
+    }
+}
+
+impl Default for Checker {
+    /// Every built-in rule.
+    fn default() -> Self {
+        Self {
+            rules: crate::rules::builtin().to_vec(),
+        }
+    }
+}
+
+impl Checker {
+    /// A checker running only the given rules.
+    pub fn with_rules(rules: Vec<&'static dyn Rule>) -> Self {
+        Self { rules }
+    }
+
+    pub fn rules(&self) -> &[&'static dyn Rule] {
+        &self.rules
+    }
+
+    /// Evaluates one manifest: every rule, then exemptions. A rule that panics becomes an
+    /// error for that object instead of taking the run down.
+    pub fn check_manifest(&self, manifest: &Manifest) -> (Vec<Finding>, Vec<LoadError>) {
+        let mut errors = Vec::new();
+        let mut raw: Vec<(&'static RuleMeta, Violation)> = Vec::new();
+        let mut violations = Vec::new();
+        for rule in &self.rules {
+            violations.clear();
+            let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(manifest, &mut violations)));
+            match outcome {
+                Ok(()) => raw.extend(violations.drain(..).map(|v| (rule.meta(), v))),
+                Err(_) => errors.push(LoadError {
+                    file: manifest.source.name.clone(),
+                    position: manifest.locate(""),
+                    kind: LoadErrorKind::RulePanicked {
+                        rule: rule.meta().id,
+                        object: manifest.object.to_string(),
+                    },
+                }),
+            }
+        }
+        let (mut exemptions, invalid) = exemption::read(manifest);
+        if !exemptions.is_empty() {
+            raw.retain(
+                |(meta, _)| match exemptions.iter_mut().find(|e| e.rule_id == meta.id) {
+                    Some(e) => {
+                        e.used = true;
+                        false
+                    }
+                    None => true,
+                },
+            );
+        }
+        raw.extend(invalid.into_iter().map(|v| (&exemption::INVALID, v)));
+        for e in exemptions {
+            let active = self.rules.iter().any(|r| r.meta().id == e.rule_id);
+            if !e.used && active {
+                raw.push((
+                    &exemption::UNUSED,
+                    Violation {
+                        pointer: e.pointer,
+                        message: format!(
+                            "exemption for {} suppresses no finding on this object",
+                            e.rule_id
+                        ),
+                    },
+                ));
+            }
+        }
+        let findings = raw
+            .into_iter()
+            .map(|(meta, v)| Finding::new(meta, v, manifest))
+            .collect();
+        (findings, errors)
+    }
+
+    /// Evaluates everything that was loaded, in parallel, into a sorted report. The report is
+    /// the same whatever the number of threads.
+    pub fn check(&self, loaded: Loaded) -> Report {
+        let results: Vec<_> = loaded
+            .manifests
+            .par_iter()
+            .map(|m| self.check_manifest(m))
+            .collect();
+        let mut findings = Vec::new();
+        let mut errors = loaded.errors;
+        for (f, e) in results {
+            findings.extend(f);
+            errors.extend(e);
+        }
+        findings.sort_by(Finding::order);
+        errors.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+        let mut summary = Summary {
+            files: loaded.files,
+            objects: loaded.manifests.len(),
+            findings: findings.len(),
+            errors: errors.len(),
+            ..Summary::default()
+        };
+        for f in &findings {
+            match f.severity {
+                Severity::Critical => summary.critical += 1,
+                Severity::High => summary.high += 1,
+                Severity::Medium => summary.medium += 1,
+                Severity::Low => summary.low += 1,
+            }
+        }
+        Report {
+            findings,
+            errors,
+            summary,
+        }
+    }
+}

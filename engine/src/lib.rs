@@ -1,0 +1,22 @@
+//! kubegate's engine: loads Kubernetes manifests with exact positions, evaluates rules on
+//! them and produces a deterministic report. It knows nothing of command lines or servers.
+
+pub mod check;
+pub mod corpus;
+pub mod docs;
+pub mod exemption;
+pub mod load;
+pub mod manifest;
+pub mod position;
+pub mod rule;
+pub mod rules;
+pub mod scalar;
+pub mod workload;
+pub mod yaml;
+
+pub use check::{Checker, Finding, Location, Report, Summary};
+pub use load::{Input, LoadError, LoadErrorKind, Loaded, Loader};
+pub use manifest::{Manifest, ObjectRef, SourceFile};
+pub use position::Position;
+pub use rule::{Category, Rule, RuleMeta, Severity, Violation};
+pub use yaml::Limits;

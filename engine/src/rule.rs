@@ -1,0 +1,123 @@
+//! Rule metadata and the [`Rule`] trait. Every rule declares its metadata once, as a
+//! `static RuleMeta`; `kubegate rules`, `kubegate explain`, `docs/rules.md` and the JSON
+//! output all read that one declaration.
+
+use crate::manifest::Manifest;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "unknown severity {s:?} (expected low, medium, high or critical)"
+            )),
+        }
+    }
+}
+
+/// What a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// Problems with kubegate's own inputs: malformed objects, exemption annotations.
+    Kubegate,
+    PodSecurity,
+    Images,
+    Resources,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Kubegate => "kubegate",
+            Category::PodSecurity => "pod-security",
+            Category::Images => "images",
+            Category::Resources => "resources",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything there is to say about a rule, declared once.
+#[derive(Debug, Serialize)]
+pub struct RuleMeta {
+    /// Stable identifier, never reused (`KG101`).
+    pub id: &'static str,
+    /// Short kebab-case name (`privileged-container`); also accepted wherever an id is.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub category: Category,
+    /// Benchmark controls the rule implements (`CIS 5.2.2`, `PSS baseline`).
+    pub benchmarks: &'static [&'static str],
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    /// A manifest the rule must flag. The test suite runs it.
+    pub failing_example: &'static str,
+    /// A manifest the rule must accept. The test suite runs it.
+    pub passing_example: &'static str,
+    /// kubegate version that introduced the rule.
+    pub since: &'static str,
+}
+
+/// One problem a rule found, before the engine attaches identity and position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer (relative to the object) of the offending field, or of the nearest node
+    /// that should contain a missing one.
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A built-in check. Rules get the parsed object once and report by JSON pointer; they never
+/// re-parse and never compute positions.
+pub trait Rule: Send + Sync + 'static {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, manifest: &Manifest, out: &mut Vec<Violation>);
+}

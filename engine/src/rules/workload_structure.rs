@@ -1,0 +1,174 @@
+use crate::manifest::{json_type, Manifest};
+use crate::rule::{Category, Rule, RuleMeta, Severity, Violation};
+use crate::workload::{is_pod_bearing, pod_spec, CONTAINER_FIELDS};
+use serde_json::Value;
+
+/// Fields the security rules read must have the type the API server expects. A value of the
+/// wrong type (`hostPID: "true"`, a mapping where a list belongs) would otherwise slip past
+/// every rule silently.
+#[derive(Debug)]
+pub struct WorkloadStructure;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "KG003",
+    name: "malformed-workload",
+    title: "Pod specs must have the structure and field types Kubernetes expects",
+    severity: Severity::High,
+    category: Category::Kubegate,
+    benchmarks: &[],
+    rationale: "The API server rejects a pod spec whose fields have the wrong type, and a checker \
+that silently skips such fields would let the same manifest pass review. kubegate reports them \
+so a typo like `hostPID: \"true\"` or `containers:` written as a mapping is fixed before it ships.",
+    remediation: "Give each field the type the Kubernetes API defines: booleans unquoted, \
+`containers` and `volumes` as lists of mappings, `image` as a string.",
+    failing_example: r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: typo
+spec:
+  hostPID: "false"
+  containers:
+    name: app
+    image: nginx:1.27.2
+"#,
+    passing_example: r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: typo
+spec:
+  hostPID: false
+  containers:
+    - name: app
+      image: nginx:1.27.2
+"#,
+    since: "0.1.0",
+};
+
+fn wrong_type(
+    out: &mut Vec<Violation>,
+    pointer: String,
+    what: &str,
+    expected: &str,
+    found: &Value,
+) {
+    out.push(Violation {
+        pointer,
+        message: format!(
+            "{what} must be a {expected}, found {} {}",
+            json_type(found),
+            short(found)
+        )
+        .trim_end()
+        .to_owned(),
+    });
+}
+
+/// Scalars are quoted in the message; a whole mapping or list is only named by its type.
+fn short(value: &Value) -> String {
+    match value {
+        Value::Object(_) | Value::Array(_) => String::new(),
+        _ => {
+            let text = value.to_string();
+            if text.chars().count() > 40 {
+                format!("{}…", text.chars().take(40).collect::<String>())
+            } else {
+                text
+            }
+        }
+    }
+}
+
+impl Rule for WorkloadStructure {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, manifest: &Manifest, out: &mut Vec<Violation>) {
+        let object = &manifest.object;
+        if !is_pod_bearing(object.group(), &object.kind) {
+            return;
+        }
+        let Some(spec) = pod_spec(manifest) else {
+            // The pod spec is absent or not a mapping.
+            let template_pointer = match manifest.object.kind.as_str() {
+                "Pod" => "/spec",
+                "PodTemplate" => "/template/spec",
+                "CronJob" => "/spec/jobTemplate/spec/template/spec",
+                _ => "/spec/template/spec",
+            };
+            match manifest.value.pointer(template_pointer) {
+                Some(v) if !v.is_null() => {
+                    wrong_type(out, template_pointer.into(), "the pod spec", "mapping", v)
+                }
+                _ => out.push(Violation {
+                    pointer: template_pointer.into(),
+                    message: format!("{} has no pod spec at {template_pointer}", object.kind),
+                }),
+            }
+            return;
+        };
+        for field in ["hostNetwork", "hostPID", "hostIPC"] {
+            match spec.spec.get(field) {
+                None | Some(Value::Null | Value::Bool(_)) => {}
+                Some(v) => wrong_type(out, spec.field_pointer(field), field, "boolean", v),
+            }
+        }
+        match spec.spec.get("containers") {
+            None | Some(Value::Null) => out.push(Violation {
+                pointer: spec.pointer.into(),
+                message: "pod spec has no containers".into(),
+            }),
+            Some(Value::Array(items)) if items.is_empty() => out.push(Violation {
+                pointer: spec.field_pointer("containers"),
+                message: "pod spec has an empty containers list".into(),
+            }),
+            _ => {}
+        }
+        for field in CONTAINER_FIELDS.into_iter().chain(["volumes"]) {
+            match spec.spec.get(field) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if !item.is_object() {
+                            let pointer = format!("{}/{i}", spec.field_pointer(field));
+                            wrong_type(out, pointer, &format!("{field}[{i}]"), "mapping", item);
+                        }
+                    }
+                }
+                Some(v) => wrong_type(out, spec.field_pointer(field), field, "list", v),
+            }
+        }
+        for c in spec.containers() {
+            match c.value.get("image") {
+                None | Some(Value::Null | Value::String(_)) => {}
+                Some(v) => wrong_type(
+                    out,
+                    c.pointer("image"),
+                    &format!("{} image", c.label()),
+                    "string",
+                    v,
+                ),
+            }
+            match c.value.get("securityContext") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(sc)) => match sc.get("privileged") {
+                    None | Some(Value::Null | Value::Bool(_)) => {}
+                    Some(v) => wrong_type(
+                        out,
+                        c.pointer("securityContext/privileged"),
+                        &format!("{} securityContext.privileged", c.label()),
+                        "boolean",
+                        v,
+                    ),
+                },
+                Some(v) => wrong_type(
+                    out,
+                    c.pointer("securityContext"),
+                    &format!("{} securityContext", c.label()),
+                    "mapping",
+                    v,
+                ),
+            }
+        }
+    }
+}

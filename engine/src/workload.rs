@@ -1,0 +1,117 @@
+//! Finding the pod spec inside every pod-bearing kind, and walking its containers.
+
+use crate::manifest::Manifest;
+use serde_json::{Map, Value};
+
+/// Pointer of the pod spec inside each pod-bearing kind, by API group and kind.
+fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
+    Some(match (group, kind) {
+        ("", "Pod") => "/spec",
+        ("", "PodTemplate") => "/template/spec",
+        ("", "ReplicationController") => "/spec/template/spec",
+        ("apps" | "extensions", "Deployment" | "DaemonSet" | "ReplicaSet") => "/spec/template/spec",
+        ("apps", "StatefulSet") => "/spec/template/spec",
+        ("batch", "Job") => "/spec/template/spec",
+        ("batch", "CronJob") => "/spec/jobTemplate/spec/template/spec",
+        _ => return None,
+    })
+}
+
+/// Whether `kind` in `group` carries a pod template.
+pub fn is_pod_bearing(group: &str, kind: &str) -> bool {
+    pod_spec_pointer(group, kind).is_some()
+}
+
+/// The three container lists of a pod spec, in the order PSA checks them.
+pub const CONTAINER_FIELDS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+/// A pod spec found inside a manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct PodSpec<'a> {
+    pub spec: &'a Map<String, Value>,
+    /// Pointer of the spec inside the object.
+    pub pointer: &'static str,
+}
+
+/// The pod spec of a pod-bearing object, if it has one and it is a mapping.
+pub fn pod_spec(manifest: &Manifest) -> Option<PodSpec<'_>> {
+    let pointer = pod_spec_pointer(manifest.object.group(), &manifest.object.kind)?;
+    let spec = manifest.value.pointer(pointer)?.as_object()?;
+    Some(PodSpec { spec, pointer })
+}
+
+/// One container of a pod spec.
+#[derive(Debug, Clone, Copy)]
+pub struct Container<'a> {
+    pub value: &'a Map<String, Value>,
+    /// `containers`, `initContainers` or `ephemeralContainers`.
+    pub field: &'static str,
+    pub index: usize,
+    spec_pointer: &'static str,
+}
+
+impl<'a> Container<'a> {
+    pub fn name(&self) -> &'a str {
+        self.value
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("<unnamed>")
+    }
+
+    /// Pointer of this container, or of `rest` inside it (`rest` like `securityContext/privileged`).
+    pub fn pointer(&self, rest: &str) -> String {
+        if rest.is_empty() {
+            format!("{}/{}/{}", self.spec_pointer, self.field, self.index)
+        } else {
+            format!(
+                "{}/{}/{}/{}",
+                self.spec_pointer, self.field, self.index, rest
+            )
+        }
+    }
+
+    /// Human label used in messages: `container "app"`, `init container "setup"`.
+    pub fn label(&self) -> String {
+        let what = match self.field {
+            "initContainers" => "init container",
+            "ephemeralContainers" => "ephemeral container",
+            _ => "container",
+        };
+        format!("{what} {:?}", self.name())
+    }
+
+    pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
+        let mut value = self.value.get(*path.first()?)?;
+        for key in &path[1..] {
+            value = value.get(key)?;
+        }
+        Some(value)
+    }
+}
+
+impl<'a> PodSpec<'a> {
+    /// Every container (init, regular, ephemeral) that is a mapping.
+    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + 'a {
+        let spec = self.spec;
+        let spec_pointer = self.pointer;
+        CONTAINER_FIELDS.into_iter().flat_map(move |field| {
+            spec.get(field)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter_map(move |(index, c)| {
+                    c.as_object().map(|value| Container {
+                        value,
+                        field,
+                        index,
+                        spec_pointer,
+                    })
+                })
+        })
+    }
+
+    pub fn field_pointer(&self, field: &str) -> String {
+        format!("{}/{}", self.pointer, field)
+    }
+}
