@@ -43,6 +43,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Medium)]
     pub fail_on: FailOn,
 
+    /// Run only these rule packs (comma-separated; see `kubegate rules`). The `kubegate` pack
+    /// always runs. Default: every pack.
+    #[arg(long, value_delimiter = ',', value_name = "PACK")]
+    pub packs: Vec<String>,
+
     /// Leave the source excerpt out of human output.
     #[arg(long)]
     pub no_excerpt: bool,
@@ -84,6 +89,10 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
     pub format: RulesFormat,
+
+    /// Only rules of this pack.
+    #[arg(long)]
+    pub pack: Option<String>,
 
     /// Only rules of this severity or higher.
     #[arg(long, value_parser = parse_severity)]

@@ -68,6 +68,11 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
+    let checker = if args.packs.is_empty() {
+        Checker::default()
+    } else {
+        Checker::with_rules(kubegate_engine::packs::select(&args.packs)?)
+    };
     let loaded = Loader::new(limits).load(&inputs);
     tracing::debug!(
         files = loaded.files,
@@ -75,7 +80,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         errors = loaded.errors.len(),
         "loaded"
     );
-    let report = Checker::default().check(loaded);
+    let report = checker.check(loaded);
 
     let code = if !report.errors.is_empty() {
         EXIT_ERROR

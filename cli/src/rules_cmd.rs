@@ -1,12 +1,32 @@
 //! `kubegate rules` and `kubegate explain`.
 
 use crate::args::{ExplainArgs, RulesArgs, RulesFormat};
-use kubegate_engine::{rules, RuleMeta};
+use kubegate_engine::{packs, rules, RuleMeta};
 use std::fmt::Write;
 
 pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
+    if let Some(pack) = &args.pack {
+        if !packs::builtin()?.iter().any(|p| &p.name == pack) {
+            anyhow::bail!(
+                "{}",
+                packs::PackError::UnknownPack {
+                    name: pack.clone(),
+                    known: packs::builtin()?
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            );
+        }
+    }
     let metas: Vec<&RuleMeta> = rules::all_metas()
         .into_iter()
+        .filter(|m| {
+            args.pack
+                .as_deref()
+                .is_none_or(|p| packs::packs_of(m.id).contains(&p))
+        })
         .filter(|m| args.severity.is_none_or(|s| m.severity >= s))
         .filter(|m| {
             args.category
@@ -33,17 +53,18 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
             let mut out = String::new();
             let _ = writeln!(
                 out,
-                "{:<7} {:<9} {:<13} {:<24} TITLE",
-                "ID", "SEVERITY", "CATEGORY", "NAME"
+                "{:<7} {:<9} {:<13} {:<24} {:<15} TITLE",
+                "ID", "SEVERITY", "CATEGORY", "NAME", "PACKS"
             );
             for m in &metas {
                 let _ = writeln!(
                     out,
-                    "{:<7} {:<9} {:<13} {:<24} {}",
+                    "{:<7} {:<9} {:<13} {:<24} {:<15} {}",
                     m.id,
                     m.severity.as_str(),
                     m.category.as_str(),
                     m.name,
+                    packs::packs_of(m.id).join(","),
                     m.title
                 );
             }

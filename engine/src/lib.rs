@@ -7,6 +7,7 @@ pub mod docs;
 pub mod exemption;
 pub mod load;
 pub mod manifest;
+pub mod packs;
 pub mod position;
 pub mod rule;
 pub mod rules;

@@ -1,0 +1,251 @@
+//! Runs the real `kubegate` binary from the workspace root and asserts on its output and
+//! exit code.
+
+use std::io::{Read, Write};
+use std::process::{Command, Output, Stdio};
+
+fn kubegate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env_remove("KUBEGATE_LOG")
+        .output()
+        .expect("run kubegate")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_examples_human_output() {
+    let out = kubegate(&["check", "testdata/examples"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    insta::assert_snapshot!("check_examples_human", stdout(&out));
+}
+
+#[test]
+fn check_examples_json_output() {
+    let out = kubegate(&["check", "--format", "json", "testdata/examples"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(
+        doc["summary"]["findings"],
+        doc["findings"].as_array().map_or(0, Vec::len)
+    );
+    insta::assert_snapshot!("check_examples_json", stdout(&out));
+}
+
+#[test]
+fn malformed_inputs_exit_2_with_file_line_and_cause() {
+    let out = kubegate(&["check", "testdata/malformed"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!("check_malformed_stderr", stderr(&out));
+    let json = kubegate(&["check", "-f", "json", "testdata/malformed"]);
+    assert_eq!(json.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("valid JSON");
+    let errors = doc["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 5);
+    assert!(errors
+        .iter()
+        .all(|e| e["file"].is_string() && e["line"].is_u64() && e["message"].is_string()));
+}
+
+#[test]
+fn clean_input_exits_0() {
+    let out = kubegate(&["check", "testdata/examples/compliant.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "No findings in 1 object from 1 file.\n");
+}
+
+#[test]
+fn fail_on_threshold_decides_the_exit_code() {
+    // kustomize-build.yaml has one high and one medium finding.
+    let file = "testdata/examples/kustomize-build.yaml";
+    assert_eq!(kubegate(&["check", file]).status.code(), Some(1));
+    assert_eq!(
+        kubegate(&["check", "--fail-on", "high", file])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        kubegate(&["check", "--fail-on", "critical", file])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        kubegate(&["check", "--fail-on", "never", file])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Only a low finding (an unused exemption): below the default threshold.
+    assert_eq!(
+        kubegate(&["check", "testdata/examples/cni-agent.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        kubegate(&[
+            "check",
+            "--fail-on",
+            "low",
+            "testdata/examples/cni-agent.yaml"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn usage_errors_and_missing_paths_exit_2() {
+    let out = kubegate(&["check", "--fail-on", "sometimes", "testdata"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = kubegate(&["check", "testdata/does-not-exist.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: testdata/does-not-exist.yaml: path does not exist\n"
+    );
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostPID: on\n  containers:\n    - name: a\n      image: nginx:1.27.2\n      resources: {limits: {cpu: 1, memory: 1Gi}}\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(manifest.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("high[KG102] pod must not set hostPID=true\n  --> <stdin>:6:3  Pod/p (v1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    // Enough findings that the output cannot fit in the pipe buffer.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = kubegate_engine::corpus::generate(3000, 1);
+    std::fs::write(dir.path().join("big.yaml"), text).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args(["check", "big.yaml"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn rules_lists_filters_and_explains() {
+    let out = kubegate(&["rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("rules_table", stdout(&out));
+
+    let out = kubegate(&["rules", "--benchmark", "cis", "--format", "json"]);
+    let rules: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = rules
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["KG101", "KG102", "KG103"]);
+
+    let out = kubegate(&["rules", "--severity", "high"]);
+    assert!(!stdout(&out).contains("KG201"));
+
+    let out = kubegate(&["explain", "privileged-container"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("explain_kg101", stdout(&out));
+
+    let out = kubegate(&["explain", "KG999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown rule \"KG999\""));
+}
+
+#[test]
+fn rules_markdown_matches_docs() {
+    let out = kubegate(&["rules", "--format", "markdown"]);
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md"))
+        .expect("docs/rules.md");
+    assert_eq!(stdout(&out), docs);
+}
+
+#[test]
+fn packs_select_what_runs() {
+    let out = kubegate(&[
+        "check",
+        "--packs",
+        "best-practices",
+        "-f",
+        "json",
+        "testdata/examples/web-deployment.yaml",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["KG201", "KG202"]);
+
+    let out = kubegate(&[
+        "check",
+        "--packs",
+        "pod-security",
+        "-f",
+        "json",
+        "testdata/examples/web-deployment.yaml",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["KG101"]);
+
+    let out = kubegate(&["check", "--packs", "pod-securty", "testdata/examples"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown pack \"pod-securty\""),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = kubegate(&["rules", "--pack", "pod-security", "-f", "json"]);
+    let rules: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(rules.as_array().map(Vec::len), Some(3));
+}

@@ -1,0 +1,217 @@
+//! The shipped fixtures: exact positions of findings and errors, and a report that does not
+//! depend on the number of threads.
+
+use kubegate_engine::{Checker, Input, Loader, Position, Report};
+use std::path::PathBuf;
+
+fn testdata(rel: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata")).join(rel)
+}
+
+fn check(rel: &str) -> Report {
+    Checker::default().check(Loader::default().load(&[Input::Path(testdata(rel))]))
+}
+
+/// `(rule, line, column)` of every finding, in report order.
+fn positions(report: &Report) -> Vec<(&str, u32, u32)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id,
+                f.location.line.unwrap_or(0),
+                f.location.column.unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn web_deployment_findings_point_at_the_fields() {
+    let report = check("examples/web-deployment.yaml");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        positions(&report),
+        vec![("KG201", 21, 11), ("KG101", 25, 13), ("KG202", 26, 11)]
+    );
+    let f = &report.findings[1];
+    assert_eq!(
+        f.pointer,
+        "/spec/template/spec/containers/0/securityContext/privileged"
+    );
+    assert_eq!(f.object.to_string(), "Deployment/shop/web");
+    assert_eq!(report.summary.objects, 2);
+}
+
+#[test]
+fn cronjob_yaml11_boolean_and_init_containers() {
+    let report = check("examples/nightly-report.yaml");
+    assert_eq!(
+        positions(&report),
+        vec![
+            ("KG102", 13, 11),
+            ("KG202", 15, 15),
+            ("KG201", 16, 15),
+            ("KG103", 30, 15)
+        ]
+    );
+    assert_eq!(
+        report.findings[0].pointer,
+        "/spec/jobTemplate/spec/template/spec/hostNetwork"
+    );
+}
+
+#[test]
+fn helm_output_names_templates() {
+    let report = check("examples/helm-rendered.yaml");
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule_id, f.location.line, f.template.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("KG102", Some(42), Some("shop/templates/deployment.yaml")),
+            (
+                "KG201",
+                Some(64),
+                Some("shop/templates/tests/test-connection.yaml")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn list_items_and_json_keep_positions() {
+    let report = check("examples/cluster-dump.yaml");
+    assert_eq!(
+        positions(&report),
+        vec![("KG102", 21, 11), ("KG102", 22, 11), ("KG103", 32, 15)]
+    );
+    assert_eq!(report.summary.objects, 2);
+    let report = check("examples/api-pod.json");
+    assert_eq!(positions(&report), vec![("KG102", 9, 5)]);
+}
+
+#[test]
+fn kustomize_output_just_works() {
+    let report = check("examples/kustomize-build.yaml");
+    assert_eq!(positions(&report), vec![("KG201", 33, 9), ("KG102", 39, 7)]);
+    assert_eq!(
+        report.findings[1].object.namespace.as_deref(),
+        Some("checkout-prod")
+    );
+}
+
+#[test]
+fn exemptions_suppress_and_stale_ones_are_reported() {
+    let report = check("examples/cni-agent.yaml");
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule_id, f.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![("KG002", "/metadata/annotations/exempt.kubegate.io~1KG102")]
+    );
+}
+
+#[test]
+fn compliant_example_is_clean() {
+    let report = check("examples/compliant.yaml");
+    assert!(
+        report.findings.is_empty() && report.errors.is_empty(),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn yaml11_scalars_are_read_as_kubernetes_reads_them() {
+    let report = check("yaml11/booleans.yaml");
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule_id, f.pointer.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("KG102", "/spec/hostIPC"),
+            ("KG003", "/spec/hostNetwork"),
+            ("KG101", "/spec/containers/0/securityContext/privileged"),
+        ]
+    );
+    // `namespace: "yes"` is quoted, so it stays a string; `hostPID: n` is false.
+    assert_eq!(report.findings[0].object.namespace.as_deref(), Some("yes"));
+}
+
+#[test]
+fn malformed_inputs_are_errors_with_file_and_line() {
+    let report = check("malformed");
+    let errors: Vec<_> = report
+        .errors
+        .iter()
+        .map(|e| {
+            let file = e.file.rsplit('/').next().unwrap_or_default().to_owned();
+            (file, e.position, e.kind.to_string())
+        })
+        .collect();
+    let expect = |file: &str, line: u32, column: u32, text: &str| {
+        let found = errors
+            .iter()
+            .find(|(f, _, _)| f == file)
+            .unwrap_or_else(|| panic!("no error for {file}"));
+        assert_eq!(
+            found.1,
+            Some(Position::new(line, column)),
+            "{file}: {}",
+            found.2
+        );
+        assert!(
+            found.2.contains(text),
+            "{file}: {:?} lacks {text:?}",
+            found.2
+        );
+    };
+    expect(
+        "duplicate-keys.yaml",
+        11,
+        9,
+        "duplicate key \"privileged\" (first defined at line 10)",
+    );
+    expect("alias-bomb.yaml", 11, 28, "alias expansion exceeds");
+    expect("bad-indentation.yaml", 5, 2, "syntax error");
+    expect("tabs.yaml", 4, 2, "tabs");
+    expect("missing-kind.yaml", 6, 1, "no `kind`");
+    assert_eq!(report.errors.len(), 5);
+    // wrong-types.yaml loads, and its mistakes are findings rather than silent passes.
+    let kg003: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "KG003")
+        .map(|f| f.location.line)
+        .collect();
+    assert_eq!(kg003, vec![Some(15), Some(16)]);
+}
+
+#[test]
+fn report_does_not_depend_on_thread_count() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            let report = check("");
+            serde_json::to_string(&(&report.findings, &report.errors, &report.summary))
+                .expect("json")
+        })
+    };
+    let one = run(1);
+    assert!(one.contains("KG101"));
+    assert_eq!(one, run(4));
+    assert_eq!(one, run(3));
+}

@@ -1,0 +1,77 @@
+//! Every rule's declared examples: the failing one must produce that rule's finding, the
+//! passing one must not, and both must load without errors.
+
+use kubegate_engine::{rules, Checker, Loaded, Loader};
+
+fn check(text: &str) -> kubegate_engine::Report {
+    let (manifests, errors) = Loader::default().load_text("example.yaml", text.to_owned());
+    assert!(errors.is_empty(), "example does not load: {errors:?}");
+    Checker::default().check(Loaded {
+        manifests,
+        errors,
+        files: 1,
+    })
+}
+
+#[test]
+fn every_rule_flags_its_failing_example_and_accepts_its_passing_one() {
+    let metas = rules::all_metas();
+    assert!(
+        metas.len() >= 8,
+        "expected the built-in catalogue, got {}",
+        metas.len()
+    );
+    for meta in metas {
+        let failing = check(meta.failing_example);
+        assert!(
+            failing.findings.iter().any(|f| f.rule_id == meta.id),
+            "{} did not flag its failing example; findings: {:?}",
+            meta.id,
+            failing
+                .findings
+                .iter()
+                .map(|f| (f.rule_id, &f.message))
+                .collect::<Vec<_>>()
+        );
+        let passing = check(meta.passing_example);
+        let own: Vec<_> = passing
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == meta.id)
+            .collect();
+        assert!(
+            own.is_empty(),
+            "{} flagged its passing example: {own:?}",
+            meta.id
+        );
+    }
+}
+
+#[test]
+fn rule_metadata_is_complete_and_ids_are_unique() {
+    let metas = rules::all_metas();
+    let mut ids: Vec<_> = metas.iter().map(|m| m.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), metas.len(), "duplicate rule ids");
+    let mut names: Vec<_> = metas.iter().map(|m| m.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), metas.len(), "duplicate rule names");
+    for m in metas {
+        assert!(
+            m.id.starts_with("KG") && m.id.len() == 5,
+            "{}: id format",
+            m.id
+        );
+        assert!(
+            m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{}: name",
+            m.id
+        );
+        for text in [m.title, m.rationale, m.remediation, m.since] {
+            assert!(!text.trim().is_empty(), "{}: empty metadata", m.id);
+        }
+        assert_eq!(rules::find(m.id).map(|f| f.id), Some(m.id));
+        assert_eq!(rules::find(m.name).map(|f| f.id), Some(m.id));
+    }
+}
