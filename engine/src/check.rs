@@ -203,14 +203,14 @@ impl Checker {
 
     /// Evaluates everything that was loaded, in parallel, into a sorted report. The report is
     /// the same whatever the number of threads.
-    pub fn check(&self, loaded: Loaded) -> Report {
+    pub fn check(&self, loaded: &Loaded) -> Report {
         let results: Vec<_> = loaded
             .manifests
             .par_iter()
             .map(|m| self.check_manifest(m))
             .collect();
         let mut findings = Vec::new();
-        let mut errors = loaded.errors;
+        let mut errors = loaded.errors.clone();
         for (f, e) in results {
             findings.extend(f);
             errors.extend(e);

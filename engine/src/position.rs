@@ -61,27 +61,100 @@ pub fn index_pointer(parent: &str, index: usize) -> String {
 }
 
 /// The position of every node of one YAML/JSON document, keyed by JSON pointer.
-#[derive(Debug, Clone, Default)]
+///
+/// All pointers live in one string arena, so a document costs two allocations however many
+/// nodes it has. The lookup order is built on the first lookup only: most documents never
+/// have a finding and never pay for it.
+#[derive(Debug, Default)]
 pub struct PositionIndex {
-    /// Sorted by pointer for binary search.
-    entries: Vec<(Box<str>, Position)>,
+    arena: String,
+    /// `(start, end)` of each pointer in `arena`, and the node's position; in document order.
+    entries: Vec<(u32, u32, Position)>,
+    /// Indices of `entries` sorted by pointer; built lazily.
+    sorted: std::sync::OnceLock<Vec<u32>>,
+}
+
+/// Collects `(pointer, position)` pairs while a document is parsed.
+#[derive(Debug, Default)]
+pub(crate) struct PositionIndexBuilder {
+    arena: String,
+    entries: Vec<(u32, u32, Position)>,
+}
+
+impl PositionIndexBuilder {
+    pub(crate) fn push(&mut self, pointer: &str, position: Position) {
+        let start = self.arena.len() as u32;
+        self.arena.push_str(pointer);
+        self.entries
+            .push((start, self.arena.len() as u32, position));
+    }
+
+    /// Forgets every entry whose pointer starts with `prefix` (nodes that did not end up at
+    /// the pointer they were recorded under, such as the contents of a merge-key value).
+    pub(crate) fn remove_under(&mut self, prefix: &str) {
+        let arena = &self.arena;
+        self.entries
+            .retain(|(s, e, _)| !arena[*s as usize..*e as usize].starts_with(prefix));
+    }
+
+    /// The most recent position recorded for exactly `pointer`.
+    pub(crate) fn last(&self, pointer: &str) -> Option<Position> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(s, e, _)| &self.arena[*s as usize..*e as usize] == pointer)
+            .map(|x| x.2)
+    }
+
+    pub(crate) fn build(self) -> PositionIndex {
+        PositionIndex {
+            arena: self.arena,
+            entries: self.entries,
+            sorted: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl Clone for PositionIndex {
+    fn clone(&self) -> Self {
+        Self {
+            arena: self.arena.clone(),
+            entries: self.entries.clone(),
+            sorted: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 impl PositionIndex {
-    pub(crate) fn from_unsorted(mut entries: Vec<(Box<str>, Position)>) -> Self {
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // Alias-expanded or merged nodes never add entries, so pointers are unique; keep the
-        // first of any accidental duplicate to stay deterministic.
-        entries.dedup_by(|later, earlier| later.0 == earlier.0);
-        Self { entries }
+    #[cfg(test)]
+    pub(crate) fn from_unsorted(entries: Vec<(Box<str>, Position)>) -> Self {
+        let mut builder = PositionIndexBuilder::default();
+        for (pointer, position) in entries {
+            builder.push(&pointer, position);
+        }
+        builder.build()
+    }
+
+    fn pointer_at(&self, i: u32) -> &str {
+        let (s, e, _) = self.entries[i as usize];
+        &self.arena[s as usize..e as usize]
+    }
+
+    fn sorted(&self) -> &[u32] {
+        self.sorted.get_or_init(|| {
+            let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
+            // Stable: of two entries for one pointer, the first recorded wins.
+            order.sort_by(|a, b| self.pointer_at(*a).cmp(self.pointer_at(*b)));
+            order
+        })
     }
 
     /// The exact position of `pointer`, if the document has that node.
     pub fn get(&self, pointer: &str) -> Option<Position> {
-        self.entries
-            .binary_search_by(|(p, _)| (**p).cmp(pointer))
-            .ok()
-            .map(|i| self.entries[i].1)
+        let sorted = self.sorted();
+        let i = sorted.partition_point(|&i| self.pointer_at(i) < pointer);
+        let &found = sorted.get(i)?;
+        (self.pointer_at(found) == pointer).then(|| self.entries[found as usize].2)
     }
 
     /// The position of `pointer` or, when that node does not exist in the source (a missing
@@ -111,9 +184,9 @@ impl PositionIndex {
         self.entries.is_empty()
     }
 
-    /// All `(pointer, position)` pairs, sorted by pointer.
+    /// All `(pointer, position)` pairs, in document order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Position)> {
-        self.entries.iter().map(|(p, pos)| (&**p, *pos))
+        (0..self.entries.len() as u32).map(|i| (self.pointer_at(i), self.entries[i as usize].2))
     }
 }
 

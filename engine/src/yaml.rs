@@ -4,11 +4,12 @@
 //! how scalars resolve (see [`crate::scalar`]), rejects duplicate keys, bounds alias expansion,
 //! nesting depth and document size, and records where every node came from.
 
-use crate::position::{escape_token, Position, PositionIndex};
+use crate::position::{escape_token, Position, PositionIndex, PositionIndexBuilder};
 use crate::scalar::{key_string, resolve_plain, Resolved};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
+use std::fmt::Write;
 use thiserror::Error;
 
 /// Bounds on what one document may cost. Every bound is checked while parsing, so a hostile
@@ -130,8 +131,6 @@ enum FrameKind {
     Seq(Vec<Value>),
     Map {
         map: Map<String, Value>,
-        /// Line of each explicit key, for duplicate-key messages.
-        key_lines: HashMap<String, u32>,
         /// The key whose value comes next; `None` when a key comes next.
         pending_key: Option<PendingKey>,
         /// Mappings merged in through `<<`, in order of precedence.
@@ -157,7 +156,7 @@ struct Builder<'l> {
     limits: &'l Limits,
     stack: Vec<Frame>,
     pointer: String,
-    positions: Vec<(Box<str>, Position)>,
+    positions: PositionIndexBuilder,
     anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
     doc_index: usize,
@@ -173,7 +172,7 @@ impl<'l> Builder<'l> {
             limits,
             stack: Vec::new(),
             pointer: String::new(),
-            positions: Vec::new(),
+            positions: PositionIndexBuilder::default(),
             anchors: HashMap::new(),
             nodes: 0,
             doc_index: 0,
@@ -255,7 +254,6 @@ impl<'l> Builder<'l> {
                 } else {
                     FrameKind::Map {
                         map: Map::new(),
-                        key_lines: HashMap::new(),
                         pending_key: None,
                         merges: Vec::new(),
                     }
@@ -297,7 +295,7 @@ impl<'l> Builder<'l> {
     fn reset_document(&mut self) {
         self.stack.clear();
         self.pointer.clear();
-        self.positions = Vec::new();
+        self.positions = PositionIndexBuilder::default();
         self.anchors.clear();
         self.nodes = 0;
         self.doc_start = None;
@@ -312,7 +310,7 @@ impl<'l> Builder<'l> {
         }
         Some(ParsedDocument {
             value,
-            positions: PositionIndex::from_unsorted(std::mem::take(&mut self.positions)),
+            positions: std::mem::take(&mut self.positions).build(),
             index: self.doc_index,
             start,
             start_char: self.doc_start_char,
@@ -360,11 +358,8 @@ impl<'l> Builder<'l> {
                 ..
             }) => {
                 self.pointer.truncate(*pointer_len);
-                let index = items.len();
-                self.pointer.push('/');
-                self.pointer.push_str(&index.to_string());
-                self.positions
-                    .push((self.pointer.as_str().into(), pos_of(span)));
+                let _ = write!(self.pointer, "/{}", items.len());
+                self.positions.push(&self.pointer, pos_of(span));
             }
             Some(Frame {
                 kind: FrameKind::Map { .. },
@@ -372,7 +367,7 @@ impl<'l> Builder<'l> {
             }) => {
                 // Position was recorded at the key.
             }
-            None => self.positions.push(("".into(), pos_of(span))),
+            None => self.positions.push("", pos_of(span)),
         }
         Ok(())
     }
@@ -403,29 +398,24 @@ impl<'l> Builder<'l> {
         } else {
             text.to_owned()
         };
-        let line = pos_of(span).line;
         let Some(Frame {
-            kind:
-                FrameKind::Map {
-                    key_lines,
-                    pending_key,
-                    ..
-                },
+            kind: FrameKind::Map {
+                map, pending_key, ..
+            },
             pointer_len,
             ..
         }) = self.stack.last_mut()
         else {
             return Ok(None);
         };
-        if let Some(&first_line) = key_lines.get(&key) {
-            return Err(err(YamlErrorKind::DuplicateKey { key, first_line }));
-        }
-        key_lines.insert(key.clone(), line);
         self.pointer.truncate(*pointer_len);
         self.pointer.push('/');
         self.pointer.push_str(&escape_token(&key));
-        self.positions
-            .push((self.pointer.as_str().into(), pos_of(span)));
+        if map.contains_key(&key) {
+            let first_line = self.positions.last(&self.pointer).map_or(0, |p| p.line);
+            return Err(err(YamlErrorKind::DuplicateKey { key, first_line }));
+        }
+        self.positions.push(&self.pointer, pos_of(span));
         *pending_key = Some(PendingKey::Key(key));
         Ok(None)
     }
@@ -453,7 +443,7 @@ impl<'l> Builder<'l> {
                     // Drop the positions recorded inside the merge source: its nodes do not
                     // exist at the pointers they were recorded under.
                     let prefix = format!("{}/", &self.pointer);
-                    self.positions.retain(|(p, _)| !p.starts_with(&prefix));
+                    self.positions.remove_under(&prefix);
                     match value {
                         Value::Object(m) => merges.push(m),
                         Value::Array(items) => {

@@ -9,7 +9,7 @@ fn testdata(rel: &str) -> PathBuf {
 }
 
 fn check(rel: &str) -> Report {
-    Checker::default().check(Loader::default().load(&[Input::Path(testdata(rel))]))
+    Checker::default().check(&Loader::default().load(&[Input::Path(testdata(rel))]))
 }
 
 /// `(rule, line, column)` of every finding, in report order.

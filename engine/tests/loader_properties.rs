@@ -194,7 +194,7 @@ fn run_everything(text: String) {
         let rendered = e.to_string();
         assert!(rendered.starts_with("fuzz.yaml"), "{rendered}");
     }
-    let report = Checker::default().check(Loaded {
+    let report = Checker::default().check(&Loaded {
         manifests,
         errors,
         files: 1,

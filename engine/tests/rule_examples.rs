@@ -6,7 +6,7 @@ use kubegate_engine::{rules, Checker, Loaded, Loader};
 fn check(text: &str) -> kubegate_engine::Report {
     let (manifests, errors) = Loader::default().load_text("example.yaml", text.to_owned());
     assert!(errors.is_empty(), "example does not load: {errors:?}");
-    Checker::default().check(Loaded {
+    Checker::default().check(&Loaded {
         manifests,
         errors,
         files: 1,
