@@ -189,7 +189,12 @@ impl Loader {
     }
 
     /// Loads one text (a file's contents) named `name`.
-    pub fn load_text(&self, name: &str, text: String) -> (Vec<Manifest>, Vec<LoadError>) {
+    pub fn load_text(&self, name: &str, mut text: String) -> (Vec<Manifest>, Vec<LoadError>) {
+        // Strip a UTF-8 byte order mark here, so character offsets (Helm comments) and the
+        // parser's positions count from the same first character.
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         let stream = parse_stream(&text, &self.limits);
         let helm_sources = helm_source_comments(&text);
         let source = Arc::new(SourceFile {

@@ -19,6 +19,7 @@ impl SourceFile {
     /// The text of one 1-based line, without its line break.
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        // `lines()` also drops the `\r` of CRLF endings.
         self.text.lines().nth(index)
     }
 }

@@ -215,3 +215,97 @@ fn report_does_not_depend_on_thread_count() {
     assert_eq!(one, run(4));
     assert_eq!(one, run(3));
 }
+
+#[test]
+fn every_pod_bearing_kind_is_checked_through_its_template() {
+    let report = check("kinds/pod-bearing-kinds.yaml");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.object.kind.as_str(),
+                f.rule_id,
+                f.pointer.as_str(),
+                f.location.line.unwrap_or(0),
+            )
+        })
+        .collect();
+    let expected_pointer =
+        |prefix: &str| format!("{prefix}/containers/0/securityContext/privileged");
+    assert_eq!(
+        found,
+        vec![
+            ("Pod", "KG101", expected_pointer("/spec").as_str(), 7),
+            (
+                "PodTemplate",
+                "KG101",
+                expected_pointer("/template/spec").as_str(),
+                15
+            ),
+            (
+                "ReplicationController",
+                "KG101",
+                expected_pointer("/spec/template/spec").as_str(),
+                24
+            ),
+            (
+                "ReplicaSet",
+                "KG101",
+                expected_pointer("/spec/template/spec").as_str(),
+                33
+            ),
+            (
+                "Deployment",
+                "KG101",
+                expected_pointer("/spec/template/spec").as_str(),
+                42
+            ),
+            (
+                "StatefulSet",
+                "KG101",
+                expected_pointer("/spec/template/spec").as_str(),
+                51
+            ),
+            (
+                "DaemonSet",
+                "KG101",
+                expected_pointer("/spec/template/spec").as_str(),
+                60
+            ),
+            (
+                "Job",
+                "KG101",
+                expected_pointer("/spec/template/spec").as_str(),
+                70
+            ),
+            (
+                "CronJob",
+                "KG101",
+                expected_pointer("/spec/jobTemplate/spec/template/spec").as_str(),
+                83
+            ),
+        ]
+    );
+    assert_eq!(report.summary.objects, 11);
+}
+
+#[test]
+fn crlf_line_endings_and_byte_order_marks_keep_positions() {
+    let text = "\u{feff}---\r\n# Source: c/templates/p.yaml\r\napiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  hostPID: true\r\n  containers: [{name: a, image: \"x:1\", resources: {limits: {cpu: 1, memory: 1Mi}}}]\r\n";
+    let (manifests, errors) = Loader::default().load_text("crlf.yaml", text.to_owned());
+    assert!(errors.is_empty(), "{errors:?}");
+    let report = Checker::default().check(&kubegate_engine::Loaded {
+        manifests,
+        errors,
+        files: 1,
+    });
+    let f = &report.findings[0];
+    assert_eq!(
+        (f.rule_id, f.location.line, f.location.column),
+        ("KG102", Some(8), Some(3))
+    );
+    assert_eq!(f.template.as_deref(), Some("c/templates/p.yaml"));
+    assert_eq!(f.source.line(8), Some("  hostPID: true"));
+}
