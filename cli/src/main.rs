@@ -7,7 +7,7 @@ mod rules_cmd;
 use args::{CheckArgs, Cli, Command, Format};
 use clap::Parser;
 use kubegate_engine::{Checker, Input, Limits, Loader};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 // Parsing allocates many small values on every core; mimalloc's per-thread heaps avoid the
@@ -37,6 +37,9 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

@@ -201,41 +201,24 @@ fn rules_markdown_matches_docs() {
     assert_eq!(stdout(&out), docs);
 }
 
+/// Rule ids of the findings in a `--format json` run.
+fn finding_ids(out: &Output) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json");
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[test]
 fn packs_select_what_runs() {
-    let out = kubegate(&[
-        "check",
-        "--packs",
-        "best-practices",
-        "-f",
-        "json",
-        "testdata/examples/web-deployment.yaml",
-    ]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let ids: Vec<&str> = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["rule_id"].as_str())
-        .collect();
-    assert_eq!(ids, vec!["KG201", "KG202"]);
-
-    let out = kubegate(&[
-        "check",
-        "--packs",
-        "pod-security",
-        "-f",
-        "json",
-        "testdata/examples/web-deployment.yaml",
-    ]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let ids: Vec<&str> = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["rule_id"].as_str())
-        .collect();
-    assert_eq!(ids, vec!["KG101"]);
+    let file = "testdata/examples/web-deployment.yaml";
+    let out = kubegate(&["check", "--packs", "best-practices", "-f", "json", file]);
+    assert_eq!(finding_ids(&out), vec!["KG201", "KG202"]);
+    let out = kubegate(&["check", "--packs", "pod-security", "-f", "json", file]);
+    assert_eq!(finding_ids(&out), vec!["KG101"]);
 
     let out = kubegate(&["check", "--packs", "pod-securty", "testdata/examples"]);
     assert_eq!(out.status.code(), Some(2));
@@ -248,4 +231,40 @@ fn packs_select_what_runs() {
     let out = kubegate(&["rules", "--pack", "pod-security", "-f", "json"]);
     let rules: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(rules.as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn helm_charts_and_kustomizations_are_not_read_as_manifests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    std::fs::write(chart.join("templates/x.yaml"), "kind: {{ .Values.kind }}\n").expect("write");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources: [pod.yaml]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: true\n  containers: [{name: a, image: \"x:1\", resources: {limits: {cpu: 1, memory: 1Mi}}}]\n",
+    )
+    .expect("write");
+    let root = dir.path().to_str().expect("utf-8 path");
+    // Walking the directory passes over the chart and the kustomization file.
+    let out = kubegate(&["check", "-f", "json", root]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(finding_ids(&out), vec!["KG102"]);
+    // Naming the chart itself is an error that says what to do, not a silent pass.
+    let out = kubegate(&["check", chart.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("this is a Helm chart directory; render it first"),
+        "{}",
+        stderr(&out)
+    );
 }

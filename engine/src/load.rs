@@ -36,6 +36,10 @@ pub enum LoadErrorKind {
     NotFound,
     #[error("{0}")]
     Walk(String),
+    #[error(
+        "this is a Helm chart directory; render it first: `helm template <release> <chart> | kubegate check -`"
+    )]
+    HelmChart,
     #[error("rule {rule} failed on {object}; its findings for this object are missing (please report this bug)")]
     RulePanicked { rule: &'static str, object: String },
 }
@@ -99,7 +103,18 @@ impl Loader {
         for input in inputs {
             match input {
                 Input::Stdin => stdin = true,
-                Input::Path(path) if path.is_dir() => files.extend(walk(path, &mut errors)),
+                Input::Path(path) if path.join("Chart.yaml").is_file() => errors.push(LoadError {
+                    file: path.display().to_string(),
+                    position: None,
+                    kind: LoadErrorKind::HelmChart,
+                }),
+                Input::Path(path) if path.is_dir() => {
+                    let found = walk(path, &mut errors);
+                    if found.is_empty() {
+                        tracing::warn!("no .yaml, .yml or .json files under {}", path.display());
+                    }
+                    files.extend(found);
+                }
                 Input::Path(path) if path.exists() => files.push(path.clone()),
                 Input::Path(path) => errors.push(LoadError {
                     file: path.display().to_string(),
@@ -204,8 +219,9 @@ impl Loader {
         let mut manifests = Vec::new();
         let mut errors = Vec::new();
         let mut previous_end = 0;
+        let mut templates = TemplateCursor::new(&helm_sources);
         for doc in stream.documents {
-            let template = template_for(&helm_sources, previous_end, doc.start_char);
+            let template = templates.template_for(previous_end, doc.start_char);
             previous_end = doc.end_char;
             if let Err(e) = into_manifests(doc, &source, template, &mut manifests) {
                 errors.push(e);
@@ -229,7 +245,7 @@ fn walk(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
     ignore::WalkBuilder::new(root)
         // A checkout's .gitignore applies even where git itself is absent (a CI tarball).
         .require_git(false)
-        .filter_entry(|entry| !is_render_input(entry.path()))
+        .filter_entry(|entry| !is_render_input(entry))
         .build_parallel()
         .run(|| {
             Box::new(|entry| {
@@ -271,12 +287,17 @@ fn walk(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
 /// Inputs of renderers, not Kubernetes objects: a kustomization file, or a Helm chart
 /// directory (its templates are not YAML until rendered). A directory walk passes over them;
 /// naming such a file explicitly still checks it.
-fn is_render_input(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let skip = matches!(
-        name,
-        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-    ) || (path.is_dir() && path.join("Chart.yaml").is_file());
+fn is_render_input(entry: &ignore::DirEntry) -> bool {
+    let path = entry.path();
+    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+    let skip = if is_dir {
+        path.join("Chart.yaml").is_file()
+    } else {
+        matches!(
+            path.file_name().and_then(|n| n.to_str()),
+            Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
+        )
+    };
     if skip {
         tracing::info!(path = %path.display(), "skipping kustomization or Helm chart during directory walk");
     }
@@ -300,13 +321,32 @@ fn helm_source_comments(text: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// The last `# Source:` comment between the previous document's end and this one's start.
-fn template_for(sources: &[(usize, String)], after: usize, before: usize) -> Option<String> {
-    sources
-        .iter()
-        .rev()
-        .find(|(at, _)| *at >= after && *at < before)
-        .map(|(_, path)| path.clone())
+/// Attaches Helm `# Source:` comments to documents in one forward pass: a document gets the
+/// last comment between the previous document's end and its own start.
+#[derive(Debug)]
+struct TemplateCursor<'a> {
+    sources: &'a [(usize, String)],
+    next: usize,
+}
+
+impl<'a> TemplateCursor<'a> {
+    fn new(sources: &'a [(usize, String)]) -> Self {
+        Self { sources, next: 0 }
+    }
+
+    fn template_for(&mut self, after: usize, before: usize) -> Option<String> {
+        let mut found = None;
+        while let Some((at, path)) = self.sources.get(self.next) {
+            if *at >= before {
+                break;
+            }
+            if *at >= after {
+                found = Some(path);
+            }
+            self.next += 1;
+        }
+        found.cloned()
+    }
 }
 
 /// Turns one document into manifests, flattening `List` and `*List` kinds.

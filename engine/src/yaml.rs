@@ -217,6 +217,19 @@ impl<'l> Builder<'l> {
                     .get(&id)
                     .cloned()
                     .ok_or_else(|| err(YamlErrorKind::UnknownAnchor(id)))?;
+                if self.expecting_key() {
+                    // `*a: value`: an alias of a scalar is a key like the scalar itself.
+                    let key = match value {
+                        Value::String(s) => s,
+                        Value::Bool(b) => b.to_string(),
+                        Value::Number(n) => n.to_string(),
+                        Value::Null => return Err(err(YamlErrorKind::NullKey)),
+                        Value::Array(_) | Value::Object(_) => {
+                            return Err(err(YamlErrorKind::ComplexKey))
+                        }
+                    };
+                    return self.push_key(key, &span);
+                }
                 self.nodes += size;
                 if self.nodes > self.limits.max_nodes {
                     return Err(err(YamlErrorKind::AliasExpansion {
@@ -228,6 +241,10 @@ impl<'l> Builder<'l> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if self.expecting_key() {
+                    if anchor != 0 {
+                        let value = scalar_value(&text, style, tag.as_deref()).map_err(err)?;
+                        self.anchors.insert(anchor, (value, 1));
+                    }
                     return self.on_key(&text, style, &span);
                 }
                 self.count_node(&span)?;
@@ -397,6 +414,15 @@ impl<'l> Builder<'l> {
             key_string(text, &resolved).ok_or_else(|| err(YamlErrorKind::NullKey))?
         } else {
             text.to_owned()
+        };
+        self.push_key(key, span)
+    }
+
+    /// Records a mapping key: its pointer, its position, and the duplicate check.
+    fn push_key(&mut self, key: String, span: &Span) -> Result<Option<ParsedDocument>, YamlError> {
+        let err = |kind| YamlError {
+            position: pos_of(span),
+            kind,
         };
         let Some(Frame {
             kind: FrameKind::Map {
@@ -654,6 +680,21 @@ mod tests {
         assert_eq!(
             doc.positions.resolve("/list/0/p").map(|r| r.0),
             Some(Position::new(7, 8))
+        );
+    }
+
+    #[test]
+    fn anchored_and_aliased_keys() {
+        let doc = one("a: &k name\nb:\n  *k : web\n  &y yes: 1\nc: *y\n");
+        assert_eq!(doc.value["b"], json!({"name": "web", "true": 1}));
+        assert_eq!(doc.value["c"], json!(true));
+        assert_eq!(doc.positions.get("/b/name"), Some(Position::new(3, 3)));
+        let e = error("a: &m {x: 1}\nb:\n  *m : 1\n");
+        assert!(matches!(e.kind, YamlErrorKind::ComplexKey), "{e:?}");
+        let e = error("a: &k name\nb:\n  name: 1\n  *k : 2\n");
+        assert!(
+            matches!(e.kind, YamlErrorKind::DuplicateKey { first_line: 3, .. }),
+            "{e:?}"
         );
     }
 

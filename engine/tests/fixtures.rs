@@ -227,67 +227,33 @@ fn every_pod_bearing_kind_is_checked_through_its_template() {
             (
                 f.object.kind.as_str(),
                 f.rule_id,
-                f.pointer.as_str(),
+                f.pointer.clone(),
                 f.location.line.unwrap_or(0),
             )
         })
         .collect();
-    let expected_pointer =
-        |prefix: &str| format!("{prefix}/containers/0/securityContext/privileged");
-    assert_eq!(
-        found,
-        vec![
-            ("Pod", "KG101", expected_pointer("/spec").as_str(), 7),
-            (
-                "PodTemplate",
-                "KG101",
-                expected_pointer("/template/spec").as_str(),
-                15
-            ),
-            (
-                "ReplicationController",
-                "KG101",
-                expected_pointer("/spec/template/spec").as_str(),
-                24
-            ),
-            (
-                "ReplicaSet",
-                "KG101",
-                expected_pointer("/spec/template/spec").as_str(),
-                33
-            ),
-            (
-                "Deployment",
-                "KG101",
-                expected_pointer("/spec/template/spec").as_str(),
-                42
-            ),
-            (
-                "StatefulSet",
-                "KG101",
-                expected_pointer("/spec/template/spec").as_str(),
-                51
-            ),
-            (
-                "DaemonSet",
-                "KG101",
-                expected_pointer("/spec/template/spec").as_str(),
-                60
-            ),
-            (
-                "Job",
-                "KG101",
-                expected_pointer("/spec/template/spec").as_str(),
-                70
-            ),
-            (
-                "CronJob",
-                "KG101",
-                expected_pointer("/spec/jobTemplate/spec/template/spec").as_str(),
-                83
-            ),
-        ]
-    );
+    let expected: Vec<_> = [
+        ("Pod", "/spec", 7),
+        ("PodTemplate", "/template/spec", 15),
+        ("ReplicationController", "/spec/template/spec", 24),
+        ("ReplicaSet", "/spec/template/spec", 33),
+        ("Deployment", "/spec/template/spec", 42),
+        ("StatefulSet", "/spec/template/spec", 51),
+        ("DaemonSet", "/spec/template/spec", 60),
+        ("Job", "/spec/template/spec", 70),
+        ("CronJob", "/spec/jobTemplate/spec/template/spec", 83),
+    ]
+    .into_iter()
+    .map(|(kind, spec, line)| {
+        (
+            kind,
+            "KG101",
+            format!("{spec}/containers/0/securityContext/privileged"),
+            line,
+        )
+    })
+    .collect();
+    assert_eq!(found, expected);
     assert_eq!(report.summary.objects, 11);
 }
 
