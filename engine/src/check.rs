@@ -3,7 +3,7 @@
 use crate::exemption;
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
-use crate::rule::{Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Context, Rule, RuleMeta, Settings, Severity, Violation};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -116,6 +116,7 @@ impl Report {
 #[derive(Clone)]
 pub struct Checker {
     rules: Vec<&'static dyn Rule>,
+    settings: Settings,
 }
 
 impl std::fmt::Debug for Checker {
@@ -131,6 +132,7 @@ impl Default for Checker {
     fn default() -> Self {
         Self {
             rules: crate::rules::builtin().to_vec(),
+            settings: Settings::default(),
         }
     }
 }
@@ -138,7 +140,20 @@ impl Default for Checker {
 impl Checker {
     /// A checker running only the given rules.
     pub fn with_rules(rules: Vec<&'static dyn Rule>) -> Self {
-        Self { rules }
+        Self {
+            rules,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The same rules, judged with these settings.
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     pub fn rules(&self) -> &[&'static dyn Rule] {
@@ -151,9 +166,13 @@ impl Checker {
         let mut errors = Vec::new();
         let mut raw: Vec<(&'static RuleMeta, Violation)> = Vec::new();
         let mut violations = Vec::new();
+        let cx = Context {
+            manifest,
+            settings: &self.settings,
+        };
         for rule in &self.rules {
             violations.clear();
-            let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(manifest, &mut violations)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(&cx, &mut violations)));
             match outcome {
                 Ok(()) => raw.extend(violations.drain(..).map(|v| (rule.meta(), v))),
                 Err(_) => errors.push(LoadError {

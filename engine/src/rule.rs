@@ -115,9 +115,22 @@ pub struct Violation {
     pub message: String,
 }
 
+/// Settings that change what rules decide (not which rules run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub pss: crate::pss::PssSettings,
+}
+
+/// What a rule sees: one object, and the run's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub manifest: &'a Manifest,
+    pub settings: &'a Settings,
+}
+
 /// A built-in check. Rules get the parsed object once and report by JSON pointer; they never
 /// re-parse and never compute positions.
 pub trait Rule: Send + Sync + 'static {
     fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, manifest: &Manifest, out: &mut Vec<Violation>);
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
 }

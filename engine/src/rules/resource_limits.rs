@@ -1,5 +1,4 @@
-use crate::manifest::Manifest;
-use crate::rule::{Category, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
 use crate::workload::pod_spec;
 use serde_json::Value;
 
@@ -64,7 +63,8 @@ impl Rule for ResourceLimits {
         &META
     }
 
-    fn check(&self, manifest: &Manifest, out: &mut Vec<Violation>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {
             return;
         };

@@ -1,5 +1,5 @@
-use crate::manifest::{json_type, Manifest};
-use crate::rule::{Category, Rule, RuleMeta, Severity, Violation};
+use crate::manifest::json_type;
+use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
 use crate::workload::{is_pod_bearing, pod_spec, CONTAINER_FIELDS};
 use serde_json::Value;
 
@@ -83,7 +83,8 @@ impl Rule for WorkloadStructure {
         &META
     }
 
-    fn check(&self, manifest: &Manifest, out: &mut Vec<Violation>) {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let manifest = cx.manifest;
         let object = &manifest.object;
         if !is_pod_bearing(object.group(), &object.kind) {
             return;
