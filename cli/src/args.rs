@@ -1,6 +1,7 @@
 //! Command-line arguments as parsed. `main` turns them into engine calls.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kubegate_engine::pss::{PssLevel, PssVersion};
 use kubegate_engine::Severity;
 use std::path::PathBuf;
 
@@ -47,6 +48,16 @@ pub struct CheckArgs {
     /// always runs. Default: every pack.
     #[arg(long, value_delimiter = ',', value_name = "PACK")]
     pub packs: Vec<String>,
+
+    /// Pod Security Standards level: `baseline` runs only baseline checks, `restricted` runs
+    /// both levels. Default: both levels, baseline violations graded higher.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_pss_level)]
+    pub pss_level: Option<PssLevel>,
+
+    /// Pod Security Standards policy version (`v1.0` … `v1.37`, or `latest`), as the Pod
+    /// Security Admission controller's `enforce-version`.
+    #[arg(long, value_name = "VERSION", default_value = "latest", value_parser = parse_pss_version)]
+    pub pss_version: PssVersion,
 
     /// Leave the source excerpt out of human output.
     #[arg(long)]
@@ -124,4 +135,14 @@ pub struct ExplainArgs {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+}
+
+fn parse_pss_level(s: &str) -> Result<PssLevel, String> {
+    s.parse()
+        .map_err(|e: kubegate_engine::pss::PssError| e.to_string())
+}
+
+fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
+    s.parse()
+        .map_err(|e: kubegate_engine::pss::PssError| e.to_string())
 }

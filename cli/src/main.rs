@@ -6,7 +6,8 @@ mod rules_cmd;
 
 use args::{CheckArgs, Cli, Command, Format};
 use clap::Parser;
-use kubegate_engine::{Checker, Input, Limits, Loader};
+use kubegate_engine::pss::PssSettings;
+use kubegate_engine::{Checker, Input, Limits, Loader, Settings};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -76,11 +77,13 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
-    let checker = if args.packs.is_empty() {
-        Checker::default()
-    } else {
-        Checker::with_rules(kubegate_engine::packs::select(&args.packs)?)
+    let settings = Settings {
+        pss: PssSettings {
+            level: args.pss_level,
+            version: args.pss_version,
+        },
     };
+    let checker = Checker::builtin(&args.packs, settings)?;
     let loaded = Loader::new(limits).load(&inputs);
     tracing::debug!(
         files = loaded.files,

@@ -1,32 +1,19 @@
 //! `kubegate rules` and `kubegate explain`.
 
 use crate::args::{ExplainArgs, RulesArgs, RulesFormat};
-use kubegate_engine::{packs, rules, RuleMeta};
+use kubegate_engine::catalog::{Catalog, RuleInfo};
+use kubegate_engine::rules;
 use std::fmt::Write;
 
 pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
+    let catalog = Catalog::builtin()?;
     if let Some(pack) = &args.pack {
-        if !packs::builtin()?.iter().any(|p| &p.name == pack) {
-            anyhow::bail!(
-                "{}",
-                packs::PackError::UnknownPack {
-                    name: pack.clone(),
-                    known: packs::builtin()?
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-            );
-        }
+        catalog.has_pack(pack)?;
     }
-    let metas: Vec<&RuleMeta> = rules::all_metas()
+    let infos: Vec<RuleInfo> = catalog
+        .infos()
         .into_iter()
-        .filter(|m| {
-            args.pack
-                .as_deref()
-                .is_none_or(|p| packs::packs_of(m.id).contains(&p))
-        })
+        .filter(|m| args.pack.as_ref().is_none_or(|p| m.packs.contains(p)))
         .filter(|m| args.severity.is_none_or(|s| m.severity >= s))
         .filter(|m| {
             args.category
@@ -45,7 +32,7 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
     Ok(match args.format {
         RulesFormat::Markdown => kubegate_engine::docs::rules_markdown(),
         RulesFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&metas)?;
+            let mut text = serde_json::to_string_pretty(&infos)?;
             text.push('\n');
             text
         }
@@ -56,7 +43,7 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
                 "{:<7} {:<9} {:<13} {:<24} {:<15} TITLE",
                 "ID", "SEVERITY", "CATEGORY", "NAME", "PACKS"
             );
-            for m in &metas {
+            for m in &infos {
                 let _ = writeln!(
                     out,
                     "{:<7} {:<9} {:<13} {:<24} {:<15} {}",
@@ -64,7 +51,7 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
                     m.severity.as_str(),
                     m.category.as_str(),
                     m.name,
-                    packs::packs_of(m.id).join(","),
+                    m.packs.join(","),
                     m.title
                 );
             }
@@ -74,7 +61,8 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
 }
 
 pub fn explain(args: &ExplainArgs) -> Result<String, String> {
-    let Some(m) = rules::find(&args.rule) else {
+    let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
+    let Some(meta) = rules::find(&args.rule) else {
         let known: Vec<&str> = rules::all_metas().iter().map(|m| m.id).collect();
         return Err(format!(
             "unknown rule {:?}; known rules: {}",
@@ -82,12 +70,16 @@ pub fn explain(args: &ExplainArgs) -> Result<String, String> {
             known.join(", ")
         ));
     };
+    let m = catalog.info(meta);
     let mut out = String::new();
     let _ = writeln!(out, "{} {}: {}", m.id, m.name, m.title);
     let _ = writeln!(
         out,
-        "severity: {}   category: {}   since: {}",
-        m.severity, m.category, m.since
+        "severity: {}   category: {}   packs: {}   since: {}",
+        m.severity,
+        m.category,
+        m.packs.join(", "),
+        m.since
     );
     if !m.benchmarks.is_empty() {
         let _ = writeln!(out, "benchmarks: {}", m.benchmarks.join(", "));

@@ -1,5 +1,6 @@
 //! Evaluation: rules × manifests in parallel, exemptions, and the deterministic [`Report`].
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::exemption;
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
@@ -7,6 +8,7 @@ use crate::rule::{Context, Rule, RuleMeta, Settings, Severity, Violation};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -41,12 +43,17 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(meta: &'static RuleMeta, violation: Violation, manifest: &Manifest) -> Self {
+    fn new(
+        meta: &'static RuleMeta,
+        severity: Severity,
+        violation: Violation,
+        manifest: &Manifest,
+    ) -> Self {
         let position = manifest.locate(&violation.pointer);
         Finding {
             rule_id: meta.id,
             rule_name: meta.name,
-            severity: meta.severity,
+            severity,
             message: violation.message,
             object: manifest.object.clone(),
             pointer: violation.pointer,
@@ -117,6 +124,7 @@ impl Report {
 pub struct Checker {
     rules: Vec<&'static dyn Rule>,
     settings: Settings,
+    severities: BTreeMap<&'static str, Severity>,
 }
 
 impl std::fmt::Debug for Checker {
@@ -128,21 +136,33 @@ impl std::fmt::Debug for Checker {
 }
 
 impl Default for Checker {
-    /// Every built-in rule.
+    /// Every built-in rule with default settings.
     fn default() -> Self {
-        Self {
-            rules: crate::rules::builtin().to_vec(),
-            settings: Settings::default(),
-        }
+        Self::with_rules(crate::rules::builtin().to_vec())
     }
 }
 
 impl Checker {
+    /// The built-in rules of the named packs (all packs when empty) under `settings`, with
+    /// the catalogue's default severities.
+    pub fn builtin(packs: &[String], settings: Settings) -> Result<Self, CatalogError> {
+        let rules = Catalog::builtin()?.select(packs, &settings.pss)?;
+        Ok(Self::with_rules(rules).with_settings(settings))
+    }
+
     /// A checker running only the given rules.
     pub fn with_rules(rules: Vec<&'static dyn Rule>) -> Self {
+        let catalog = Catalog::builtin()
+            .map_err(|e| tracing::error!("built-in rule catalogue is invalid: {e}"))
+            .ok();
+        let severities = crate::rules::all_metas()
+            .into_iter()
+            .map(|m| (m.id, catalog.map_or(Severity::Medium, |c| c.severity(m.id))))
+            .collect();
         Self {
             rules,
             settings: Settings::default(),
+            severities,
         }
     }
 
@@ -154,6 +174,13 @@ impl Checker {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    fn severity(&self, meta: &RuleMeta) -> Severity {
+        self.severities
+            .get(meta.id)
+            .copied()
+            .unwrap_or(Severity::Medium)
     }
 
     pub fn rules(&self) -> &[&'static dyn Rule] {
@@ -215,7 +242,7 @@ impl Checker {
         }
         let findings = raw
             .into_iter()
-            .map(|(meta, v)| Finding::new(meta, v, manifest))
+            .map(|(meta, v)| Finding::new(meta, self.severity(meta), v, manifest))
             .collect();
         (findings, errors)
     }

@@ -6,7 +6,7 @@
 
 use crate::manifest::Manifest;
 use crate::position::child_pointer;
-use crate::rule::{Category, RuleMeta, Severity, Violation};
+use crate::rule::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// Annotation key prefix; the rest of the key names the rule.
@@ -16,9 +16,7 @@ pub static INVALID: RuleMeta = RuleMeta {
     id: "KG001",
     name: "invalid-exemption",
     title: "Exemption annotations must name a known rule and give a reason",
-    severity: Severity::Medium,
     category: Category::Kubegate,
-    benchmarks: &[],
     rationale: "An exemption without a reason cannot be reviewed, and one that names an unknown \
 rule (a typo, a retired id) exempts nothing while looking as if it did. kubegate does not apply \
 such an annotation and reports it instead.",
@@ -57,9 +55,7 @@ pub static UNUSED: RuleMeta = RuleMeta {
     id: "KG002",
     name: "unused-exemption",
     title: "Exemption annotations must suppress a finding",
-    severity: Severity::Low,
     category: Category::Kubegate,
-    benchmarks: &[],
     rationale: "An exemption that suppresses nothing is stale: the object was fixed, or the \
 annotation sits on the wrong object. Left in place it would silently exempt a future regression.",
     remediation: "Remove the annotation.",

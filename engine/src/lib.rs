@@ -1,13 +1,13 @@
 //! kubegate's engine: loads Kubernetes manifests with exact positions, evaluates rules on
 //! them and produces a deterministic report. It knows nothing of command lines or servers.
 
+pub mod catalog;
 pub mod check;
 pub mod corpus;
 pub mod docs;
 pub mod exemption;
 pub mod load;
 pub mod manifest;
-pub mod packs;
 pub mod position;
 pub mod pss;
 pub mod rule;

@@ -3,12 +3,12 @@
 //! output all read that one declaration.
 
 use crate::manifest::Manifest;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -84,7 +84,8 @@ impl fmt::Display for Category {
     }
 }
 
-/// Everything there is to say about a rule, declared once.
+/// What a rule is and why, declared once next to its code. Its default severity, packs and
+/// benchmark references are data under `policies/` (see [`crate::catalog`]).
 #[derive(Debug, Serialize)]
 pub struct RuleMeta {
     /// Stable identifier, never reused (`KG101`).
@@ -92,10 +93,7 @@ pub struct RuleMeta {
     /// Short kebab-case name (`privileged-container`); also accepted wherever an id is.
     pub name: &'static str,
     pub title: &'static str,
-    pub severity: Severity,
     pub category: Category,
-    /// Benchmark controls the rule implements (`CIS 5.2.2`, `PSS baseline`).
-    pub benchmarks: &'static [&'static str],
     pub rationale: &'static str,
     pub remediation: &'static str,
     /// A manifest the rule must flag. The test suite runs it.

@@ -1,4 +1,4 @@
-use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::pod_spec;
 use serde_json::Value;
 
@@ -10,9 +10,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "KG102",
     name: "host-namespaces",
     title: "Pods must not share the host's network, PID or IPC namespace",
-    severity: Severity::High,
     category: Category::PodSecurity,
-    benchmarks: &["CIS 5.2.3", "CIS 5.2.4", "CIS 5.2.5", "PSS baseline"],
     rationale: "With hostPID a pod sees and can signal every process on the node; with hostIPC it \
 can read other processes' shared memory; with hostNetwork it can sniff node traffic and reach \
 services bound to localhost. Pod Security Standards forbid all three at the baseline level.",

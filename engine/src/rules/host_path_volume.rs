@@ -1,4 +1,4 @@
-use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::pod_spec;
 use serde_json::Value;
 
@@ -10,9 +10,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "KG103",
     name: "host-path-volume",
     title: "Pods must not mount hostPath volumes",
-    severity: Severity::High,
     category: Category::PodSecurity,
-    benchmarks: &["CIS 5.2.12", "PSS baseline"],
     rationale: "A hostPath volume exposes the node's filesystem: the container runtime socket, \
 kubelet credentials or /etc can be read or changed from inside the pod. Pod Security Standards \
 forbid hostPath volumes at the baseline level.",

@@ -1,4 +1,4 @@
-use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::pod_spec;
 use serde_json::Value;
 
@@ -10,9 +10,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "KG201",
     name: "image-tag-not-pinned",
     title: "Images must be pinned to a tag other than `latest` or to a digest",
-    severity: Severity::Medium,
     category: Category::Images,
-    benchmarks: &[],
     rationale: "An image without a tag means `:latest`, which moves: two replicas of the same \
 Deployment can run different code, a rollback redeploys whatever is newest, and a review of the \
 manifest says nothing about what runs.",

@@ -1,4 +1,4 @@
-use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::pod_spec;
 use serde_json::Value;
 
@@ -10,9 +10,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "KG101",
     name: "privileged-container",
     title: "Containers must not run privileged",
-    severity: Severity::Critical,
     category: Category::PodSecurity,
-    benchmarks: &["CIS 5.2.2", "PSS baseline"],
     rationale: "A privileged container has all Linux capabilities and sees every host device; \
 escaping to the node is trivial. Pod Security Standards forbid it at the baseline level.",
     remediation:

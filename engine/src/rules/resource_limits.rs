@@ -1,4 +1,4 @@
-use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::pod_spec;
 use serde_json::Value;
 
@@ -10,9 +10,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "KG202",
     name: "resource-limits-missing",
     title: "Containers must set CPU and memory limits",
-    severity: Severity::Medium,
     category: Category::Resources,
-    benchmarks: &[],
     rationale: "Without a memory limit one leaking container can push the node into memory \
 pressure and get its neighbours evicted; without a CPU limit a busy container starves them. \
 Limits also make a namespace's ResourceQuota enforceable.",

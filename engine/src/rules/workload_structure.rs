@@ -1,5 +1,5 @@
 use crate::manifest::json_type;
-use crate::rule::{Category, Context, Rule, RuleMeta, Severity, Violation};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::{is_pod_bearing, pod_spec, CONTAINER_FIELDS};
 use serde_json::Value;
 
@@ -13,9 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     id: "KG003",
     name: "malformed-workload",
     title: "Pod specs must have the structure and field types Kubernetes expects",
-    severity: Severity::High,
     category: Category::Kubegate,
-    benchmarks: &[],
     rationale: "The API server rejects a pod spec whose fields have the wrong type, and a checker \
 that silently skips such fields would let the same manifest pass review. kubegate reports them \
 so a typo like `hostPID: \"true\"` or `containers:` written as a mapping is fixed before it ships.",
