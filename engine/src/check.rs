@@ -2,6 +2,7 @@
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::exemption;
+use crate::inventory::Inventory;
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
 use crate::rule::{Context, Rule, RuleMeta, Settings, Severity, Violation};
@@ -189,12 +190,17 @@ impl Checker {
 
     /// Evaluates one manifest: every rule, then exemptions. A rule that panics becomes an
     /// error for that object instead of taking the run down.
-    pub fn check_manifest(&self, manifest: &Manifest) -> (Vec<Finding>, Vec<LoadError>) {
+    pub fn check_manifest(
+        &self,
+        manifest: &Manifest,
+        inventory: &Inventory<'_>,
+    ) -> (Vec<Finding>, Vec<LoadError>) {
         let mut errors = Vec::new();
         let mut raw: Vec<(&'static RuleMeta, Violation)> = Vec::new();
         let mut violations = Vec::new();
         let cx = Context {
             manifest,
+            inventory,
             settings: &self.settings,
         };
         for rule in &self.rules {
@@ -250,10 +256,11 @@ impl Checker {
     /// Evaluates everything that was loaded, in parallel, into a sorted report. The report is
     /// the same whatever the number of threads.
     pub fn check(&self, loaded: &Loaded) -> Report {
+        let inventory = Inventory::new(&loaded.manifests);
         let results: Vec<_> = loaded
             .manifests
             .par_iter()
-            .map(|m| self.check_manifest(m))
+            .map(|m| self.check_manifest(m, &inventory))
             .collect();
         let mut findings = Vec::new();
         let mut errors = loaded.errors.clone();

@@ -119,10 +119,11 @@ pub struct Settings {
     pub pss: crate::pss::PssSettings,
 }
 
-/// What a rule sees: one object, and the run's settings.
+/// What a rule sees: one object, every object of the run, and the run's settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub manifest: &'a Manifest,
+    pub inventory: &'a crate::inventory::Inventory<'a>,
     pub settings: &'a Settings,
 }
 

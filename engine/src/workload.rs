@@ -80,6 +80,11 @@ impl<'a> Container<'a> {
         format!("{what} {:?}", self.name())
     }
 
+    /// The container's `securityContext`, when it is a mapping.
+    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
+        self.value.get("securityContext")?.as_object()
+    }
+
     pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
         let mut value = self.value.get(*path.first()?)?;
         for key in &path[1..] {
@@ -113,5 +118,49 @@ impl<'a> PodSpec<'a> {
 
     pub fn field_pointer(&self, field: &str) -> String {
         format!("{}/{}", self.pointer, field)
+    }
+
+    /// The pod-level `securityContext`, when it is a mapping.
+    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
+        self.spec.get("securityContext")?.as_object()
+    }
+
+    /// A field of the pod-level `securityContext`.
+    pub fn security_context_field(&self, path: &[&str]) -> Option<&'a Value> {
+        let mut value = self.spec.get("securityContext")?;
+        for key in path {
+            value = value.get(key)?;
+        }
+        Some(value)
+    }
+
+    /// Whether the pod declares itself a Windows pod (`spec.os.name: windows`).
+    pub fn is_windows(&self) -> bool {
+        self.spec
+            .get("os")
+            .and_then(|os| os.get("name"))
+            .and_then(Value::as_str)
+            == Some("windows")
+    }
+
+    /// Whether the pod opts out of the host user namespace (`spec.hostUsers: false`).
+    pub fn uses_user_namespace(&self) -> bool {
+        self.spec.get("hostUsers") == Some(&Value::Bool(false))
+    }
+
+    /// Pointer of the pod's own metadata: `/metadata` for a Pod, `/spec/template/metadata`
+    /// for a Deployment, and so on.
+    pub fn metadata_pointer(&self) -> String {
+        let base = self.pointer.strip_suffix("/spec").unwrap_or(self.pointer);
+        format!("{base}/metadata")
+    }
+
+    /// The pod's annotations (on the pod template for workload kinds).
+    pub fn annotations(&self, manifest: &'a Manifest) -> Option<&'a Map<String, Value>> {
+        manifest
+            .value
+            .pointer(&self.metadata_pointer())?
+            .get("annotations")?
+            .as_object()
     }
 }

@@ -9,18 +9,20 @@ mod workload_structure;
 
 use crate::rule::{Rule, RuleMeta};
 
-static BUILTIN: [&dyn Rule; 6] = [
+static BUILTIN: &[&dyn Rule] = &[
     &workload_structure::WorkloadStructure,
     &privileged_container::PrivilegedContainer,
     &host_namespaces::HostNamespaces,
     &host_path_volume::HostPathVolume,
     &image_tag::ImageTag,
     &resource_limits::ResourceLimits,
+    // Pod Security Standards checks.
+    // CIS checks that are not pod security.
 ];
 
 /// Every built-in rule that inspects objects.
 pub fn builtin() -> &'static [&'static dyn Rule] {
-    &BUILTIN
+    BUILTIN
 }
 
 /// Metadata of every rule kubegate can report, including the engine's own (exemptions),
