@@ -61,50 +61,37 @@ fn malformed_inputs_exit_2_with_file_line_and_cause() {
 fn clean_input_exits_0() {
     let out = kubegate(&["check", "testdata/examples/compliant.yaml"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(stdout(&out), "No findings in 1 object from 1 file.\n");
+    assert_eq!(stdout(&out), "No findings in 2 objects from 1 file.\n");
 }
 
 #[test]
 fn fail_on_threshold_decides_the_exit_code() {
-    // kustomize-build.yaml has one high and one medium finding.
+    // With only best practices, kustomize-build.yaml has exactly one medium finding (an
+    // untagged image).
     let file = "testdata/examples/kustomize-build.yaml";
-    assert_eq!(kubegate(&["check", file]).status.code(), Some(1));
-    assert_eq!(
-        kubegate(&["check", "--fail-on", "high", file])
-            .status
-            .code(),
-        Some(1)
-    );
-    assert_eq!(
-        kubegate(&["check", "--fail-on", "critical", file])
-            .status
-            .code(),
-        Some(0)
-    );
-    assert_eq!(
-        kubegate(&["check", "--fail-on", "never", file])
-            .status
-            .code(),
-        Some(0)
-    );
-    // Only a low finding (an unused exemption): below the default threshold.
-    assert_eq!(
-        kubegate(&["check", "testdata/examples/cni-agent.yaml"])
-            .status
-            .code(),
-        Some(0)
-    );
-    assert_eq!(
-        kubegate(&[
-            "check",
-            "--fail-on",
-            "low",
-            "testdata/examples/cni-agent.yaml"
-        ])
-        .status
-        .code(),
-        Some(1)
-    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--packs", "best-practices", file];
+        args.extend_from_slice(extra);
+        kubegate(&args).status.code()
+    };
+    assert_eq!(run(&[]), Some(1));
+    assert_eq!(run(&["--fail-on", "medium"]), Some(1));
+    assert_eq!(run(&["--fail-on", "high"]), Some(0));
+    assert_eq!(run(&["--fail-on", "never"]), Some(0));
+    // Under Pod Security baseline, cni-agent.yaml's only finding is a low one (an unused
+    // exemption): below the default threshold.
+    let cni = [
+        "check",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "testdata/examples/cni-agent.yaml",
+    ];
+    assert_eq!(kubegate(&cni).status.code(), Some(0));
+    let mut strict = cni.to_vec();
+    strict.extend(["--fail-on", "low"]);
+    assert_eq!(kubegate(&strict).status.code(), Some(1));
 }
 
 #[test]
@@ -171,7 +158,7 @@ fn rules_lists_filters_and_explains() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("rules_table", stdout(&out));
 
-    let out = kubegate(&["rules", "--benchmark", "cis", "--format", "json"]);
+    let out = kubegate(&["rules", "--benchmark", "CIS 5.2", "--format", "json"]);
     let rules: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let ids: Vec<&str> = rules
         .as_array()
@@ -217,8 +204,25 @@ fn packs_select_what_runs() {
     let file = "testdata/examples/web-deployment.yaml";
     let out = kubegate(&["check", "--packs", "best-practices", "-f", "json", file]);
     assert_eq!(finding_ids(&out), vec!["KG201", "KG202"]);
-    let out = kubegate(&["check", "--packs", "pod-security", "-f", "json", file]);
+    let out = kubegate(&[
+        "check",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "-f",
+        "json",
+        file,
+    ]);
     assert_eq!(finding_ids(&out), vec!["KG101"]);
+    // The restricted level adds its own checks on the same container.
+    let out = kubegate(&["check", "--packs", "pss", "-f", "json", file]);
+    assert_eq!(
+        finding_ids(&out),
+        // Container "web" (missing fields resolve to the container), its privileged flag,
+        // then container "log-shipper".
+        vec!["KG122", "KG123", "KG125", "KG126", "KG101", "KG122", "KG123", "KG125", "KG126"]
+    );
 
     let out = kubegate(&["check", "--packs", "pod-securty", "testdata/examples"]);
     assert_eq!(out.status.code(), Some(2));
@@ -228,9 +232,17 @@ fn packs_select_what_runs() {
         stderr(&out)
     );
 
-    let out = kubegate(&["rules", "--pack", "pod-security", "-f", "json"]);
+    let out = kubegate(&["check", "--pss-version", "v1.99", "testdata/examples"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown Pod Security policy version"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = kubegate(&["rules", "--pack", "pss", "-f", "json"]);
     let rules: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    assert_eq!(rules.as_array().map(Vec::len), Some(3));
+    assert_eq!(rules.as_array().map(Vec::len), Some(19));
 }
 
 #[test]
@@ -256,7 +268,16 @@ fn helm_charts_and_kustomizations_are_not_read_as_manifests() {
     .expect("write");
     let root = dir.path().to_str().expect("utf-8 path");
     // Walking the directory passes over the chart and the kustomization file.
-    let out = kubegate(&["check", "-f", "json", root]);
+    let out = kubegate(&[
+        "check",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "-f",
+        "json",
+        root,
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(finding_ids(&out), vec!["KG102"]);
     // Naming the chart itself is an error that says what to do, not a silent pass.

@@ -20,7 +20,7 @@ const BENCHMARK_FILES: [(&str, &str); 1] = [(
 /// The pack whose rules always run.
 pub const ALWAYS_ON: &str = "kubegate";
 /// The pack that implements the Pod Security Standards; its profiles are the PSS levels.
-pub const PSS_PACK: &str = "pod-security";
+pub const PSS_PACK: &str = "pss";
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -417,9 +417,19 @@ mod tests {
         };
         assert_eq!(ids(&["best-practices"]), vec!["KG003", "KG201", "KG202"]);
         assert_eq!(
-            ids(&["pod-security"]),
-            vec!["KG003", "KG101", "KG102", "KG103"]
+            ids(&["pss"]).len(),
+            1 + 12 + 7,
+            "kubegate pack plus both PSS profiles"
         );
+        let baseline = PssSettings {
+            level: Some(PssLevel::Baseline),
+            ..PssSettings::default()
+        };
+        let only_baseline = catalog
+            .select(&["pss".to_string()], &baseline)
+            .expect("select");
+        assert_eq!(only_baseline.len(), 1 + 12);
+        assert!(only_baseline.iter().all(|r| r.meta().id < "KG120"));
         let err = catalog.select(&["nope".to_string()], &PssSettings::default());
         assert!(matches!(err, Err(CatalogError::UnknownPack { .. })));
     }

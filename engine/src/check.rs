@@ -202,6 +202,7 @@ impl Checker {
             manifest,
             inventory,
             settings: &self.settings,
+            active: &self.rules,
         };
         for rule in &self.rules {
             violations.clear();

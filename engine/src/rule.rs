@@ -65,6 +65,14 @@ pub enum Category {
     PodSecurity,
     Images,
     Resources,
+    /// Roles, bindings and service accounts: who may do what in the cluster.
+    Rbac,
+    /// Network isolation between workloads.
+    Network,
+    /// How workloads receive Secrets.
+    Secrets,
+    /// Where objects are placed: namespaces as administrative boundaries.
+    Namespaces,
 }
 
 impl Category {
@@ -74,6 +82,10 @@ impl Category {
             Category::PodSecurity => "pod-security",
             Category::Images => "images",
             Category::Resources => "resources",
+            Category::Rbac => "rbac",
+            Category::Network => "network",
+            Category::Secrets => "secrets",
+            Category::Namespaces => "namespaces",
         }
     }
 }
@@ -125,6 +137,15 @@ pub struct Context<'a> {
     pub manifest: &'a Manifest,
     pub inventory: &'a crate::inventory::Inventory<'a>,
     pub settings: &'a Settings,
+    /// The rules of this run, so a rule can defer to another that covers part of its ground.
+    pub active: &'a [&'static dyn Rule],
+}
+
+impl Context<'_> {
+    /// Whether the rule with this id runs in this run.
+    pub fn is_active(&self, rule_id: &str) -> bool {
+        self.active.iter().any(|r| r.meta().id == rule_id)
+    }
 }
 
 /// A built-in check. Rules get the parsed object once and report by JSON pointer; they never
@@ -132,4 +153,10 @@ pub struct Context<'a> {
 pub trait Rule: Send + Sync + 'static {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+}
+
+impl fmt::Debug for dyn Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.meta().id)
+    }
 }

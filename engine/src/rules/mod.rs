@@ -1,10 +1,28 @@
 //! The built-in rule catalogue. Codes are never reused: a retired rule keeps its id here.
 
+mod cluster_admin_binding;
+mod csr_approval_access;
+mod default_namespace;
+mod default_service_account;
 mod host_namespaces;
 mod host_path_volume;
 mod image_tag;
+mod namespace_without_network_policy;
+mod node_proxy_access;
+mod persistent_volume_create;
+mod pod_create_access;
 mod privileged_container;
+mod pss;
+mod rbac_escalation_verbs;
+mod rbac_match;
+mod rbac_wildcard;
 mod resource_limits;
+mod secret_in_env;
+mod secrets_access;
+mod service_account_token_automount;
+mod service_account_token_create;
+mod system_masters_binding;
+mod webhook_config_access;
 mod workload_structure;
 
 use crate::rule::{Rule, RuleMeta};
@@ -17,7 +35,39 @@ static BUILTIN: &[&dyn Rule] = &[
     &image_tag::ImageTag,
     &resource_limits::ResourceLimits,
     // Pod Security Standards checks.
+    &pss::host_ports::HostPorts,
+    &pss::capabilities_baseline::CapabilitiesBaseline,
+    &pss::apparmor_profile::AppArmorProfile,
+    &pss::selinux_options::SeLinuxOptions,
+    &pss::proc_mount::ProcMount,
+    &pss::seccomp_baseline::SeccompBaseline,
+    &pss::sysctls::Sysctls,
+    &pss::windows_host_process::WindowsHostProcess,
+    &pss::probe_host::ProbeHost,
+    &pss::restricted_volumes::RestrictedVolumes,
+    &pss::allow_privilege_escalation::AllowPrivilegeEscalation,
+    &pss::run_as_non_root::RunAsNonRoot,
+    &pss::run_as_user::RunAsUser,
+    &pss::seccomp_restricted::SeccompRestricted,
+    &pss::capabilities_restricted::CapabilitiesRestricted,
+    &pss::proc_mount_restricted::ProcMountRestricted,
     // CIS checks that are not pod security.
+    &cluster_admin_binding::ClusterAdminBinding,
+    &secrets_access::SecretsAccess,
+    &rbac_wildcard::RbacWildcard,
+    &pod_create_access::PodCreateAccess,
+    &default_service_account::DefaultServiceAccount,
+    &service_account_token_automount::ServiceAccountTokenAutomount,
+    &system_masters_binding::SystemMastersBinding,
+    &rbac_escalation_verbs::RbacEscalationVerbs,
+    &persistent_volume_create::PersistentVolumeCreate,
+    &node_proxy_access::NodeProxyAccess,
+    &csr_approval_access::CsrApprovalAccess,
+    &webhook_config_access::WebhookConfigAccess,
+    &service_account_token_create::ServiceAccountTokenCreate,
+    &namespace_without_network_policy::NamespaceWithoutNetworkPolicy,
+    &secret_in_env::SecretInEnv,
+    &default_namespace::DefaultNamespace,
 ];
 
 /// Every built-in rule that inspects objects.

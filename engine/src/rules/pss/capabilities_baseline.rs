@@ -1,0 +1,99 @@
+use super::{minor, strings, CAPABILITIES_RESTRICTED};
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
+use crate::workload::pod_spec;
+
+/// PSA `capabilities_baseline` (baseline, v1.0): `capabilities.add` only from the runtime's
+/// default set.
+#[derive(Debug)]
+pub struct CapabilitiesBaseline;
+
+/// The capabilities container runtimes grant by default; adding them back is allowed.
+pub(crate) const BASELINE_CAPABILITIES: [&str; 13] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+pub static META: RuleMeta = RuleMeta {
+    id: "KG105",
+    name: "non-default-capabilities",
+    title: "Containers must not add capabilities beyond the runtime's default set",
+    category: Category::PodSecurity,
+    rationale: "Capabilities such as SYS_ADMIN, NET_ADMIN, NET_RAW or SYS_PTRACE hand a container \
+large parts of root's power over the node's kernel. Pod Security Standards allow adding back only \
+the capabilities container runtimes grant by default.",
+    remediation:
+        "Remove the extra entries from `securityContext.capabilities.add`; if the workload \
+really needs one, give it a dedicated, reviewed exemption.",
+    failing_example: r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: sniffer
+spec:
+  containers:
+    - name: tcpdump
+      image: example.com/tcpdump:4.99.4
+      securityContext:
+        capabilities:
+          add: [NET_RAW, NET_ADMIN]
+"#,
+    passing_example: r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27.2
+      securityContext:
+        capabilities:
+          add: [NET_BIND_SERVICE]
+"#,
+    since: "0.1.0",
+};
+
+impl Rule for CapabilitiesBaseline {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Some(spec) = pod_spec(cx.manifest) else {
+            return;
+        };
+        // From v1.25 the restricted variant, which overrides this check, allows Windows pods.
+        if spec.is_windows() && minor(cx) >= 25 && cx.is_active(CAPABILITIES_RESTRICTED) {
+            return;
+        }
+        for c in spec.containers() {
+            let add = super::container_sc(&c, &["capabilities", "add"]);
+            let bad: Vec<(usize, &str)> = strings(add)
+                .filter(|(_, cap)| !BASELINE_CAPABILITIES.contains(cap))
+                .collect();
+            let Some(&(first, _)) = bad.first() else {
+                continue;
+            };
+            let mut names: Vec<&str> = bad.iter().map(|(_, cap)| *cap).collect();
+            names.sort_unstable();
+            names.dedup();
+            out.push(Violation {
+                pointer: c.pointer(&format!("securityContext/capabilities/add/{first}")),
+                message: format!(
+                    "{} must not include {} in securityContext.capabilities.add",
+                    c.label(),
+                    super::join_quote(names)
+                ),
+            });
+        }
+    }
+}
