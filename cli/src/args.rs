@@ -49,6 +49,15 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',', value_name = "PACK")]
     pub packs: Vec<String>,
 
+    /// Run only these rules (ids or names, comma-separated) instead of packs. The `kubegate`
+    /// pack still runs.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub rules: Vec<String>,
+
+    /// Do not run these rules (ids or names, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub skip_rules: Vec<String>,
+
     /// Pod Security Standards level: `baseline` runs only baseline checks, `restricted` runs
     /// both levels. Default: both levels, baseline violations graded higher.
     #[arg(long, value_name = "LEVEL", value_parser = parse_pss_level)]

@@ -83,7 +83,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             version: args.pss_version,
         },
     };
-    let checker = Checker::builtin(&args.packs, settings)?;
+    let checker = Checker::builtin_selection(&args.packs, &args.rules, &args.skip_rules, settings)?;
     let loaded = Loader::new(limits).load(&inputs);
     tracing::debug!(
         files = loaded.files,

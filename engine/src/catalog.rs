@@ -81,7 +81,10 @@ pub struct Control {
     pub level: Option<u8>,
     #[serde(default)]
     pub assessment: Option<String>,
+    /// Rules judging the control; empty where manifests cannot show it (see `note`).
     pub rules: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -124,6 +127,8 @@ struct PacksFile {
 pub enum CatalogError {
     #[error("unknown pack {name:?}; known packs: {known}")]
     UnknownPack { name: String, known: String },
+    #[error("unknown rule {0:?} (see `kubegate rules`)")]
+    UnknownRule(String),
     #[error("{file} is invalid: {message}")]
     Invalid { file: &'static str, message: String },
 }
@@ -355,6 +360,47 @@ impl Catalog {
             .collect()
     }
 
+    /// What runs for a full selection: `rules` (ids or names), when given, replaces the packs;
+    /// `skip` removes rules from whatever was selected. Always-on packs run regardless, unless
+    /// skipped rule by rule.
+    pub fn select_rules(
+        &self,
+        packs: &[String],
+        rules: &[String],
+        skip: &[String],
+        pss: &PssSettings,
+    ) -> Result<Vec<&'static dyn Rule>, CatalogError> {
+        let resolve = |names: &[String]| -> Result<Vec<&'static str>, CatalogError> {
+            names
+                .iter()
+                .map(|n| {
+                    crate::rules::find(n)
+                        .map(|m| m.id)
+                        .ok_or_else(|| CatalogError::UnknownRule(n.clone()))
+                })
+                .collect()
+        };
+        let only = resolve(rules)?;
+        let skip = resolve(skip)?;
+        let mut selected = if only.is_empty() {
+            self.select(packs, pss)?
+        } else {
+            let always: Vec<&str> = self
+                .packs
+                .iter()
+                .filter(|p| p.always_on)
+                .flat_map(Pack::rule_ids)
+                .collect();
+            crate::rules::builtin()
+                .iter()
+                .copied()
+                .filter(|r| only.contains(&r.meta().id) || always.contains(&r.meta().id))
+                .collect()
+        };
+        selected.retain(|r| !skip.contains(&r.meta().id));
+        Ok(selected)
+    }
+
     /// Whether `name` is a pack.
     pub fn has_pack(&self, name: &str) -> Result<(), CatalogError> {
         self.pack(name).map(|_| ())
@@ -415,7 +461,13 @@ mod tests {
                 .map(|r| r.meta().id)
                 .collect()
         };
-        assert_eq!(ids(&["best-practices"]), vec!["KG003", "KG201", "KG202"]);
+        assert_eq!(
+            ids(&["best-practices"]),
+            vec![
+                "KG003", "KG201", "KG202", "KG203", "KG204", "KG205", "KG206", "KG207", "KG208",
+                "KG209", "KG210", "KG211", "KG212"
+            ]
+        );
         assert_eq!(
             ids(&["pss"]).len(),
             1 + 12 + 7,

@@ -147,7 +147,18 @@ impl Checker {
     /// The built-in rules of the named packs (all packs when empty) under `settings`, with
     /// the catalogue's default severities.
     pub fn builtin(packs: &[String], settings: Settings) -> Result<Self, CatalogError> {
-        let rules = Catalog::builtin()?.select(packs, &settings.pss)?;
+        Self::builtin_selection(packs, &[], &[], settings)
+    }
+
+    /// Like [`Checker::builtin`], with `--rules` and `--skip-rules` on top
+    /// (see [`Catalog::select_rules`]).
+    pub fn builtin_selection(
+        packs: &[String],
+        rules: &[String],
+        skip: &[String],
+        settings: Settings,
+    ) -> Result<Self, CatalogError> {
+        let rules = Catalog::builtin()?.select_rules(packs, rules, skip, &settings.pss)?;
         Ok(Self::with_rules(rules).with_settings(settings))
     }
 

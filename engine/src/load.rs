@@ -212,10 +212,7 @@ impl Loader {
         }
         let stream = parse_stream(&text, &self.limits);
         let helm_sources = helm_source_comments(&text);
-        let source = Arc::new(SourceFile {
-            name: name.to_owned(),
-            text,
-        });
+        let source = Arc::new(SourceFile::new(name, text));
         let mut manifests = Vec::new();
         let mut errors = Vec::new();
         let mut previous_end = 0;

@@ -13,14 +13,36 @@ pub struct SourceFile {
     /// The name shown to people: the path as given (relative stays relative), or `<stdin>`.
     pub name: String,
     pub text: String,
+    /// Byte offset of each line's start, built on the first excerpt: most files never need it.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
-    /// The text of one 1-based line, without its line break.
+    pub fn new(name: impl Into<String>, text: String) -> Self {
+        Self {
+            name: name.into(),
+            text,
+            line_starts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The text of one 1-based line, without its line break (`\n` or `\r\n`).
     pub fn line(&self, line: u32) -> Option<&str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        // `lines()` also drops the `\r` of CRLF endings.
-        self.text.lines().nth(index)
+        let start = *starts.get(index)?;
+        let end = starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        if start > self.text.len() || (start == self.text.len() && index > 0) {
+            return None;
+        }
+        let text = &self.text[start..end];
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
 }
 
@@ -76,10 +98,7 @@ impl Manifest {
     /// a generated object). Findings on it carry pointers but no line numbers.
     pub fn from_value(value: Value, source_name: &str) -> Result<Self, crate::LoadErrorKind> {
         let object = object_ref(&value)?;
-        let source = Arc::new(SourceFile {
-            name: source_name.to_owned(),
-            text: String::new(),
-        });
+        let source = Arc::new(SourceFile::new(source_name, String::new()));
         Ok(Self {
             object,
             value,
@@ -158,5 +177,24 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "sequence",
         Value::Object(_) => "mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+
+    #[test]
+    fn lines_by_number() {
+        let f = SourceFile::new("f", "a\r\nbb\n\nlast".to_owned());
+        assert_eq!(f.line(1), Some("a"));
+        assert_eq!(f.line(2), Some("bb"));
+        assert_eq!(f.line(3), Some(""));
+        assert_eq!(f.line(4), Some("last"));
+        assert_eq!(f.line(5), None);
+        assert_eq!(f.line(0), None);
+        let f = SourceFile::new("f", "x\n".to_owned());
+        assert_eq!(f.line(1), Some("x"));
+        assert_eq!(f.line(2), None);
     }
 }

@@ -73,6 +73,14 @@ pub enum Category {
     Secrets,
     /// Where objects are placed: namespaces as administrative boundaries.
     Namespaces,
+    /// Whether workloads stay available: probes, replicas, disruption budgets.
+    Reliability,
+    /// What a workload makes reachable from outside the cluster.
+    Exposure,
+    /// Whether the API server still serves an object's `apiVersion`.
+    ApiVersions,
+    /// Labels that tools and people use to find and group objects.
+    Labels,
 }
 
 impl Category {
@@ -86,6 +94,10 @@ impl Category {
             Category::Network => "network",
             Category::Secrets => "secrets",
             Category::Namespaces => "namespaces",
+            Category::Reliability => "reliability",
+            Category::Exposure => "exposure",
+            Category::ApiVersions => "api-versions",
+            Category::Labels => "labels",
         }
     }
 }

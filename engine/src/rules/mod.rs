@@ -1,14 +1,21 @@
 //! The built-in rule catalogue. Codes are never reused: a retired rule keeps its id here.
 
+mod added_capabilities;
 mod cluster_admin_binding;
 mod csr_approval_access;
 mod default_namespace;
 mod default_service_account;
+mod deprecated_api_version;
 mod host_namespaces;
 mod host_path_volume;
+mod image_pull_policy;
 mod image_tag;
+mod liveness_probe;
 mod namespace_without_network_policy;
+mod namespace_without_pod_security;
+mod net_raw_capability;
 mod node_proxy_access;
+mod pdb_blocks_eviction;
 mod persistent_volume_create;
 mod pod_create_access;
 mod privileged_container;
@@ -16,11 +23,18 @@ mod pss;
 mod rbac_escalation_verbs;
 mod rbac_match;
 mod rbac_wildcard;
+mod read_only_root_filesystem;
+mod readiness_probe;
+mod recommended_labels;
 mod resource_limits;
+mod resource_requests;
 mod secret_in_env;
 mod secrets_access;
+mod security_context_missing;
 mod service_account_token_automount;
 mod service_account_token_create;
+mod service_exposed;
+mod single_replica;
 mod system_masters_binding;
 mod webhook_config_access;
 mod workload_structure;
@@ -34,6 +48,16 @@ static BUILTIN: &[&dyn Rule] = &[
     &host_path_volume::HostPathVolume,
     &image_tag::ImageTag,
     &resource_limits::ResourceLimits,
+    &resource_requests::ResourceRequests,
+    &liveness_probe::LivenessProbe,
+    &readiness_probe::ReadinessProbe,
+    &image_pull_policy::ImagePullPolicy,
+    &read_only_root_filesystem::ReadOnlyRootFilesystem,
+    &single_replica::SingleReplica,
+    &service_exposed::ServiceExposed,
+    &deprecated_api_version::DeprecatedApiVersion,
+    &recommended_labels::RecommendedLabels,
+    &pdb_blocks_eviction::PdbBlocksEviction,
     // Pod Security Standards checks.
     &pss::host_ports::HostPorts,
     &pss::capabilities_baseline::CapabilitiesBaseline,
@@ -68,6 +92,10 @@ static BUILTIN: &[&dyn Rule] = &[
     &namespace_without_network_policy::NamespaceWithoutNetworkPolicy,
     &secret_in_env::SecretInEnv,
     &default_namespace::DefaultNamespace,
+    &net_raw_capability::NetRawCapability,
+    &added_capabilities::AddedCapabilities,
+    &security_context_missing::SecurityContextMissing,
+    &namespace_without_pod_security::NamespaceWithoutPodSecurity,
 ];
 
 /// Every built-in rule that inspects objects.
