@@ -122,7 +122,7 @@ impl Manifest {
 
     /// The object's annotations, if it has any.
     pub fn annotations(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.value.pointer("/metadata/annotations")?.as_object()
+        crate::position::lookup(&self.value, "/metadata/annotations")?.as_object()
     }
 }
 

@@ -3,18 +3,30 @@
 use crate::manifest::Manifest;
 use serde_json::{Map, Value};
 
-/// Pointer of the pod spec inside each pod-bearing kind, by API group and kind.
-fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
+/// Where the pod spec is inside each pod-bearing kind, by API group and kind: its pointer, and
+/// the same path as keys (rules look it up for every object, so no pointer parsing there).
+fn pod_spec_path(group: &str, kind: &str) -> Option<(&'static str, &'static [&'static str])> {
+    const POD: (&str, &[&str]) = ("/spec", &["spec"]);
+    const TEMPLATE: (&str, &[&str]) = ("/template/spec", &["template", "spec"]);
+    const WORKLOAD: (&str, &[&str]) = ("/spec/template/spec", &["spec", "template", "spec"]);
+    const CRONJOB: (&str, &[&str]) = (
+        "/spec/jobTemplate/spec/template/spec",
+        &["spec", "jobTemplate", "spec", "template", "spec"],
+    );
     Some(match (group, kind) {
-        ("", "Pod") => "/spec",
-        ("", "PodTemplate") => "/template/spec",
-        ("", "ReplicationController") => "/spec/template/spec",
-        ("apps" | "extensions", "Deployment" | "DaemonSet" | "ReplicaSet") => "/spec/template/spec",
-        ("apps", "StatefulSet") => "/spec/template/spec",
-        ("batch", "Job") => "/spec/template/spec",
-        ("batch", "CronJob") => "/spec/jobTemplate/spec/template/spec",
+        ("", "Pod") => POD,
+        ("", "PodTemplate") => TEMPLATE,
+        ("", "ReplicationController") => WORKLOAD,
+        ("apps" | "extensions", "Deployment" | "DaemonSet" | "ReplicaSet") => WORKLOAD,
+        ("apps", "StatefulSet") => WORKLOAD,
+        ("batch", "Job") => WORKLOAD,
+        ("batch", "CronJob") => CRONJOB,
         _ => return None,
     })
+}
+
+fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
+    pod_spec_path(group, kind).map(|(pointer, _)| pointer)
 }
 
 /// Whether `kind` in `group` carries a pod template.
@@ -35,9 +47,15 @@ pub struct PodSpec<'a> {
 
 /// The pod spec of a pod-bearing object, if it has one and it is a mapping.
 pub fn pod_spec(manifest: &Manifest) -> Option<PodSpec<'_>> {
-    let pointer = pod_spec_pointer(manifest.object.group(), &manifest.object.kind)?;
-    let spec = manifest.value.pointer(pointer)?.as_object()?;
-    Some(PodSpec { spec, pointer })
+    let (pointer, keys) = pod_spec_path(manifest.object.group(), &manifest.object.kind)?;
+    let mut value = &manifest.value;
+    for key in keys {
+        value = value.get(key)?;
+    }
+    Some(PodSpec {
+        spec: value.as_object()?,
+        pointer,
+    })
 }
 
 /// One container of a pod spec.
@@ -157,9 +175,7 @@ impl<'a> PodSpec<'a> {
 
     /// The pod's annotations (on the pod template for workload kinds).
     pub fn annotations(&self, manifest: &'a Manifest) -> Option<&'a Map<String, Value>> {
-        manifest
-            .value
-            .pointer(&self.metadata_pointer())?
+        crate::position::lookup(&manifest.value, &self.metadata_pointer())?
             .get("annotations")?
             .as_object()
     }

@@ -49,7 +49,7 @@ impl Rule for NamespaceWithoutPodSecurity {
         if SYSTEM_NAMESPACES.contains(&name) {
             return;
         }
-        let labels = cx.manifest.value.pointer("/metadata/labels");
+        let labels = crate::position::lookup(&cx.manifest.value, "/metadata/labels");
         let level = labels
             .and_then(|l| l.get(ENFORCE_LABEL))
             .and_then(Value::as_str);

@@ -264,9 +264,7 @@ impl Rule for PdbBlocksEviction {
             .flat_map(|kind| cx.inventory.in_namespace("apps", kind, namespace))
             .filter(|w| is_replicated(w))
         {
-            let labels = workload
-                .value
-                .pointer("/spec/template/metadata/labels")
+            let labels = crate::position::lookup(&workload.value, "/spec/template/metadata/labels")
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
             if selector_matches(selector, labels) != Some(true) {

@@ -85,9 +85,7 @@ impl Rule for RecommendedLabels {
         );
         let mut judge = |metadata: &str, whose: String| {
             let labels = format!("{metadata}/labels");
-            let has = manifest
-                .value
-                .pointer(&labels)
+            let has = crate::position::lookup(&manifest.value, &labels)
                 .and_then(|l| l.get(NAME_LABEL))
                 .and_then(Value::as_str)
                 .is_some_and(|v| !v.is_empty());

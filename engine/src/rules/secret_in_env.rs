@@ -66,8 +66,7 @@ fn list<'a>(c: &Container<'a>, field: &str) -> impl Iterator<Item = (usize, &'a 
 }
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    value
-        .pointer(pointer)
+    crate::position::lookup(&value, pointer)
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>")
 }
@@ -83,7 +82,7 @@ impl Rule for SecretInEnv {
         };
         for c in spec.containers() {
             for (i, var) in list(&c, "env") {
-                let Some(secret) = var.pointer("/valueFrom/secretKeyRef") else {
+                let Some(secret) = crate::position::lookup(var, "/valueFrom/secretKeyRef") else {
                     continue;
                 };
                 if secret.is_null() {

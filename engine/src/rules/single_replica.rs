@@ -84,7 +84,7 @@ pub(super) fn is_replicated(manifest: &Manifest) -> bool {
 
 /// `spec.replicas`, 1 when unset (the API default); `None` when it is not a count.
 pub(super) fn declared_replicas(manifest: &Manifest) -> Option<u64> {
-    match manifest.value.pointer("/spec/replicas") {
+    match crate::position::lookup(&manifest.value, "/spec/replicas") {
         None | Some(Value::Null) => Some(1),
         Some(v) => v.as_u64(),
     }
@@ -110,7 +110,7 @@ pub(super) fn autoscaler<'a>(cx: &Context<'a>, workload: &Manifest) -> Option<Au
         )
         .into_iter()
         .find_map(|hpa| {
-            let target = hpa.value.pointer("/spec/scaleTargetRef")?;
+            let target = crate::position::lookup(&hpa.value, "/spec/scaleTargetRef")?;
             let str_field = |key: &str| target.get(key).and_then(Value::as_str);
             let group_matches = match str_field("apiVersion") {
                 Some(api_version) => {
@@ -124,7 +124,7 @@ pub(super) fn autoscaler<'a>(cx: &Context<'a>, workload: &Manifest) -> Option<Au
             {
                 return None;
             }
-            let min_replicas = match hpa.value.pointer("/spec/minReplicas") {
+            let min_replicas = match crate::position::lookup(&hpa.value, "/spec/minReplicas") {
                 None | Some(Value::Null) => Some(1),
                 Some(v) => v.as_u64(),
             };
@@ -166,7 +166,7 @@ impl Rule for SingleReplica {
             }
             return;
         }
-        let message = match manifest.value.pointer("/spec/replicas") {
+        let message = match crate::position::lookup(&manifest.value, "/spec/replicas") {
             None | Some(Value::Null) => format!(
                 "{workload} does not set spec.replicas, so it runs a single replica: \
 {consequence}"

@@ -95,7 +95,7 @@ impl Rule for WorkloadStructure {
                 "CronJob" => "/spec/jobTemplate/spec/template/spec",
                 _ => "/spec/template/spec",
             };
-            match manifest.value.pointer(template_pointer) {
+            match crate::position::lookup(&manifest.value, template_pointer) {
                 Some(v) if !v.is_null() => {
                     wrong_type(out, template_pointer.into(), "the pod spec", "mapping", v)
                 }
