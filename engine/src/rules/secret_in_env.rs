@@ -66,7 +66,7 @@ fn list<'a>(c: &Container<'a>, field: &str) -> impl Iterator<Item = (usize, &'a 
 }
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    crate::position::lookup(&value, pointer)
+    crate::position::lookup(value, pointer)
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>")
 }
