@@ -84,6 +84,9 @@ pub fn explain(args: &ExplainArgs) -> Result<String, String> {
     if !m.benchmarks.is_empty() {
         let _ = writeln!(out, "benchmarks: {}", m.benchmarks.join(", "));
     }
+    for control in &m.controls {
+        let _ = writeln!(out, "  {}", control.describe());
+    }
     let _ = write!(
         out,
         "\nWhy\n  {}\n\nHow to fix\n  {}\n\nFails\n{}\nPasses\n{}",

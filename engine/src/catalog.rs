@@ -330,6 +330,27 @@ impl Catalog {
             .collect())
     }
 
+    /// The benchmark controls a rule implements, with their level and assessment.
+    pub fn controls(&self, rule_id: &str) -> Vec<ControlRef> {
+        let mut out = Vec::new();
+        for b in &self.benchmarks {
+            for c in b
+                .controls
+                .iter()
+                .filter(|c| c.rules.iter().any(|r| r == rule_id))
+            {
+                out.push(ControlRef {
+                    benchmark: format!("{} {}", b.benchmark, b.version),
+                    id: format!("{} {}", b.short, c.id),
+                    title: c.title.clone(),
+                    level: c.level,
+                    assessment: c.assessment.clone(),
+                });
+            }
+        }
+        out
+    }
+
     /// A rule's metadata together with what the data says about it.
     pub fn info(&self, meta: &'static RuleMeta) -> RuleInfo {
         RuleInfo {
@@ -344,6 +365,7 @@ impl Catalog {
                 .map(str::to_owned)
                 .collect(),
             benchmarks: self.benchmarks(meta.id),
+            controls: self.controls(meta.id),
             rationale: meta.rationale,
             remediation: meta.remediation,
             failing_example: meta.failing_example,
@@ -407,6 +429,38 @@ impl Catalog {
     }
 }
 
+/// One benchmark control a rule implements.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ControlRef {
+    /// `CIS Kubernetes Benchmark v1.10`.
+    pub benchmark: String,
+    /// `CIS 5.2.2`.
+    pub id: String,
+    pub title: String,
+    /// Profile level (1 or 2).
+    pub level: Option<u8>,
+    /// `automated` or `manual`, as the benchmark scores it.
+    pub assessment: Option<String>,
+}
+
+impl ControlRef {
+    /// `CIS 5.2.2 (Level 1, manual): Minimize the admission of privileged containers`.
+    pub fn describe(&self) -> String {
+        let mut facts = Vec::new();
+        if let Some(level) = self.level {
+            facts.push(format!("Level {level}"));
+        }
+        if let Some(a) = &self.assessment {
+            facts.push(a.clone());
+        }
+        if facts.is_empty() {
+            format!("{}: {}", self.id, self.title)
+        } else {
+            format!("{} ({}): {}", self.id, facts.join(", "), self.title)
+        }
+    }
+}
+
 /// Everything `kubegate rules`, `explain` and the generated docs show about a rule.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleInfo {
@@ -417,6 +471,7 @@ pub struct RuleInfo {
     pub category: Category,
     pub packs: Vec<String>,
     pub benchmarks: Vec<String>,
+    pub controls: Vec<ControlRef>,
     pub rationale: &'static str,
     pub remediation: &'static str,
     pub failing_example: &'static str,

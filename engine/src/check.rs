@@ -178,6 +178,18 @@ impl Checker {
         }
     }
 
+    /// Reports `rule_id` (an id or name) at `severity` instead of its default.
+    pub fn with_severity(
+        mut self,
+        rule_id: &str,
+        severity: Severity,
+    ) -> Result<Self, CatalogError> {
+        let meta = crate::rules::find(rule_id)
+            .ok_or_else(|| CatalogError::UnknownRule(rule_id.to_owned()))?;
+        self.severities.insert(meta.id, severity);
+        Ok(self)
+    }
+
     /// The same rules, judged with these settings.
     pub fn with_settings(mut self, settings: Settings) -> Self {
         self.settings = settings;

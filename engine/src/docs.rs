@@ -35,7 +35,7 @@ hand. A test fails when this file is out of date.\n\n",
     for m in &metas {
         let _ = write!(
             out,
-            "\n## {id} {name}\n\n**{title}**\n\n- Severity: {sev}\n- Category: {cat}\n- Benchmarks: {bench}\n- Since: {since}\n\n### Why\n\n{why}\n\n### How to fix\n\n{fix}\n\n### Failing example\n\n```yaml\n{bad}```\n\n### Passing example\n\n```yaml\n{good}```\n",
+            "\n## {id} {name}\n\n**{title}**\n\n- Severity: {sev}\n- Category: {cat}\n- Benchmarks: {bench}\n- Since: {since}\n{controls}\n### Why\n\n{why}\n\n### How to fix\n\n{fix}\n\n### Failing example\n\n```yaml\n{bad}```\n\n### Passing example\n\n```yaml\n{good}```\n",
             id = m.id,
             name = m.name,
             title = m.title,
@@ -43,6 +43,11 @@ hand. A test fails when this file is out of date.\n\n",
             cat = m.category,
             bench = if m.benchmarks.is_empty() { "none".to_owned() } else { m.benchmarks.join(", ") },
             since = m.since,
+            controls = m
+                .controls
+                .iter()
+                .map(|c| format!("- {}\n", c.describe()))
+                .collect::<String>(),
             why = m.rationale,
             fix = m.remediation,
             bad = m.failing_example,

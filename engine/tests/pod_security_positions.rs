@@ -133,3 +133,64 @@ fn cis_pod_rules_stay_silent_where_pod_security_rules_report() {
         "/spec/containers/0/securityContext/capabilities/add/1".to_owned()
     )));
 }
+
+#[test]
+fn user_namespace_relaxation_moves_proc_mount_from_baseline_to_restricted() {
+    use kubegate_engine::pss::{PssSettings, PssVersion};
+    use kubegate_engine::Settings;
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/pod-security/user-namespace.yaml"
+    ));
+    let at = |version: PssVersion| {
+        let settings = Settings {
+            pss: PssSettings {
+                level: None,
+                version,
+            },
+        };
+        let checker = Checker::builtin(&["pss".into(), "cis".into()], settings).expect("checker");
+        let report = checker.check(&Loader::default().load(&[Input::Path(path.clone())]));
+        ids_at(&report)
+            .into_iter()
+            .map(|(id, l, c)| (id.to_owned(), l, c))
+            .collect::<Vec<_>>()
+    };
+    let owned = |v: &[(&str, u32, u32)]| {
+        v.iter()
+            .map(|(id, l, c)| (id.to_string(), *l, *c))
+            .collect::<Vec<_>>()
+    };
+    // v1.35+: baseline allows Unmasked /proc in a user namespace; restricted (KG127) does not.
+    assert_eq!(
+        at(PssVersion::LATEST),
+        owned(&[("KG404", 7, 3), ("KG125", 30, 7), ("KG127", 31, 9)])
+    );
+    // v1.34: no relaxation, so it is a baseline violation.
+    let v134 = PssVersion::v1(34).expect("v1.34");
+    assert_eq!(
+        at(v134),
+        owned(&[("KG404", 7, 3), ("KG125", 30, 7), ("KG108", 31, 9)])
+    );
+}
+
+#[test]
+fn severities_can_be_overridden_per_rule() {
+    use kubegate_engine::Severity;
+    let (manifests, errors) = Loader::default().load_text("p.yaml", BARE_POD.to_owned());
+    let loaded = Loaded {
+        manifests,
+        errors,
+        files: 1,
+    };
+    let checker = only(&["KG133"])
+        .with_severity("security-context-missing", Severity::Critical)
+        .expect("known rule");
+    let report = checker.check(&loaded);
+    assert!(!report.findings.is_empty());
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| f.severity == Severity::Critical));
+    assert!(only(&[]).with_severity("KG999", Severity::Low).is_err());
+}
