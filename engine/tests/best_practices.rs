@@ -2,6 +2,9 @@
 //! positions of their findings and the cases they must leave alone. The checker runs only these
 //! rules, so the assertions do not move when other packs grow.
 
+mod common;
+
+use common::positions;
 use kubegate_engine::catalog::Catalog;
 use kubegate_engine::{rules, Checker, Input, Loader, Report, Settings, Severity};
 use std::path::PathBuf;
@@ -29,22 +32,6 @@ fn check(rel: &str) -> Report {
     // Neither load errors nor rule panics (both would be report errors).
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     report
-}
-
-/// `(rule, line, column)` of the findings of `rules`, in report order.
-fn positions<'r>(report: &'r Report, rules: &[&str]) -> Vec<(&'r str, u32, u32)> {
-    report
-        .findings
-        .iter()
-        .filter(|f| rules.contains(&f.rule_id))
-        .map(|f| {
-            (
-                f.rule_id,
-                f.location.line.unwrap_or(0),
-                f.location.column.unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 /// `rule object pointer` of the findings of `rules`, in report order.

@@ -2,19 +2,17 @@
 //! exact positions of their findings, and the exemptions they must honour. Other rules' findings
 //! on the same fixtures are filtered out, so these tests judge only the CIS rules.
 
+mod common;
+
+use common::{positions, testdata};
 use kubegate_engine::catalog::Catalog;
 use kubegate_engine::{Checker, Input, Loader, Report, Settings};
-use std::path::PathBuf;
 
 const RBAC_RULES: [&str; 13] = [
     "KG301", "KG302", "KG303", "KG304", "KG305", "KG306", "KG307", "KG308", "KG309", "KG310",
     "KG311", "KG312", "KG313",
 ];
 const NAMESPACE_RULES: [&str; 2] = ["KG401", "KG403"];
-
-fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata")).join(rel)
-}
 
 fn check_all(rels: &[&str]) -> Report {
     let inputs: Vec<Input> = rels.iter().map(|r| Input::Path(testdata(r))).collect();
@@ -25,22 +23,6 @@ fn check_all(rels: &[&str]) -> Report {
 
 fn check(rel: &str) -> Report {
     check_all(&[rel])
-}
-
-/// `(rule, line, column)` of the findings of `rules`, in report order.
-fn positions<'r>(report: &'r Report, rules: &[&str]) -> Vec<(&'r str, u32, u32)> {
-    report
-        .findings
-        .iter()
-        .filter(|f| rules.contains(&f.rule_id))
-        .map(|f| {
-            (
-                f.rule_id,
-                f.location.line.unwrap_or(0),
-                f.location.column.unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 /// `(rule, object, pointer)` of the findings of `rules`, in report order.

@@ -1,12 +1,10 @@
 //! The shipped fixtures: exact positions of findings and errors, and a report that does not
 //! depend on the number of threads.
 
-use kubegate_engine::{Checker, Input, Loader, Position, Report};
-use std::path::PathBuf;
+mod common;
 
-fn testdata(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata")).join(rel)
-}
+use common::{positions_all, testdata};
+use kubegate_engine::{Checker, Input, Loader, Position, Report};
 
 /// The rules these fixtures were written for: loader and position behaviour is asserted
 /// through them, independently of how the catalogue grows.
@@ -15,31 +13,11 @@ const RULES: [&str; 8] = [
 ];
 
 fn checker() -> Checker {
-    let rules = kubegate_engine::rules::builtin()
-        .iter()
-        .copied()
-        .filter(|r| RULES.contains(&r.meta().id))
-        .collect();
-    Checker::with_rules(rules)
+    common::only(&RULES)
 }
 
 fn check(rel: &str) -> Report {
     checker().check(&Loader::default().load(&[Input::Path(testdata(rel))]))
-}
-
-/// `(rule, line, column)` of every finding, in report order.
-fn positions(report: &Report) -> Vec<(&str, u32, u32)> {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                f.rule_id,
-                f.location.line.unwrap_or(0),
-                f.location.column.unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -47,7 +25,7 @@ fn web_deployment_findings_point_at_the_fields() {
     let report = check("examples/web-deployment.yaml");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(
-        positions(&report),
+        positions_all(&report),
         vec![("KG201", 21, 11), ("KG101", 25, 13), ("KG202", 26, 11)]
     );
     let f = &report.findings[1];
@@ -63,7 +41,7 @@ fn web_deployment_findings_point_at_the_fields() {
 fn cronjob_yaml11_boolean_and_init_containers() {
     let report = check("examples/nightly-report.yaml");
     assert_eq!(
-        positions(&report),
+        positions_all(&report),
         vec![
             ("KG102", 13, 11),
             ("KG202", 15, 15),
@@ -102,18 +80,21 @@ fn helm_output_names_templates() {
 fn list_items_and_json_keep_positions() {
     let report = check("examples/cluster-dump.yaml");
     assert_eq!(
-        positions(&report),
+        positions_all(&report),
         vec![("KG102", 21, 11), ("KG102", 22, 11), ("KG103", 32, 15)]
     );
     assert_eq!(report.summary.objects, 2);
     let report = check("examples/api-pod.json");
-    assert_eq!(positions(&report), vec![("KG102", 9, 5)]);
+    assert_eq!(positions_all(&report), vec![("KG102", 9, 5)]);
 }
 
 #[test]
 fn kustomize_output_just_works() {
     let report = check("examples/kustomize-build.yaml");
-    assert_eq!(positions(&report), vec![("KG201", 33, 9), ("KG102", 39, 7)]);
+    assert_eq!(
+        positions_all(&report),
+        vec![("KG201", 33, 9), ("KG102", 39, 7)]
+    );
     assert_eq!(
         report.findings[1].object.namespace.as_deref(),
         Some("checkout-prod")

@@ -1,49 +1,24 @@
 //! Exact positions of the Pod Security and CIS pod rules, and how the CIS pod rules defer to
 //! the Pod Security rules that cover the same field.
 
-use kubegate_engine::{rules, Checker, Input, Loaded, Loader, Report};
-use std::path::PathBuf;
+mod common;
+
+use common::{only, positions_all};
+use kubegate_engine::{Checker, Input, Loaded, Loader, Report};
 
 fn run(checker: &Checker, report: impl FnOnce() -> Loaded) -> Report {
     checker.check(&report())
 }
 
-fn ids_at(report: &Report) -> Vec<(&str, u32, u32)> {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                f.rule_id,
-                f.location.line.unwrap_or(0),
-                f.location.column.unwrap_or(0),
-            )
-        })
-        .collect()
-}
-
-fn only(ids: &[&str]) -> Checker {
-    Checker::with_rules(
-        rules::builtin()
-            .iter()
-            .copied()
-            .filter(|r| ids.contains(&r.meta().id))
-            .collect(),
-    )
-}
-
 #[test]
 fn every_pod_security_finding_points_at_its_field() {
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/pod-security/node-agent.yaml"
-    ));
+    let path = common::testdata("pod-security/node-agent.yaml");
     let checker =
         Checker::builtin(&["pss".into(), "cis".into()], Default::default()).expect("checker");
     let report = run(&checker, || Loader::default().load(&[Input::Path(path)]));
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(
-        ids_at(&report),
+        positions_all(&report),
         vec![
             ("KG401", 6, 3),   // namespace without NetworkPolicy
             ("KG106", 16, 9),  // AppArmor annotation unconfined
@@ -138,10 +113,7 @@ fn cis_pod_rules_stay_silent_where_pod_security_rules_report() {
 fn user_namespace_relaxation_moves_proc_mount_from_baseline_to_restricted() {
     use kubegate_engine::pss::{PssSettings, PssVersion};
     use kubegate_engine::Settings;
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/pod-security/user-namespace.yaml"
-    ));
+    let path = common::testdata("pod-security/user-namespace.yaml");
     let at = |version: PssVersion| {
         let settings = Settings {
             pss: PssSettings {
@@ -151,7 +123,7 @@ fn user_namespace_relaxation_moves_proc_mount_from_baseline_to_restricted() {
         };
         let checker = Checker::builtin(&["pss".into(), "cis".into()], settings).expect("checker");
         let report = checker.check(&Loader::default().load(&[Input::Path(path.clone())]));
-        ids_at(&report)
+        positions_all(&report)
             .into_iter()
             .map(|(id, l, c)| (id.to_owned(), l, c))
             .collect::<Vec<_>>()
