@@ -68,6 +68,23 @@ pub struct CheckArgs {
     #[arg(long, value_name = "VERSION", default_value = "latest", value_parser = parse_pss_version)]
     pub pss_version: PssVersion,
 
+    /// Rego policies to run as well: `.rego` files, data documents (`.json`/`.yaml`, merged
+    /// under `data`), or directories of them. Repeatable.
+    #[arg(long, short = 'p', value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+
+    /// Rego packages whose deny/violation/warn rules run (repeatable; conftest's `--namespace`).
+    #[arg(long, value_name = "PACKAGE", default_value = "main")]
+    pub namespace: Vec<String>,
+
+    /// Run the rules of every Rego package.
+    #[arg(long)]
+    pub all_namespaces: bool,
+
+    /// Longest one policy evaluation on one object may take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub policy_timeout: u64,
+
     /// Leave the source excerpt out of human output.
     #[arg(long)]
     pub no_excerpt: bool,

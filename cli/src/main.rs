@@ -7,6 +7,7 @@ mod rules_cmd;
 use args::{CheckArgs, Cli, Command, Format};
 use clap::Parser;
 use kubegate_engine::pss::PssSettings;
+use kubegate_engine::rego::{PolicyOptions, PolicySet};
 use kubegate_engine::{Checker, Input, Limits, Loader, Settings};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -83,7 +84,26 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             version: args.pss_version,
         },
     };
-    let checker = Checker::builtin_selection(&args.packs, &args.rules, &args.skip_rules, settings)?;
+    let mut checker =
+        Checker::builtin_selection(&args.packs, &args.rules, &args.skip_rules, settings)?;
+    if !args.policy.is_empty() {
+        let options = PolicyOptions {
+            namespaces: args.namespace.clone(),
+            all_namespaces: args.all_namespaces,
+            timeout: std::time::Duration::from_millis(args.policy_timeout),
+        };
+        match PolicySet::load(&args.policy, &options) {
+            Ok(policies) => checker = checker.with_policies(std::sync::Arc::new(policies)),
+            Err(errors) => {
+                let mut text = String::new();
+                for e in errors {
+                    text.push_str(&format!("error: {e}\n"));
+                }
+                let _ = std::io::stderr().write_all(text.as_bytes());
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
     let loaded = Loader::new(limits).load(&inputs);
     tracing::debug!(
         files = loaded.files,

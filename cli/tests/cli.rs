@@ -336,3 +336,39 @@ fn rules_and_skip_rules_narrow_the_selection() {
         stderr(&out)
     );
 }
+
+#[test]
+fn rego_policies_run_alongside_built_in_rules() {
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "json",
+        "--packs",
+        "kubegate",
+        "--policy",
+        "testdata/rego/policy",
+        "testdata/rego/manifests.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let findings = doc["findings"].as_array().expect("findings");
+    let violation = findings
+        .iter()
+        .find(|f| f["rule_id"] == "main.violation")
+        .expect("replicas violation");
+    assert_eq!(violation["location"]["line"], 7);
+    assert_eq!(violation["details"]["replicas"], "3");
+    assert_eq!(violation["policy"], "testdata/rego/policy/replicas.rego");
+
+    let out = kubegate(&[
+        "check",
+        "--policy",
+        "testdata/rego/broken",
+        "testdata/rego/manifests.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: testdata/rego/broken/bad.rego:6:25: invalid character in string\n"
+    );
+}

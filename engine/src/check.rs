@@ -5,9 +5,11 @@ use crate::exemption;
 use crate::inventory::Inventory;
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
+use crate::rego::PolicySet;
 use crate::rule::{Context, Rule, RuleMeta, Settings, Severity, Violation};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,8 +26,8 @@ pub struct Location {
 /// One rule violation on one object, with its resolved position.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub rule_id: &'static str,
-    pub rule_name: &'static str,
+    pub rule_id: Cow<'static, str>,
+    pub rule_name: Cow<'static, str>,
     pub severity: Severity,
     pub message: String,
     pub object: ObjectRef,
@@ -35,6 +37,12 @@ pub struct Finding {
     /// The Helm template that rendered the object, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// The policy file of a Rego rule's finding (built-in rules have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Extra keys of a Rego message object (everything but `msg` and `path`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     pub source: Arc<SourceFile>,
     #[serde(skip)]
@@ -44,26 +52,23 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(
-        meta: &'static RuleMeta,
-        severity: Severity,
-        violation: Violation,
-        manifest: &Manifest,
-    ) -> Self {
-        let position = manifest.locate(&violation.pointer);
+    fn new(raw: Raw, manifest: &Manifest) -> Self {
+        let position = manifest.locate(&raw.violation.pointer);
         Finding {
-            rule_id: meta.id,
-            rule_name: meta.name,
-            severity,
-            message: violation.message,
+            rule_id: raw.id,
+            rule_name: raw.name,
+            severity: raw.severity,
+            message: raw.violation.message,
             object: manifest.object.clone(),
-            pointer: violation.pointer,
+            pointer: raw.violation.pointer,
             location: Location {
                 file: manifest.source.name.clone(),
                 line: position.map(|p| p.line),
                 column: position.map(|p| p.column),
             },
             template: manifest.template.clone(),
+            policy: raw.policy,
+            details: raw.details,
             source: manifest.source.clone(),
             document_index: manifest.document_index,
             item_index: manifest.item_index,
@@ -86,7 +91,7 @@ impl Finding {
                 other.location.line,
                 other.location.column,
             ))
-            .then_with(|| self.rule_id.cmp(other.rule_id))
+            .then_with(|| self.rule_id.cmp(&other.rule_id))
             .then_with(|| self.pointer.cmp(&other.pointer))
             .then_with(|| self.message.cmp(&other.message))
     }
@@ -126,6 +131,17 @@ pub struct Checker {
     rules: Vec<&'static dyn Rule>,
     settings: Settings,
     severities: BTreeMap<&'static str, Severity>,
+    policies: Option<Arc<PolicySet>>,
+}
+
+/// A violation with the identity of the rule that reported it, built-in or policy.
+struct Raw {
+    id: Cow<'static, str>,
+    name: Cow<'static, str>,
+    severity: Severity,
+    violation: Violation,
+    policy: Option<String>,
+    details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for Checker {
@@ -175,6 +191,7 @@ impl Checker {
             rules,
             settings: Settings::default(),
             severities,
+            policies: None,
         }
     }
 
@@ -188,6 +205,16 @@ impl Checker {
             .ok_or_else(|| CatalogError::UnknownRule(rule_id.to_owned()))?;
         self.severities.insert(meta.id, severity);
         Ok(self)
+    }
+
+    /// Runs these Rego policies too.
+    pub fn with_policies(mut self, policies: Arc<PolicySet>) -> Self {
+        self.policies = Some(policies);
+        self
+    }
+
+    pub fn policies(&self) -> Option<&PolicySet> {
+        self.policies.as_deref()
     }
 
     /// The same rules, judged with these settings.
@@ -211,15 +238,17 @@ impl Checker {
         &self.rules
     }
 
-    /// Evaluates one manifest: every rule, then exemptions. A rule that panics becomes an
-    /// error for that object instead of taking the run down.
+    /// Evaluates one manifest: every rule and policy, then exemptions. A rule that panics or a
+    /// policy that fails becomes an error for that object instead of taking the run down.
+    /// `engine` is this thread's clone of the policy engine (see [`PolicySet::engine`]).
     pub fn check_manifest(
         &self,
         manifest: &Manifest,
         inventory: &Inventory<'_>,
+        engine: Option<&mut regorus::Engine>,
     ) -> (Vec<Finding>, Vec<LoadError>) {
         let mut errors = Vec::new();
-        let mut raw: Vec<(&'static RuleMeta, Violation)> = Vec::new();
+        let mut raw: Vec<Raw> = Vec::new();
         let mut violations = Vec::new();
         let cx = Context {
             manifest,
@@ -230,22 +259,49 @@ impl Checker {
         for rule in &self.rules {
             violations.clear();
             let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(&cx, &mut violations)));
+            let meta = rule.meta();
             match outcome {
-                Ok(()) => raw.extend(violations.drain(..).map(|v| (rule.meta(), v))),
+                Ok(()) => raw.extend(violations.drain(..).map(|v| self.raw_builtin(meta, v))),
                 Err(_) => errors.push(LoadError {
                     file: manifest.source.name.clone(),
                     position: manifest.locate(""),
                     kind: LoadErrorKind::RulePanicked {
-                        rule: rule.meta().id,
+                        rule: meta.id,
                         object: manifest.object.to_string(),
                     },
                 }),
             }
         }
-        let (mut exemptions, invalid) = exemption::read(manifest);
+        if let (Some(policies), Some(engine)) = (self.policies.as_deref(), engine) {
+            let mut found = Vec::new();
+            match policies.evaluate(engine, manifest, &mut found) {
+                Ok(()) => raw.extend(found.into_iter().map(|v| {
+                    let rule = &policies.rules()[v.rule];
+                    Raw {
+                        id: Cow::Owned(rule.id.clone()),
+                        name: Cow::Owned(rule.name.clone()),
+                        severity: rule.severity,
+                        violation: v.violation,
+                        policy: Some(rule.file.display().to_string()),
+                        details: v.details,
+                    }
+                })),
+                Err(e) => errors.push(LoadError {
+                    file: manifest.source.name.clone(),
+                    position: manifest.locate(""),
+                    kind: LoadErrorKind::PolicyFailed(e.to_string()),
+                }),
+            }
+        }
+        let known = |name: &str| -> Option<String> {
+            crate::rules::find(name)
+                .map(|m| m.id.to_owned())
+                .or_else(|| self.policies.as_deref()?.find(name).map(|r| r.id.clone()))
+        };
+        let (mut exemptions, invalid) = exemption::read(manifest, &known);
         if !exemptions.is_empty() {
             raw.retain(
-                |(meta, _)| match exemptions.iter_mut().find(|e| e.rule_id == meta.id) {
+                |r| match exemptions.iter_mut().find(|e| e.rule_id == r.id) {
                     Some(e) => {
                         e.used = true;
                         false
@@ -254,27 +310,44 @@ impl Checker {
                 },
             );
         }
-        raw.extend(invalid.into_iter().map(|v| (&exemption::INVALID, v)));
+        raw.extend(
+            invalid
+                .into_iter()
+                .map(|v| self.raw_builtin(&exemption::INVALID, v)),
+        );
         for e in exemptions {
-            let active = self.rules.iter().any(|r| r.meta().id == e.rule_id);
+            let active = self.rules.iter().any(|r| r.meta().id == e.rule_id)
+                || self
+                    .policies
+                    .as_deref()
+                    .is_some_and(|p| p.find(&e.rule_id).is_some());
             if !e.used && active {
-                raw.push((
+                let message = format!(
+                    "exemption for {} suppresses no finding on this object",
+                    e.rule_id
+                );
+                raw.push(self.raw_builtin(
                     &exemption::UNUSED,
                     Violation {
                         pointer: e.pointer,
-                        message: format!(
-                            "exemption for {} suppresses no finding on this object",
-                            e.rule_id
-                        ),
+                        message,
                     },
                 ));
             }
         }
-        let findings = raw
-            .into_iter()
-            .map(|(meta, v)| Finding::new(meta, self.severity(meta), v, manifest))
-            .collect();
+        let findings = raw.into_iter().map(|r| Finding::new(r, manifest)).collect();
         (findings, errors)
+    }
+
+    fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation) -> Raw {
+        Raw {
+            id: Cow::Borrowed(meta.id),
+            name: Cow::Borrowed(meta.name),
+            severity: self.severity(meta),
+            violation,
+            policy: None,
+            details: serde_json::Map::new(),
+        }
     }
 
     /// Evaluates everything that was loaded, in parallel, into a sorted report. The report is
@@ -284,7 +357,10 @@ impl Checker {
         let results: Vec<_> = loaded
             .manifests
             .par_iter()
-            .map(|m| self.check_manifest(m, &inventory))
+            .map_init(
+                || self.policies.as_deref().map(PolicySet::engine),
+                |engine, m| self.check_manifest(m, &inventory, engine.as_mut()),
+            )
             .collect();
         let mut findings = Vec::new();
         let mut errors = loaded.errors.clone();

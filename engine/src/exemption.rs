@@ -88,13 +88,17 @@ pub static METAS: [&RuleMeta; 2] = [&INVALID, &UNUSED];
 /// A valid exemption on one object.
 #[derive(Debug)]
 pub(crate) struct Exemption {
-    pub rule_id: &'static str,
+    pub rule_id: String,
     pub pointer: String,
     pub used: bool,
 }
 
-/// Reads an object's exemption annotations. Invalid ones come back as `KG001` violations.
-pub(crate) fn read(manifest: &Manifest) -> (Vec<Exemption>, Vec<Violation>) {
+/// Reads an object's exemption annotations. `known` maps a rule id or name to the rule's id
+/// (built-in rules and loaded policies). Invalid annotations come back as `KG001` violations.
+pub(crate) fn read(
+    manifest: &Manifest,
+    known: &dyn Fn(&str) -> Option<String>,
+) -> (Vec<Exemption>, Vec<Violation>) {
     let mut exemptions = Vec::new();
     let mut invalid = Vec::new();
     let Some(annotations) = manifest.annotations() else {
@@ -105,16 +109,16 @@ pub(crate) fn read(manifest: &Manifest) -> (Vec<Exemption>, Vec<Violation>) {
             continue;
         };
         let pointer = child_pointer("/metadata/annotations", key);
-        let problem = match (crate::rules::find(rule), value) {
+        let problem = match (known(rule), value) {
             (None, _) => Some(format!(
                 "exemption {key:?} names no known rule (see `kubegate rules`)"
             )),
-            (Some(meta), _) if METAS.iter().any(|m| m.id == meta.id) => {
-                Some(format!("exemption {key:?}: {} cannot be exempted", meta.id))
+            (Some(id), _) if METAS.iter().any(|m| m.id == id) => {
+                Some(format!("exemption {key:?}: {id} cannot be exempted"))
             }
-            (Some(_), Value::String(reason)) if !reason.trim().is_empty() => {
+            (Some(id), Value::String(reason)) if !reason.trim().is_empty() => {
                 exemptions.push(Exemption {
-                    rule_id: crate::rules::find(rule).map_or("", |m| m.id),
+                    rule_id: id,
                     pointer: pointer.clone(),
                     used: false,
                 });

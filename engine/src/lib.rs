@@ -11,6 +11,7 @@ pub mod load;
 pub mod manifest;
 pub mod position;
 pub mod pss;
+pub mod rego;
 pub mod rule;
 pub mod rules;
 pub mod scalar;

@@ -42,6 +42,8 @@ pub enum LoadErrorKind {
     HelmChart,
     #[error("rule {rule} failed on {object}; its findings for this object are missing (please report this bug)")]
     RulePanicked { rule: &'static str, object: String },
+    #[error("{0}")]
+    PolicyFailed(String),
 }
 
 /// A load error with the file and, where known, the position it concerns.

@@ -39,8 +39,8 @@ fn pointers(report: &Report, rules: &[&str]) -> Vec<String> {
     report
         .findings
         .iter()
-        .filter(|f| rules.contains(&f.rule_id))
-        .map(|f| format!("{} {} {}", f.rule_id, f.object, f.pointer))
+        .filter(|f| rules.contains(&f.rule_id.as_ref()))
+        .map(|f| format!("{} {} {}", f.rule_id.as_ref(), f.object, f.pointer))
         .collect()
 }
 
@@ -132,7 +132,7 @@ root filesystem is writable",
     let probed: Vec<_> = report
         .findings
         .iter()
-        .filter(|f| ["KG204", "KG205"].contains(&f.rule_id))
+        .filter(|f| ["KG204", "KG205"].contains(&f.rule_id.as_ref()))
         .map(|f| f.object.to_string())
         .collect();
     assert_eq!(

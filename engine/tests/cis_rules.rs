@@ -30,10 +30,10 @@ fn pointers(report: &Report, rules: &[&str]) -> Vec<(String, String, String)> {
     report
         .findings
         .iter()
-        .filter(|f| rules.contains(&f.rule_id))
+        .filter(|f| rules.contains(&f.rule_id.as_ref()))
         .map(|f| {
             (
-                f.rule_id.to_owned(),
+                f.rule_id.to_string(),
                 f.object.to_string(),
                 f.pointer.clone(),
             )
@@ -45,7 +45,7 @@ fn message<'r>(report: &'r Report, rule: &str, object: &str) -> &'r str {
     report
         .findings
         .iter()
-        .find(|f| f.rule_id == rule && f.object.to_string() == object)
+        .find(|f| f.rule_id == *rule && f.object.to_string() == object)
         .map(|f| f.message.as_str())
         .unwrap_or_else(|| panic!("no {rule} finding on {object}"))
 }
@@ -182,10 +182,10 @@ fn token_automount_follows_the_pod_spec_then_the_service_account() {
     let found: Vec<_> = report
         .findings
         .iter()
-        .filter(|f| ["KG305", "KG306"].contains(&f.rule_id))
+        .filter(|f| ["KG305", "KG306"].contains(&f.rule_id.as_ref()))
         .map(|f| {
             (
-                f.rule_id,
+                f.rule_id.as_ref(),
                 f.object.to_string(),
                 f.location.line.unwrap_or(0),
                 f.location.column.unwrap_or(0),

@@ -61,7 +61,7 @@ fn helm_output_names_templates() {
     let found: Vec<_> = report
         .findings
         .iter()
-        .map(|f| (f.rule_id, f.location.line, f.template.as_deref()))
+        .map(|f| (f.rule_id.as_ref(), f.location.line, f.template.as_deref()))
         .collect();
     assert_eq!(
         found,
@@ -107,7 +107,7 @@ fn exemptions_suppress_and_stale_ones_are_reported() {
     let found: Vec<_> = report
         .findings
         .iter()
-        .map(|f| (f.rule_id, f.pointer.as_str()))
+        .map(|f| (f.rule_id.as_ref(), f.pointer.as_str()))
         .collect();
     assert_eq!(
         found,
@@ -130,7 +130,7 @@ fn yaml11_scalars_are_read_as_kubernetes_reads_them() {
     let found: Vec<_> = report
         .findings
         .iter()
-        .map(|f| (f.rule_id, f.pointer.as_str()))
+        .map(|f| (f.rule_id.as_ref(), f.pointer.as_str()))
         .collect();
     assert_eq!(
         found,
@@ -222,7 +222,7 @@ fn every_pod_bearing_kind_is_checked_through_its_template() {
         .map(|f| {
             (
                 f.object.kind.as_str(),
-                f.rule_id,
+                f.rule_id.as_ref(),
                 f.pointer.clone(),
                 f.location.line.unwrap_or(0),
             )
@@ -265,7 +265,7 @@ fn crlf_line_endings_and_byte_order_marks_keep_positions() {
     });
     let f = &report.findings[0];
     assert_eq!(
-        (f.rule_id, f.location.line, f.location.column),
+        (f.rule_id.as_ref(), f.location.line, f.location.column),
         ("KG102", Some(8), Some(3))
     );
     assert_eq!(f.template.as_deref(), Some("c/templates/p.yaml"));

@@ -55,7 +55,10 @@ fn check_bare(checker: &Checker) -> Vec<(&'static str, String)> {
         })
         .findings
         .into_iter()
-        .map(|f| (f.rule_id, f.pointer))
+        .map(|f| {
+            let id = kubegate_engine::rules::find(&f.rule_id).map_or("?", |m| m.id);
+            (id, f.pointer)
+        })
         .collect()
 }
 

@@ -43,7 +43,7 @@ fn every_rule_flags_its_failing_example_and_accepts_its_passing_one() {
             failing
                 .findings
                 .iter()
-                .map(|f| (f.rule_id, &f.message))
+                .map(|f| (f.rule_id.as_ref(), &f.message))
                 .collect::<Vec<_>>()
         );
         let passing = check(meta.id, meta.passing_example);

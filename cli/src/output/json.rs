@@ -25,6 +25,10 @@ struct FindingOut<'a> {
     location: &'a kubegate_engine::Location,
     #[serde(skip_serializing_if = "Option::is_none")]
     template: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy: Option<&'a str>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    details: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -42,14 +46,16 @@ pub fn render(report: &Report) -> String {
             .findings
             .iter()
             .map(|f| FindingOut {
-                rule_id: f.rule_id,
-                rule_name: f.rule_name,
+                rule_id: &f.rule_id,
+                rule_name: &f.rule_name,
                 severity: f.severity,
                 message: &f.message,
                 object: &f.object,
                 pointer: &f.pointer,
                 location: &f.location,
                 template: f.template.as_deref(),
+                policy: f.policy.as_deref(),
+                details: &f.details,
             })
             .collect(),
         errors: report

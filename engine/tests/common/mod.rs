@@ -27,7 +27,7 @@ pub fn positions_all(report: &Report) -> Vec<(&str, u32, u32)> {
         .iter()
         .map(|f| {
             (
-                f.rule_id,
+                f.rule_id.as_ref(),
                 f.location.line.unwrap_or(0),
                 f.location.column.unwrap_or(0),
             )
