@@ -5,7 +5,7 @@ use crate::exemption;
 use crate::inventory::Inventory;
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
-use crate::rego::PolicySet;
+use crate::rego::{PolicySet, PolicyWorker};
 use crate::rule::{Context, Rule, RuleMeta, Settings, Severity, Violation};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -43,6 +43,9 @@ pub struct Finding {
     /// Extra keys of a Rego message object (everything but `msg` and `path`).
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// Reported but never failing a run (a Gatekeeper constraint in `dryrun`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
     #[serde(skip)]
     pub source: Arc<SourceFile>,
     #[serde(skip)]
@@ -69,6 +72,7 @@ impl Finding {
             template: manifest.template.clone(),
             policy: raw.policy,
             details: raw.details,
+            advisory: raw.advisory,
             source: manifest.source.clone(),
             document_index: manifest.document_index,
             item_index: manifest.item_index,
@@ -121,7 +125,9 @@ pub struct Report {
 impl Report {
     /// Whether any finding is at or above `threshold`.
     pub fn has_findings_at_or_above(&self, threshold: Severity) -> bool {
-        self.findings.iter().any(|f| f.severity >= threshold)
+        self.findings
+            .iter()
+            .any(|f| !f.advisory && f.severity >= threshold)
     }
 }
 
@@ -142,6 +148,7 @@ struct Raw {
     violation: Violation,
     policy: Option<String>,
     details: serde_json::Map<String, serde_json::Value>,
+    advisory: bool,
 }
 
 impl std::fmt::Debug for Checker {
@@ -240,12 +247,12 @@ impl Checker {
 
     /// Evaluates one manifest: every rule and policy, then exemptions. A rule that panics or a
     /// policy that fails becomes an error for that object instead of taking the run down.
-    /// `engine` is this thread's clone of the policy engine (see [`PolicySet::engine`]).
+    /// `worker` is this thread's policy engines (see [`PolicySet::worker`]).
     pub fn check_manifest(
         &self,
         manifest: &Manifest,
         inventory: &Inventory<'_>,
-        engine: Option<&mut regorus::Engine>,
+        worker: Option<&mut PolicyWorker>,
     ) -> (Vec<Finding>, Vec<LoadError>) {
         let mut errors = Vec::new();
         let mut raw: Vec<Raw> = Vec::new();
@@ -272,9 +279,9 @@ impl Checker {
                 }),
             }
         }
-        if let (Some(policies), Some(engine)) = (self.policies.as_deref(), engine) {
+        if let (Some(policies), Some(worker)) = (self.policies.as_deref(), worker) {
             let mut found = Vec::new();
-            match policies.evaluate(engine, manifest, &mut found) {
+            match policies.evaluate(worker, manifest, inventory, &mut found) {
                 Ok(()) => raw.extend(found.into_iter().map(|v| {
                     let rule = &policies.rules()[v.rule];
                     Raw {
@@ -284,6 +291,7 @@ impl Checker {
                         violation: v.violation,
                         policy: Some(rule.file.display().to_string()),
                         details: v.details,
+                        advisory: rule.advisory,
                     }
                 })),
                 Err(e) => errors.push(LoadError {
@@ -347,6 +355,7 @@ impl Checker {
             violation,
             policy: None,
             details: serde_json::Map::new(),
+            advisory: false,
         }
     }
 
@@ -354,12 +363,21 @@ impl Checker {
     /// the same whatever the number of threads.
     pub fn check(&self, loaded: &Loaded) -> Report {
         let inventory = Inventory::new(&loaded.manifests);
+        let inventory_data = self
+            .policies
+            .as_deref()
+            .filter(|p| p.needs_inventory())
+            .map(|_| crate::gatekeeper::inventory_data(&loaded.manifests));
         let results: Vec<_> = loaded
             .manifests
             .par_iter()
             .map_init(
-                || self.policies.as_deref().map(PolicySet::engine),
-                |engine, m| self.check_manifest(m, &inventory, engine.as_mut()),
+                || {
+                    self.policies
+                        .as_deref()
+                        .map(|p| p.worker(inventory_data.as_ref()))
+                },
+                |worker, m| self.check_manifest(m, &inventory, worker.as_mut()),
             )
             .collect();
         let mut findings = Vec::new();

@@ -6,6 +6,7 @@ pub mod check;
 pub mod corpus;
 pub mod docs;
 pub mod exemption;
+pub mod gatekeeper;
 pub mod inventory;
 pub mod load;
 pub mod manifest;

@@ -15,6 +15,7 @@
 //! Policies are compiled once; each worker thread evaluates with its own clone of the engine
 //! (regorus engines are cheap to clone), under a per-evaluation time limit.
 
+use crate::gatekeeper;
 use crate::manifest::Manifest;
 use crate::position::{escape_token, Position};
 use crate::rule::{Severity, Violation};
@@ -105,10 +106,14 @@ pub struct PolicyRule {
     pub severity: Severity,
     pub description: Option<String>,
     pub remediation: Option<String>,
-    /// The file that declares the rule.
+    /// The file that declares the rule (for a Gatekeeper constraint, the constraint's file).
     pub file: PathBuf,
+    /// Reported but never failing a run (Gatekeeper `enforcementAction: dryrun`).
+    pub advisory: bool,
     /// `data.<package>.<name>`.
     query: String,
+    /// Index into the Gatekeeper constraints, for rules that are constraints.
+    constraint: Option<usize>,
 }
 
 impl PolicyRule {
@@ -148,6 +153,8 @@ pub struct EvalError {
 #[derive(Debug, Clone)]
 pub struct PolicySet {
     engine: regorus::Engine,
+    templates: Vec<gatekeeper::Template>,
+    constraints: Vec<gatekeeper::Constraint>,
     rules: Vec<PolicyRule>,
     /// Packages that declare `exception`, with their `data.<pkg>.exception` query.
     exceptions: Vec<(String, String)>,
@@ -174,6 +181,7 @@ impl PolicySet {
         let mut engine = regorus::Engine::new();
         engine.set_strict_builtin_errors(false);
         let mut sources = Vec::new();
+        let mut gatekeeper_docs = Vec::new();
         for file in &files {
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,
@@ -190,11 +198,10 @@ impl PolicySet {
                     Ok(package) => sources.push((file.clone(), package, text)),
                     Err(e) => errors.push(e),
                 },
-                _ => {
-                    if let Err(e) = add_data(&mut engine, file, &text) {
-                        errors.push(e);
-                    }
-                }
+                _ => match add_data(&mut engine, file, &text) {
+                    Ok(docs) => gatekeeper_docs.extend(docs.into_iter().map(|d| (file.clone(), d))),
+                    Err(e) => errors.push(e),
+                },
             }
         }
         let mut rules = Vec::new();
@@ -256,8 +263,40 @@ impl PolicySet {
                     description: metadata.description.clone(),
                     remediation: metadata.remediation.clone(),
                     file: file.clone(),
+                    advisory: false,
+                    constraint: None,
                 });
             }
+        }
+        let (templates, constraints) = load_gatekeeper(&gatekeeper_docs, &mut errors);
+        for (index, c) in constraints.iter().enumerate() {
+            let (severity, advisory) = match c.action {
+                gatekeeper::EnforcementAction::Deny => (Severity::High, false),
+                gatekeeper::EnforcementAction::Warn => (Severity::Low, false),
+                gatekeeper::EnforcementAction::DryRun => (Severity::Low, true),
+            };
+            let template = &templates[c.template];
+            rules.push(PolicyRule {
+                id: format!("{}.{}", c.kind, c.name),
+                name: c.name.clone(),
+                package: template
+                    .query
+                    .trim_start_matches("data.")
+                    .trim_end_matches(".violation")
+                    .to_owned(),
+                kind: RuleKind::Violation,
+                title: format!(
+                    "{} constraint {} (template {})",
+                    c.kind, c.name, template.name
+                ),
+                severity,
+                description: None,
+                remediation: None,
+                file: c.file.clone(),
+                advisory,
+                query: template.query.clone(),
+                constraint: Some(index),
+            });
         }
         for (i, rule) in rules.iter().enumerate() {
             if let Some(other) = rules[..i]
@@ -288,6 +327,8 @@ impl PolicySet {
         tracing::debug!(files = files.len(), rules = rules.len(), "policies loaded");
         Ok(Self {
             engine,
+            templates,
+            constraints,
             rules,
             exceptions,
             files,
@@ -302,9 +343,31 @@ impl PolicySet {
         &self.files
     }
 
-    /// A fresh evaluation engine for one worker thread.
-    pub fn engine(&self) -> regorus::Engine {
-        self.engine.clone()
+    /// Whether any template reads `data.inventory` (then [`PolicySet::worker`] needs it).
+    pub fn needs_inventory(&self) -> bool {
+        self.templates.iter().any(|t| t.uses_inventory)
+    }
+
+    /// Fresh evaluation engines for one worker thread. `inventory` is the run's
+    /// [`gatekeeper::inventory_data`], for templates that read `data.inventory`.
+    pub fn worker(&self, inventory: Option<&Value>) -> PolicyWorker {
+        let templates = self
+            .templates
+            .iter()
+            .map(|t| {
+                let mut engine = t.engine.clone();
+                if let (true, Some(data)) = (t.uses_inventory, inventory) {
+                    if let Err(e) = engine.add_data(regorus::Value::from(data.clone())) {
+                        tracing::error!(template = %t.name, "cannot add the inventory: {e}");
+                    }
+                }
+                engine
+            })
+            .collect();
+        PolicyWorker {
+            engine: self.engine.clone(),
+            templates,
+        }
     }
 
     /// The rule with this id, if any.
@@ -315,13 +378,19 @@ impl PolicySet {
     /// Evaluates every rule on one object with `engine` (from [`PolicySet::engine`]).
     pub fn evaluate(
         &self,
-        engine: &mut regorus::Engine,
+        worker: &mut PolicyWorker,
         manifest: &Manifest,
+        inventory: &crate::inventory::Inventory<'_>,
         out: &mut Vec<PolicyViolation>,
     ) -> Result<(), EvalError> {
         if self.rules.is_empty() {
             return Ok(());
         }
+        self.evaluate_constraints(worker, manifest, inventory, out)?;
+        if self.rules.iter().all(|r| r.constraint.is_some()) {
+            return Ok(());
+        }
+        let engine = &mut worker.engine;
         engine.set_input(regorus::Value::from(manifest.value.clone()));
         let fail = |rule: &str, e: &dyn std::fmt::Display| EvalError {
             rule: rule.to_owned(),
@@ -348,6 +417,9 @@ impl PolicySet {
             }
         }
         for (index, rule) in self.rules.iter().enumerate() {
+            if rule.constraint.is_some() {
+                continue;
+            }
             if let Some(name) = rule.exception_name() {
                 if excepted
                     .iter()
@@ -368,6 +440,93 @@ impl PolicySet {
         }
         Ok(())
     }
+}
+
+impl PolicySet {
+    /// Gatekeeper constraints: each matching constraint's template is evaluated with
+    /// `input.review` and `input.parameters`.
+    fn evaluate_constraints(
+        &self,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        inventory: &crate::inventory::Inventory<'_>,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        let mut review = None;
+        for (index, rule) in self.rules.iter().enumerate() {
+            let Some(c) = rule.constraint.map(|i| &self.constraints[i]) else {
+                continue;
+            };
+            if !c.matcher.matches(manifest, inventory) {
+                continue;
+            }
+            let review = review.get_or_insert_with(|| gatekeeper::review(manifest));
+            let engine = &mut worker.templates[c.template];
+            let input = serde_json::json!({"review": review, "parameters": c.parameters});
+            engine.set_input(regorus::Value::from(input));
+            let value = engine
+                .eval_rule(rule.query.clone())
+                .map_err(|e| EvalError {
+                    rule: rule.id.clone(),
+                    object: manifest.object.to_string(),
+                    message: e.to_string(),
+                })?;
+            if value == regorus::Value::Undefined {
+                continue;
+            }
+            for result in members(&json(&value)) {
+                out.push(to_violation(index, result));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One worker thread's engines (see [`PolicySet::worker`]).
+#[derive(Debug, Clone)]
+pub struct PolicyWorker {
+    engine: regorus::Engine,
+    templates: Vec<regorus::Engine>,
+}
+
+/// Compiles templates, then constraints (which need their template).
+fn load_gatekeeper(
+    docs: &[(PathBuf, crate::yaml::ParsedDocument)],
+    errors: &mut Vec<PolicyError>,
+) -> (Vec<gatekeeper::Template>, Vec<gatekeeper::Constraint>) {
+    let is_template = |d: &crate::yaml::ParsedDocument| {
+        d.value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("templates."))
+    };
+    let compile_error = |file: &PathBuf, e: gatekeeper::GatekeeperError| PolicyError::Compile {
+        path: file.clone(),
+        position: e.position,
+        message: e.message,
+    };
+    let mut templates: Vec<gatekeeper::Template> = Vec::new();
+    for (file, doc) in docs.iter().filter(|(_, d)| is_template(d)) {
+        match gatekeeper::template(doc, file) {
+            Ok(t) if templates.iter().any(|o| o.kind == t.kind) => {
+                errors.push(PolicyError::Compile {
+                    path: file.clone(),
+                    position: Some(doc.start),
+                    message: format!("a second ConstraintTemplate defines kind {}", t.kind),
+                })
+            }
+            Ok(t) => templates.push(t),
+            Err(e) => errors.push(compile_error(file, e)),
+        }
+    }
+    let mut constraints = Vec::new();
+    for (file, doc) in docs.iter().filter(|(_, d)| !is_template(d)) {
+        match gatekeeper::constraint(doc, file, &templates) {
+            Ok(c) => constraints.push(c),
+            Err(e) => errors.push(compile_error(file, e)),
+        }
+    }
+    (templates, constraints)
 }
 
 fn json(value: &regorus::Value) -> Value {
@@ -519,7 +678,12 @@ fn compile_error(file: &Path, message: &str) -> PolicyError {
     }
 }
 
-fn add_data(engine: &mut regorus::Engine, file: &Path, text: &str) -> Result<(), PolicyError> {
+/// Adds a file's data documents to `data`; returns its Gatekeeper documents instead.
+fn add_data(
+    engine: &mut regorus::Engine,
+    file: &Path,
+    text: &str,
+) -> Result<Vec<crate::yaml::ParsedDocument>, PolicyError> {
     let bad = |message: String| PolicyError::Data {
         path: file.to_path_buf(),
         message,
@@ -528,7 +692,12 @@ fn add_data(engine: &mut regorus::Engine, file: &Path, text: &str) -> Result<(),
     if let Some(e) = stream.error {
         return Err(bad(format!("{}: {e}", e.position)));
     }
+    let mut gatekeeper_docs = Vec::new();
     for doc in stream.documents {
+        if gatekeeper::is_gatekeeper(&doc.value) {
+            gatekeeper_docs.push(doc);
+            continue;
+        }
         if !doc.value.is_object() {
             return Err(bad("a data document must be a mapping".into()));
         }
@@ -536,7 +705,7 @@ fn add_data(engine: &mut regorus::Engine, file: &Path, text: &str) -> Result<(),
             .add_data(regorus::Value::from(doc.value))
             .map_err(|e| bad(e.to_string()))?;
     }
-    Ok(())
+    Ok(gatekeeper_docs)
 }
 
 #[derive(Debug, Default)]

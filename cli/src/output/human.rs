@@ -27,7 +27,12 @@ pub fn render_errors(errors: &[LoadError]) -> String {
 }
 
 fn render_finding(out: &mut String, f: &Finding, options: &Options) {
-    let _ = writeln!(out, "{}[{}] {}", f.severity, f.rule_id, f.message);
+    let advisory = if f.advisory {
+        " (dry run: never fails)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "{}[{}] {}{advisory}", f.severity, f.rule_id, f.message);
     let location = match (f.location.line, f.location.column) {
         (Some(line), Some(column)) => format!("{}:{line}:{column}", f.location.file),
         _ => format!("{} ({})", f.location.file, f.pointer),

@@ -29,6 +29,8 @@ struct FindingOut<'a> {
     policy: Option<&'a str>,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     details: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    advisory: bool,
 }
 
 #[derive(Serialize)]
@@ -56,6 +58,7 @@ pub fn render(report: &Report) -> String {
                 template: f.template.as_deref(),
                 policy: f.policy.as_deref(),
                 details: &f.details,
+                advisory: f.advisory,
             })
             .collect(),
         errors: report

@@ -1,0 +1,130 @@
+//! Gatekeeper ConstraintTemplates and Constraints on real template, constraint and resource
+//! files written for these tests.
+
+mod common;
+
+use common::testdata;
+use kubegate_engine::rego::{PolicyError, PolicyOptions, PolicySet};
+use kubegate_engine::{Checker, Input, Loader, Position, Report, Severity};
+use std::sync::Arc;
+
+fn check(policy: &str) -> Report {
+    let set =
+        PolicySet::load(&[testdata(policy)], &PolicyOptions::default()).expect("policies load");
+    let checker = Checker::builtin(&["kubegate".into()], Default::default())
+        .expect("checker")
+        .with_policies(Arc::new(set));
+    checker.check(&Loader::default().load(&[Input::Path(testdata("gatekeeper/resources.yaml"))]))
+}
+
+#[test]
+fn constraints_match_evaluate_and_enforce_as_gatekeeper_does() {
+    let report = check("gatekeeper/policy");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let found: Vec<(String, Severity, bool, u32)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.to_string(),
+                f.severity,
+                f.advisory,
+                f.location.line.unwrap_or(0),
+            )
+        })
+        .collect();
+    let row = |id: &str, severity, advisory, line| (id.to_owned(), severity, advisory, line);
+    assert_eq!(
+        found,
+        vec![
+            // Deployment shop/web (line 8). kube-system/coredns is excluded by `kube-*`, and is
+            // not in a namespace labelled env=prod.
+            row("K8sAllowedRepos.prod-repos", Severity::Low, false, 8), // enforcementAction: warn
+            row("K8sReplicaLimits.replicas-2-to-10", Severity::Low, true, 8), // dryrun
+            row(
+                "K8sRequiredLabels.must-have-owner",
+                Severity::High,
+                false,
+                8
+            ), // deny
+            // Two Services with one selector: each sees the other through data.inventory.
+            row(
+                "K8sUniqueServiceSelector.unique-service-selector",
+                Severity::High,
+                false,
+                42
+            ),
+            row(
+                "K8sUniqueServiceSelector.unique-service-selector",
+                Severity::High,
+                false,
+                51
+            ),
+        ]
+    );
+    let labels = &report.findings[2];
+    assert_eq!(labels.message, "you must provide labels: {\"owner\"}");
+    assert_eq!(
+        labels.details["details"]["missing_labels"],
+        serde_json::json!(["owner"])
+    );
+    // Dry-run findings never fail a run, whatever the threshold.
+    let only_dry_run = Report {
+        findings: vec![report.findings[1].clone()],
+        ..Report::default()
+    };
+    assert!(!only_dry_run.has_findings_at_or_above(Severity::Low));
+}
+
+#[test]
+fn parameters_are_validated_against_the_template_schema() {
+    let errors = PolicySet::load(
+        &[testdata("gatekeeper/bad-parameters")],
+        &PolicyOptions::default(),
+    )
+    .expect_err("bad parameters");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    match &errors[0] {
+        PolicyError::Compile {
+            path,
+            position,
+            message,
+        } => {
+            assert!(path.ends_with("bad-parameters/constraint.yaml"));
+            assert_eq!(*position, Some(Position::new(7, 5)));
+            assert_eq!(
+                message,
+                "constraint \"replicas-wrong\": parameters.min: \"2\" is not of type \"integer\""
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn constraints_without_templates_and_broken_templates_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sNothing\nmetadata:\n  name: x\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: broken\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sBroken\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package broken\n        violation[{\"msg\": msg}] {\n          msg := \n        }\n",
+    )
+    .expect("write");
+    let errors = PolicySet::load(&[dir.path().to_path_buf()], &PolicyOptions::default())
+        .expect_err("errors");
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|e| e.contains("no ConstraintTemplate defines kind K8sNothing")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|e| e.contains("template \"broken\"") && e.contains("t.yaml:12:")),
+        "{text:?}"
+    );
+}
