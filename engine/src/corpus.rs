@@ -178,9 +178,83 @@ fn config_map(out: &mut String, rng: &mut Rng, name: &str, ns: &str) {
     out.push_str("  config.yaml: |\n    server:\n      port: 8080\n      debug: false\n");
 }
 
+/// `count` Gatekeeper-style ConstraintTemplates, each with one Constraint, as `(file name,
+/// YAML)` pairs: six families of checks (required labels, allowed repositories, resource limits,
+/// disallowed tags, replica bounds in Rego v1, probes) with different parameters, so a policy
+/// benchmark evaluates `count` distinct templates on every workload.
+pub fn gatekeeper_policies(count: usize) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| {
+            let kind = format!("KgBench{i}");
+            let package = format!("kgbench{i}");
+            let (rego, schema, parameters, v1) = match i % 6 {
+                0 => (
+                    format!("package {package}\n\nviolation[{{\"msg\": msg}}] {{\n  required := input.parameters.labels[_]\n  not input.review.object.metadata.labels[required]\n  msg := sprintf(\"missing label %v\", [required])\n}}\n"),
+                    "{type: object, properties: {labels: {type: array, items: {type: string}}}}",
+                    format!("{{labels: [\"app.kubernetes.io/name\", \"team-{i}\"]}}"),
+                    false,
+                ),
+                1 => (
+                    format!("package {package}\n\nviolation[{{\"msg\": msg}}] {{\n  c := input.review.object.spec.template.spec.containers[_]\n  not allowed(c.image)\n  msg := sprintf(\"image %v is not from an allowed repo\", [c.image])\n}}\n\nallowed(image) {{\n  startswith(image, input.parameters.repos[_])\n}}\n"),
+                    "{type: object, properties: {repos: {type: array, items: {type: string}}}}",
+                    format!("{{repos: [\"registry.example.com/\", \"nginx\", \"redis\", \"postgres\", \"busybox\", \"mirror-{i}.example.com/\"]}}"),
+                    false,
+                ),
+                2 => (
+                    format!("package {package}\n\nviolation[{{\"msg\": msg}}] {{\n  c := input.review.object.spec.template.spec.containers[_]\n  not c.resources.limits[input.parameters.resource]\n  msg := sprintf(\"container %v has no %v limit\", [c.name, input.parameters.resource])\n}}\n"),
+                    "{type: object, properties: {resource: {type: string}}}",
+                    format!("{{resource: {}}}", if i % 2 == 0 { "cpu" } else { "memory" }),
+                    false,
+                ),
+                3 => (
+                    format!("package {package}\n\nviolation[{{\"msg\": msg}}] {{\n  c := input.review.object.spec.template.spec.containers[_]\n  tag := input.parameters.tags[_]\n  endswith(c.image, concat(\":\", [\"\", tag]))\n  msg := sprintf(\"image %v uses disallowed tag %v\", [c.image, tag])\n}}\n"),
+                    "{type: object, properties: {tags: {type: array, items: {type: string}}}}",
+                    format!("{{tags: [latest, dev, \"canary-{i}\"]}}"),
+                    false,
+                ),
+                4 => (
+                    format!("package {package}\n\nviolation contains {{\"msg\": msg}} if {{\n  replicas := object.get(input.review.object, [\"spec\", \"replicas\"], 1)\n  replicas < input.parameters.min\n  msg := sprintf(\"replicas %v below %v\", [replicas, input.parameters.min])\n}}\n"),
+                    "{type: object, properties: {min: {type: integer}}}",
+                    format!("{{min: {}}}", 1 + i % 3),
+                    true,
+                ),
+                _ => (
+                    format!("package {package}\n\nviolation[{{\"msg\": msg}}] {{\n  c := input.review.object.spec.template.spec.containers[_]\n  not c[input.parameters.probe]\n  msg := sprintf(\"container %v has no %v\", [c.name, input.parameters.probe])\n}}\n"),
+                    "{type: object, properties: {probe: {type: string}}}",
+                    format!("{{probe: {}}}", if i % 2 == 0 { "readinessProbe" } else { "livenessProbe" }),
+                    false,
+                ),
+            };
+            let indented: String = rego.lines().map(|l| format!("              {l}\n")).collect();
+            let target = if v1 {
+                format!("      code:\n        - engine: Rego\n          source:\n            version: \"v1\"\n            rego: |\n{indented}")
+            } else {
+                format!("      rego: |\n{}", rego.lines().map(|l| format!("        {l}\n")).collect::<String>())
+            };
+            let yaml = format!(
+                "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: {package}\nspec:\n  crd:\n    spec:\n      names:\n        kind: {kind}\n      validation:\n        openAPIV3Schema: {schema}\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n{target}---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\nmetadata:\n  name: bench-{i}\nspec:\n  match:\n    kinds:\n      - apiGroups: [apps]\n        kinds: [Deployment, StatefulSet, DaemonSet]\n    excludedNamespaces: [\"kube-*\"]\n  parameters: {parameters}\n"
+            );
+            (format!("template-{i:02}.yaml"), yaml)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gatekeeper_policies_load() {
+        let dir = std::env::temp_dir().join(format!("kubegate-gk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for (name, text) in gatekeeper_policies(30) {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        let set = crate::rego::PolicySet::load(std::slice::from_ref(&dir), &Default::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        let set = set.expect("generated templates load");
+        assert_eq!(set.rules().len(), 30);
+    }
 
     #[test]
     fn corpus_is_reproducible_and_loads_cleanly() {

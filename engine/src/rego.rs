@@ -155,6 +155,8 @@ pub struct PolicySet {
     engine: regorus::Engine,
     templates: Vec<gatekeeper::Template>,
     constraints: Vec<gatekeeper::Constraint>,
+    /// Each constraint's `spec.parameters`, converted for regorus once.
+    parameters: Vec<regorus::Value>,
     rules: Vec<PolicyRule>,
     /// Packages that declare `exception`, with their `data.<pkg>.exception` query.
     exceptions: Vec<(String, String)>,
@@ -325,10 +327,15 @@ impl PolicySet {
             check_interval: NonZeroU32::MIN,
         });
         tracing::debug!(files = files.len(), rules = rules.len(), "policies loaded");
+        let parameters = constraints
+            .iter()
+            .map(|c| regorus::Value::from(c.parameters.clone()))
+            .collect();
         Ok(Self {
             engine,
             templates,
             constraints,
+            parameters,
             rules,
             exceptions,
             files,
@@ -452,7 +459,9 @@ impl PolicySet {
         inventory: &crate::inventory::Inventory<'_>,
         out: &mut Vec<PolicyViolation>,
     ) -> Result<(), EvalError> {
-        let mut review = None;
+        // The review is converted once per object and shared (regorus values are
+        // reference-counted); each constraint's parameters were converted once at load.
+        let mut review: Option<regorus::Value> = None;
         for (index, rule) in self.rules.iter().enumerate() {
             let Some(c) = rule.constraint.map(|i| &self.constraints[i]) else {
                 continue;
@@ -460,9 +469,16 @@ impl PolicySet {
             if !c.matcher.matches(manifest, inventory) {
                 continue;
             }
-            let review = review.get_or_insert_with(|| gatekeeper::review(manifest));
+            let review = review
+                .get_or_insert_with(|| regorus::Value::from(gatekeeper::review(manifest)))
+                .clone();
+            let mut input = std::collections::BTreeMap::new();
+            input.insert(regorus::Value::from("review"), review);
+            input.insert(
+                regorus::Value::from("parameters"),
+                self.parameters[rule.constraint.unwrap_or_default()].clone(),
+            );
             let engine = &mut worker.templates[c.template];
-            let input = serde_json::json!({"review": review, "parameters": c.parameters});
             engine.set_input(regorus::Value::from(input));
             let value = engine
                 .eval_rule(rule.query.clone())
