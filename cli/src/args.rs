@@ -26,6 +26,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Explain one rule: why it matters, how to fix it, examples.
     Explain(ExplainArgs),
+    /// Run policy tests: Rego `test_*` rules and Gatekeeper gator `Suite` files.
+    Test(TestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -171,4 +173,16 @@ fn parse_pss_level(s: &str) -> Result<PssLevel, String> {
 fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
     s.parse()
         .map_err(|e: kubegate_engine::pss::PssError| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Files or directories holding Rego (with `*_test.rego` files), data documents and gator
+    /// `Suite` files (`test.gatekeeper.sh/v1alpha1`).
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }

@@ -372,3 +372,34 @@ fn rego_policies_run_alongside_built_in_rules() {
         "error: testdata/rego/broken/bad.rego:6:25: invalid character in string\n"
     );
 }
+
+#[test]
+fn policy_tests_run_rego_unit_tests_and_gator_suites() {
+    let out = kubegate(&["test", "testdata/rego/policy", "testdata/gatekeeper/suite"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("PASS  data.main.test_legacy_importer_is_excepted (testdata/rego/policy/images_test.rego:19)"), "{text}");
+    assert!(
+        text.contains(
+            "PASS  kubegate-gatekeeper / allowed-repos-by-namespace / prod-namespace-in-inventory"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("8 passed, 0 failed, 0 errors, 0 skipped\n"),
+        "{text}"
+    );
+
+    let out = kubegate(&["test", "-f", "json", "testdata/policy-tests-failing"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["summary"]["failed"], 2);
+    let statuses: Vec<&str> = doc["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|t| t["status"].as_str())
+        .collect();
+    assert_eq!(statuses, vec!["fail", "fail"]);
+    assert_eq!(doc["tests"][1]["line"], 10);
+}

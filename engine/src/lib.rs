@@ -10,6 +10,7 @@ pub mod gatekeeper;
 pub mod inventory;
 pub mod load;
 pub mod manifest;
+pub mod policy_test;
 pub mod position;
 pub mod pss;
 pub mod rego;

@@ -646,7 +646,7 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyError>)
 
 /// Adds one Rego file: as Rego v1 first, then as v0 (older policies and most Gatekeeper
 /// library code). Returns its package path (`main`, `kubernetes.admission`).
-fn add_policy(
+pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     file: &Path,
     text: &str,
@@ -695,7 +695,7 @@ fn compile_error(file: &Path, message: &str) -> PolicyError {
 }
 
 /// Adds a file's data documents to `data`; returns its Gatekeeper documents instead.
-fn add_data(
+pub(crate) fn add_data(
     engine: &mut regorus::Engine,
     file: &Path,
     text: &str,
@@ -783,7 +783,7 @@ fn metadata(
 
 /// Names of the rules a Rego file declares at top level (`deny_x contains msg if`,
 /// `deny[msg] {`, `warn := ...`). Functions (`name(args)`) are not rules.
-fn rule_heads(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn rule_heads(text: &str) -> impl Iterator<Item = &str> {
     text.lines().filter_map(|line| {
         let name_end = line
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
