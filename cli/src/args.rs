@@ -141,6 +141,10 @@ pub struct RulesArgs {
     #[arg(long)]
     pub category: Option<String>,
 
+    /// Rego policies whose rules to list as well (files or directories; repeatable).
+    #[arg(long, short = 'p', value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+
     /// Only rules mapped to a benchmark whose reference contains this text (`cis`, `5.2.2`,
     /// `pss`); case-insensitive.
     #[arg(long)]
@@ -157,8 +161,12 @@ pub enum RulesFormat {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// Rule id (`KG101`) or name (`privileged-container`).
+    /// Rule id (`KG101`), name (`privileged-container`), or the id of a rule in `--policy`.
     pub rule: String,
+
+    /// Rego policies to look the rule up in as well.
+    #[arg(long, short = 'p', value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -2,6 +2,7 @@
 
 use crate::args::{ExplainArgs, RulesArgs, RulesFormat};
 use kubegate_engine::catalog::{Catalog, RuleInfo};
+use kubegate_engine::rego::{PolicyOptions, PolicyRule, PolicySet};
 use kubegate_engine::rules;
 use std::fmt::Write;
 
@@ -29,10 +30,24 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
             })
         })
         .collect();
+    let policy_rules: Vec<PolicyRule> = if args.pack.is_none() && args.benchmark.is_none() {
+        load_policies(&args.policy)?
+            .into_iter()
+            .filter(|r| args.severity.is_none_or(|s| r.severity >= s))
+            .filter(|_| args.category.as_deref().is_none_or(|c| c == "policy"))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(match args.format {
         RulesFormat::Markdown => kubegate_engine::docs::rules_markdown(),
         RulesFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&infos)?;
+            let mut all: Vec<serde_json::Value> = infos
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            all.extend(policy_rules.iter().map(policy_json));
+            let mut text = serde_json::to_string_pretty(&all)?;
             text.push('\n');
             text
         }
@@ -55,6 +70,18 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
                     m.title
                 );
             }
+            for r in &policy_rules {
+                let _ = writeln!(
+                    out,
+                    "{:<7} {:<9} {:<13} {:<24} {:<15} {}",
+                    r.id,
+                    r.severity.as_str(),
+                    "policy",
+                    r.name,
+                    "-",
+                    r.title
+                );
+            }
             out
         }
     })
@@ -62,6 +89,15 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
 
 pub fn explain(args: &ExplainArgs) -> Result<String, String> {
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
+    if rules::find(&args.rule).is_none() {
+        let policies = load_policies(&args.policy).map_err(|e| e.to_string())?;
+        if let Some(r) = policies
+            .iter()
+            .find(|r| r.id == args.rule || r.name == args.rule)
+        {
+            return Ok(explain_policy(r));
+        }
+    }
     let Some(meta) = rules::find(&args.rule) else {
         let known: Vec<&str> = rules::all_metas().iter().map(|m| m.id).collect();
         return Err(format!(
@@ -100,4 +136,57 @@ pub fn explain(args: &ExplainArgs) -> Result<String, String> {
 
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// Every rule of the given policies (all packages), or none when no path is given.
+fn load_policies(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<PolicyRule>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = PolicyOptions {
+        all_namespaces: true,
+        ..PolicyOptions::default()
+    };
+    match PolicySet::load(paths, &options) {
+        Ok(set) => Ok(set.rules().to_vec()),
+        Err(errors) => {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::bail!("{}", text.join("\n"))
+        }
+    }
+}
+
+fn policy_json(r: &PolicyRule) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "name": r.name,
+        "title": r.title,
+        "severity": r.severity,
+        "category": "policy",
+        "packs": [],
+        "benchmarks": [],
+        "description": r.description,
+        "remediation": r.remediation,
+        "package": r.package,
+        "file": r.file.display().to_string(),
+    })
+}
+
+fn explain_policy(r: &PolicyRule) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}): {}", r.id, r.name, r.title);
+    let _ = writeln!(
+        out,
+        "severity: {}   package: {}   file: {}",
+        r.severity,
+        r.package,
+        r.file.display()
+    );
+    if let Some(d) = &r.description {
+        let _ = write!(out, "\nWhy\n  {d}\n");
+    }
+    if let Some(fix) = &r.remediation {
+        let _ = write!(out, "\nHow to fix\n  {fix}\n");
+    }
+    out
 }

@@ -403,3 +403,33 @@ fn policy_tests_run_rego_unit_tests_and_gator_suites() {
     assert_eq!(statuses, vec!["fail", "fail"]);
     assert_eq!(doc["tests"][1]["line"], 10);
 }
+
+#[test]
+fn rules_and_explain_show_policy_metadata() {
+    let out = kubegate(&[
+        "rules",
+        "-f",
+        "json",
+        "--category",
+        "policy",
+        "--policy",
+        "testdata/rego/policy",
+    ]);
+    let rules: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = rules
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["ORG001", "ORG001", "main.violation"]);
+    assert_eq!(
+        rules[0]["remediation"],
+        "Mirror the image into an approved registry."
+    );
+    let out = kubegate(&["explain", "ORG001", "--policy", "testdata/rego/policy"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with(
+        "ORG001 (deny_registry): Images come from approved registries\nseverity: high"
+    ));
+}

@@ -665,11 +665,28 @@ pub(crate) fn add_policy(
                     tracing::info!(file = %file.display(), "read as Rego v0 (it does not parse as Rego v1)");
                     Ok(package)
                 }
-                Err(_) => Err(compile_error(file, &v1_error.to_string())),
+                Err(v0_error) => {
+                    let mut error = compile_error(file, &v1_error.to_string());
+                    if let (PolicyError::Compile { message, .. }, Some(line)) =
+                        (&mut error, one_line_error(&v0_error.to_string()))
+                    {
+                        message.push_str(&format!(" (as Rego v1; as Rego v0: {line})"));
+                    }
+                    Err(error)
+                }
             }
         }
     };
     result.map(|package| package.strip_prefix("data.").unwrap_or(&package).to_owned())
+}
+
+/// The `error: ...` line of a regorus message.
+fn one_line_error(message: &str) -> Option<String> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+        .map(|m| m.trim().to_owned())
 }
 
 /// A regorus error message as a [`PolicyError::Compile`]: regorus writes
