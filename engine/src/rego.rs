@@ -731,6 +731,11 @@ pub(crate) fn add_data(
             gatekeeper_docs.push(doc);
             continue;
         }
+        // Kubernetes objects (test samples, gator suites) sit beside policies but are not data.
+        if doc.value.get("apiVersion").is_some() && doc.value.get("kind").is_some() {
+            tracing::debug!(file = %file.display(), "not data: a Kubernetes object");
+            continue;
+        }
         if !doc.value.is_object() {
             return Err(bad("a data document must be a mapping".into()));
         }
