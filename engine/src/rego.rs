@@ -670,7 +670,9 @@ pub(crate) fn add_policy(
                     if let (PolicyError::Compile { message, .. }, Some(line)) =
                         (&mut error, one_line_error(&v0_error.to_string()))
                     {
-                        message.push_str(&format!(" (as Rego v1; as Rego v0: {line})"));
+                        if *message != line {
+                            message.push_str(&format!(" (as Rego v1; as Rego v0: {line})"));
+                        }
                     }
                     Err(error)
                 }
