@@ -382,7 +382,8 @@ impl PolicySet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Evaluates every rule on one object with `engine` (from [`PolicySet::engine`]).
+    /// Evaluates every rule and constraint on one object with `worker` (from
+    /// [`PolicySet::worker`]); `inventory` answers Gatekeeper `namespaceSelector`s.
     pub fn evaluate(
         &self,
         worker: &mut PolicyWorker,
