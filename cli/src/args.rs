@@ -87,6 +87,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub policy_timeout: u64,
 
+    /// Write the report in `--format` to this file, and print the human report to standard
+    /// output as well.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// Leave the source excerpt out of human output.
     #[arg(long)]
     pub no_excerpt: bool,
@@ -100,6 +105,12 @@ pub struct CheckArgs {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other CI tools).
+    Sarif,
+    /// JUnit XML: a testsuite per file, a testcase per object and rule.
+    Junit,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -191,6 +202,12 @@ pub struct TestArgs {
     pub paths: Vec<PathBuf>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, short = 'f', value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Human,
+    Json,
 }

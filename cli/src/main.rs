@@ -4,7 +4,7 @@ mod args;
 mod output;
 mod rules_cmd;
 
-use args::{CheckArgs, Cli, Command, Format};
+use args::{CheckArgs, Cli, Command, Format, TestFormat};
 use clap::Parser;
 use kubegate_engine::pss::PssSettings;
 use kubegate_engine::rego::{PolicyOptions, PolicySet};
@@ -125,17 +125,31 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_CLEAN
     };
-    let text = match args.format {
+    let human = || {
+        let errors = output::human::render_errors(&report.errors);
+        let _ = std::io::stderr().write_all(errors.as_bytes());
+        output::human::render(
+            &report,
+            &output::human::Options {
+                excerpt: !args.no_excerpt,
+            },
+        )
+    };
+    let rendered = match args.format {
         Format::Json => output::json::render(&report),
-        Format::Human => {
-            let errors = output::human::render_errors(&report.errors);
-            let _ = std::io::stderr().write_all(errors.as_bytes());
-            output::human::render(
-                &report,
-                &output::human::Options {
-                    excerpt: !args.no_excerpt,
-                },
-            )
+        Format::Sarif => output::sarif::render(&report),
+        Format::Junit => output::junit::render(&report),
+        Format::Github => output::github::render(&report),
+        Format::Human if args.output.is_none() => human(),
+        Format::Human => output::human::render(&report, &output::human::Options { excerpt: false }),
+    };
+    let text = match &args.output {
+        None => rendered,
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, rendered) {
+                anyhow::bail!("cannot write {}: {e}", path.display());
+            }
+            human()
         }
     };
     let code = write_stdout(&text).unwrap_or(code);
@@ -156,7 +170,7 @@ fn policy_tests(args: &args::TestArgs) -> u8 {
     let errors = count(|s| matches!(s, TestStatus::Error(_)));
     let skipped = count(|s| matches!(s, TestStatus::Skip));
     let text = match args.format {
-        Format::Json => {
+        TestFormat::Json => {
             let doc = serde_json::json!({
                 "tests": results,
                 "summary": {"passed": passed, "failed": failed, "errors": errors, "skipped": skipped},
@@ -166,7 +180,7 @@ fn policy_tests(args: &args::TestArgs) -> u8 {
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
             )
         }
-        Format::Human => {
+        TestFormat::Human => {
             let mut out = String::new();
             for r in &results {
                 let at = r

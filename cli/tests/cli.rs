@@ -433,3 +433,151 @@ fn rules_and_explain_show_policy_metadata() {
         "ORG001 (deny_registry): Images come from approved registries\nseverity: high"
     ));
 }
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "sarif",
+        "testdata/examples",
+        "testdata/malformed/tabs.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a load error still exits 2");
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let schema_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/sarif/sarif-schema-2.1.0.json"
+    ))
+    .expect("schema");
+    // The official schema's `language` patterns (run and toolComponent; kubegate emits neither)
+    // are not valid ECMA-262 regexes: a stray `]`. The meta-schema check refuses to compile them,
+    // so they are repaired here, in memory, to what they mean (`en` or `en-US`).
+    let broken = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert!(schema_text.matches(broken).count() >= 1);
+    let schema: serde_json::Value =
+        serde_json::from_str(&schema_text.replace(broken, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#))
+            .expect("schema json");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&schema)
+        .expect("compile schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema really constrains the output: an invalid level is refused.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("critical");
+    assert!(validator.iter_errors(&broken).next().is_some());
+    let run = &doc["runs"][0];
+    let results = run["results"].as_array().expect("results");
+    let privileged = results
+        .iter()
+        .find(|r| r["ruleId"] == "KG101")
+        .expect("KG101");
+    assert_eq!(privileged["level"], "error");
+    assert_eq!(
+        privileged["locations"][0]["physicalLocation"]["region"]["startLine"],
+        25
+    );
+    assert_eq!(
+        privileged["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "Deployment/shop/web/spec/template/spec/containers/0/securityContext/privileged"
+    );
+    let rule =
+        &run["tool"]["driver"]["rules"][privileged["ruleIndex"].as_u64().expect("index") as usize];
+    assert_eq!(rule["id"], "KG101");
+    assert_eq!(rule["properties"]["security-severity"], "9.5");
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+    assert!(
+        run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("tabs"))
+    );
+}
+
+#[test]
+fn junit_output_is_well_formed_with_a_case_per_object_and_rule() {
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "junit",
+        "--packs",
+        "best-practices",
+        "testdata/examples/kustomize-build.yaml",
+    ]);
+    let xml = stdout(&out);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 1);
+    let cases = suites[0]
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    // 2 objects × (KG003 + 12 best-practices rules); KG001/KG002 are the engine's own checks.
+    assert_eq!(cases, 2 * 13);
+    let failures: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .collect();
+    assert!(!failures.is_empty());
+    assert_eq!(
+        suites[0].attribute("failures"),
+        Some(failures.len().to_string().as_str())
+    );
+    insta::assert_snapshot!("junit_kustomize_best_practices", xml);
+}
+
+#[test]
+fn github_annotations_and_output_file() {
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "github",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "testdata/examples/web-deployment.yaml",
+    ]);
+    insta::assert_snapshot!("github_web_deployment_baseline", stdout(&out));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("report.sarif");
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "sarif",
+        "-o",
+        report.to_str().expect("utf-8"),
+        "testdata/examples/web-deployment.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("critical[KG101]"),
+        "the human report still goes to stdout"
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).expect("written")).expect("sarif");
+    assert_eq!(written["version"], "2.1.0");
+}
+
+#[test]
+fn sarif_snapshot() {
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "sarif",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "testdata/examples/web-deployment.yaml",
+    ]);
+    insta::assert_snapshot!("sarif_web_deployment_baseline", stdout(&out));
+}

@@ -120,6 +120,12 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub errors: Vec<LoadError>,
     pub summary: Summary,
+    /// Every object checked, as `(file, object)`, in input order (also those without findings).
+    #[serde(skip)]
+    pub objects: Vec<(String, ObjectRef)>,
+    /// Ids of the rules that ran (built-in rules, then policy rules).
+    #[serde(skip)]
+    pub rules_run: Vec<String>,
 }
 
 impl Report {
@@ -403,10 +409,26 @@ impl Checker {
                 Severity::Low => summary.low += 1,
             }
         }
+        let objects = loaded
+            .manifests
+            .iter()
+            .map(|m| (m.source.name.clone(), m.object.clone()))
+            .collect();
+        let mut rules_run: Vec<String> =
+            self.rules.iter().map(|r| r.meta().id.to_owned()).collect();
+        if let Some(p) = self.policies.as_deref() {
+            for r in p.rules() {
+                if !rules_run.contains(&r.id) {
+                    rules_run.push(r.id.clone());
+                }
+            }
+        }
         Report {
             findings,
             errors,
             summary,
+            objects,
+            rules_run,
         }
     }
 }
