@@ -28,6 +28,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run policy tests: Rego `test_*` rules and Gatekeeper gator `Suite` files.
     Test(TestArgs),
+    /// Write a commented starter .kubegate.yaml.
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -37,14 +39,22 @@ pub struct CheckArgs {
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format [default: human, or the configuration's output.format].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
 
-    /// Exit 1 when a finding of this severity or higher is reported. `never` only fails on
-    /// load errors.
-    #[arg(long, value_enum, default_value_t = FailOn::Medium)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a finding of this severity or higher is reported; `never` only fails on
+    /// load errors [default: medium, or the configuration's failOn].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+
+    /// Configuration file [default: the nearest .kubegate.yaml in this or a parent directory].
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any .kubegate.yaml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 
     /// Run only these rule packs (comma-separated; see `kubegate rules`). The `kubegate` pack
     /// always runs. Default: every pack.
@@ -67,8 +77,8 @@ pub struct CheckArgs {
 
     /// Pod Security Standards policy version (`v1.0` … `v1.37`, or `latest`), as the Pod
     /// Security Admission controller's `enforce-version`.
-    #[arg(long, value_name = "VERSION", default_value = "latest", value_parser = parse_pss_version)]
-    pub pss_version: PssVersion,
+    #[arg(long, value_name = "VERSION", value_parser = parse_pss_version)]
+    pub pss_version: Option<PssVersion>,
 
     /// Rego policies to run as well: `.rego` files, data documents (`.json`/`.yaml`, merged
     /// under `data`), or directories of them. Repeatable.
@@ -76,7 +86,7 @@ pub struct CheckArgs {
     pub policy: Vec<PathBuf>,
 
     /// Rego packages whose deny/violation/warn rules run (repeatable; conftest's `--namespace`).
-    #[arg(long, value_name = "PACKAGE", default_value = "main")]
+    #[arg(long, value_name = "PACKAGE")]
     pub namespace: Vec<String>,
 
     /// Run the rules of every Rego package.
@@ -84,8 +94,8 @@ pub struct CheckArgs {
     pub all_namespaces: bool,
 
     /// Longest one policy evaluation on one object may take, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
-    pub policy_timeout: u64,
+    #[arg(long, value_name = "MS")]
+    pub policy_timeout: Option<u64>,
 
     /// Write the report in `--format` to this file, and print the human report to standard
     /// output as well.
@@ -99,6 +109,13 @@ pub struct CheckArgs {
     /// Largest file kubegate reads, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_file_size: usize,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as ValueEnum>::from_str(s, true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -120,6 +137,13 @@ pub enum FailOn {
     High,
     Critical,
     Never,
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as ValueEnum>::from_str(s, true)
+    }
 }
 
 impl FailOn {
@@ -210,4 +234,15 @@ pub struct TestArgs {
 pub enum TestFormat {
     Human,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(default_value = ".kubegate.yaml")]
+    pub path: PathBuf,
+
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -4,9 +4,10 @@ mod args;
 mod output;
 mod rules_cmd;
 
-use args::{CheckArgs, Cli, Command, Format, TestFormat};
+use args::{CheckArgs, Cli, Command, FailOn, Format, TestFormat};
 use clap::Parser;
-use kubegate_engine::pss::PssSettings;
+use kubegate_engine::config::Config;
+use kubegate_engine::pss::{PssSettings, PssVersion};
 use kubegate_engine::rego::{PolicyOptions, PolicySet};
 use kubegate_engine::{Checker, Input, Limits, Loader, Settings};
 use std::io::{IsTerminal, Write};
@@ -53,6 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN))
         }
         Command::Test(args) => Ok(policy_tests(&args)),
+        Command::Init(args) => init(&args),
         Command::Explain(args) => match rules_cmd::explain(&args) {
             Ok(text) => Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN)),
             Err(message) => {
@@ -79,21 +81,69 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
         ..Limits::default()
     };
+    // Settings come from flags, then the configuration file, then defaults.
+    let config = match load_config(args) {
+        Ok(c) => c,
+        Err(errors) => {
+            let text: String = errors.iter().map(|e| format!("error: {e}\n")).collect();
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let pss_level = match (args.pss_level, config.pss.level.as_deref()) {
+        (Some(level), _) => Some(level),
+        (None, Some(level)) => Some(level.parse()?),
+        (None, None) => None,
+    };
+    let pss_version = match (
+        args.pss_version,
+        config.pss.version.as_deref(),
+        config.kubernetes_version.as_deref(),
+    ) {
+        (Some(v), _, _) => v,
+        (None, Some(v), _) | (None, None, Some(v)) => v.parse()?,
+        (None, None, None) => PssVersion::LATEST,
+    };
     let settings = Settings {
         pss: PssSettings {
-            level: args.pss_level,
-            version: args.pss_version,
+            level: pss_level,
+            version: pss_version,
         },
     };
-    let mut checker =
-        Checker::builtin_selection(&args.packs, &args.rules, &args.skip_rules, settings)?;
-    if !args.policy.is_empty() {
-        let options = PolicyOptions {
-            namespaces: args.namespace.clone(),
-            all_namespaces: args.all_namespaces,
-            timeout: std::time::Duration::from_millis(args.policy_timeout),
+    let packs = if args.packs.is_empty() {
+        config.packs.clone()
+    } else {
+        args.packs.clone()
+    };
+    let only = if args.rules.is_empty() {
+        config.rules.only.clone()
+    } else {
+        args.rules.clone()
+    };
+    let mut skip = config.rules.disable.clone();
+    skip.extend(args.skip_rules.iter().cloned());
+    let mut checker = Checker::builtin_selection(&packs, &only, &skip, settings)?;
+    for (rule, severity) in &config.rules.severity {
+        checker = checker.with_severity(rule, *severity)?;
+    }
+    let mut policy_paths = config.policy_paths();
+    policy_paths.extend(args.policy.iter().cloned());
+    if !policy_paths.is_empty() {
+        let namespaces = match (&args.namespace, &config.policies.namespaces) {
+            (cli, _) if !cli.is_empty() => cli.clone(),
+            (_, cfg) if !cfg.is_empty() => cfg.clone(),
+            _ => vec!["main".to_owned()],
         };
-        match PolicySet::load(&args.policy, &options) {
+        let options = PolicyOptions {
+            namespaces,
+            all_namespaces: args.all_namespaces || config.policies.all_namespaces,
+            timeout: std::time::Duration::from_millis(
+                args.policy_timeout
+                    .or(config.policies.timeout_ms)
+                    .unwrap_or(2000),
+            ),
+        };
+        match PolicySet::load(&policy_paths, &options) {
             Ok(policies) => checker = checker.with_policies(std::sync::Arc::new(policies)),
             Err(errors) => {
                 let mut text = String::new();
@@ -112,12 +162,23 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         errors = loaded.errors.len(),
         "loaded"
     );
-    let report = checker.check(&loaded);
+    let mut report = checker.check(&loaded);
+    report.retain_findings(|f| !config.exempts(f));
+    let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(f)) => f.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        (None, None) => FailOn::Medium,
+    };
+    let format = match (args.format, config.output.format.as_deref()) {
+        (Some(f), _) => f,
+        (None, Some(f)) => f.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        (None, None) => Format::Human,
+    };
+    let excerpt = !args.no_excerpt && config.output.excerpt.unwrap_or(true);
 
     let code = if !report.errors.is_empty() {
         EXIT_ERROR
-    } else if args
-        .fail_on
+    } else if fail_on
         .threshold()
         .is_some_and(|t| report.has_findings_at_or_above(t))
     {
@@ -128,14 +189,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let human = || {
         let errors = output::human::render_errors(&report.errors);
         let _ = std::io::stderr().write_all(errors.as_bytes());
-        output::human::render(
-            &report,
-            &output::human::Options {
-                excerpt: !args.no_excerpt,
-            },
-        )
+        output::human::render(&report, &output::human::Options { excerpt })
     };
-    let rendered = match args.format {
+    let rendered = match format {
         Format::Json => output::json::render(&report),
         Format::Sarif => output::sarif::render(&report),
         Format::Junit => output::junit::render(&report),
@@ -213,6 +269,38 @@ fn policy_tests(args: &args::TestArgs) -> u8 {
         EXIT_CLEAN
     };
     write_stdout(&text).unwrap_or(code)
+}
+
+/// `kubegate init`: writes the starter configuration, never over an existing file unless forced.
+fn init(args: &args::InitArgs) -> anyhow::Result<u8> {
+    if args.path.exists() && !args.force {
+        anyhow::bail!(
+            "{} exists; use --force to overwrite it",
+            args.path.display()
+        );
+    }
+    std::fs::write(&args.path, include_str!("starter_config.yaml"))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.path.display()))?;
+    let _ = writeln!(std::io::stdout(), "wrote {}", args.path.display());
+    Ok(EXIT_CLEAN)
+}
+
+/// The configuration: `--config`, else the nearest `.kubegate.yaml`, else defaults.
+fn load_config(args: &CheckArgs) -> Result<Config, Vec<kubegate_engine::config::ConfigError>> {
+    let path = match (&args.config, args.no_config) {
+        (_, true) => None,
+        (Some(path), _) => Some(path.clone()),
+        (None, false) => std::env::current_dir()
+            .ok()
+            .and_then(|dir| Config::discover(&dir)),
+    };
+    match path {
+        Some(path) => {
+            tracing::debug!(config = %path.display(), "configuration");
+            Config::load(&path)
+        }
+        None => Ok(Config::default()),
+    }
 }
 
 /// Writes to stdout. Returns `Some(0)` when the reader went away (a closed pipe is not an

@@ -581,3 +581,106 @@ fn sarif_snapshot() {
     ]);
     insta::assert_snapshot!("sarif_web_deployment_baseline", stdout(&out));
 }
+
+/// Runs kubegate in `dir`.
+fn kubegate_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KUBEGATE_LOG")
+        .output()
+        .expect("run kubegate")
+}
+
+const WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n          securityContext: {privileged: true}\n";
+
+#[test]
+fn configuration_is_discovered_merged_and_validated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("deploy/prod");
+    std::fs::create_dir_all(&sub).expect("mkdir");
+    std::fs::write(sub.join("web.yaml"), WEB).expect("write");
+    std::fs::write(
+        dir.path().join(".kubegate.yaml"),
+        "packs: [pss]\npss: {level: baseline}\nrules:\n  severity: {privileged-container: low}\nfailOn: high\noutput: {format: json}\n",
+    )
+    .expect("write");
+    // Found from a subdirectory; the privileged finding is downgraded to low, below failOn: high.
+    let out = kubegate_in(&sub, &["check", "web.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(finding_ids(&out), vec!["KG101"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json from config");
+    assert_eq!(doc["findings"][0]["severity"], "low");
+    // Flags win over the file.
+    let out = kubegate_in(
+        &sub,
+        &["check", "--fail-on", "low", "-f", "human", "web.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("low[KG101]"), "{}", stdout(&out));
+    // --no-config ignores it: every pack runs again.
+    let out = kubegate_in(&sub, &["check", "--no-config", "-f", "json", "web.yaml"]);
+    assert!(finding_ids(&out).len() > 5);
+
+    std::fs::write(
+        dir.path().join(".kubegate.yaml"),
+        "packs: [psa]\nfailOn: sometimes\n",
+    )
+    .expect("write");
+    let out = kubegate_in(&sub, &["check", "web.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(".kubegate.yaml:1:9: packs.0:"), "{err}");
+    assert!(err.contains(".kubegate.yaml:2:1: failOn:"), "{err}");
+}
+
+#[test]
+fn configuration_exemptions_by_namespace_object_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("vendor")).expect("mkdir");
+    std::fs::write(dir.path().join("web.yaml"), WEB).expect("write");
+    std::fs::write(
+        dir.path().join("vendor/web.yaml"),
+        WEB.replace("name: web\n  namespace", "name: other\n  namespace"),
+    )
+    .expect("write");
+    let config = |body: &str| {
+        std::fs::write(
+            dir.path().join(".kubegate.yaml"),
+            format!("packs: [pss]\npss: {{level: baseline}}\n{body}"),
+        )
+        .expect("write")
+    };
+    let ids = |dir: &std::path::Path| finding_ids(&kubegate_in(dir, &["check", "-f", "json", "."]));
+    config("");
+    assert_eq!(ids(dir.path()), vec!["KG101", "KG101"]);
+    config("exemptions: {paths: [\"vendor/**\"]}\n");
+    assert_eq!(ids(dir.path()), vec!["KG101"]);
+    config("exemptions: {namespaces: [\"sho*\"]}\n");
+    assert!(ids(dir.path()).is_empty());
+    config("exemptions:\n  objects:\n    - {kind: Deployment, name: web, rules: [privileged-container], reason: \"CNI, SEC-1\"}\n");
+    assert_eq!(ids(dir.path()), vec!["KG101"]);
+}
+
+#[test]
+fn init_writes_a_valid_starter_configuration_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = kubegate_in(dir.path(), &["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join(".kubegate.yaml").is_file());
+    std::fs::write(dir.path().join("web.yaml"), WEB).expect("write");
+    let out = kubegate_in(dir.path(), &["check", "web.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the starter file is valid: {}",
+        stderr(&out)
+    );
+    let out = kubegate_in(dir.path(), &["init"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("exists; use --force"));
+    assert_eq!(
+        kubegate_in(dir.path(), &["init", "--force"]).status.code(),
+        Some(0)
+    );
+}

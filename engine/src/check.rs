@@ -129,6 +129,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// Keeps only the findings `keep` accepts, and recounts the summary.
+    pub fn retain_findings(&mut self, keep: impl FnMut(&Finding) -> bool) {
+        self.findings.retain(keep);
+        let s = &mut self.summary;
+        s.findings = self.findings.len();
+        (s.critical, s.high, s.medium, s.low) = (0, 0, 0, 0);
+        for f in &self.findings {
+            match f.severity {
+                Severity::Critical => s.critical += 1,
+                Severity::High => s.high += 1,
+                Severity::Medium => s.medium += 1,
+                Severity::Low => s.low += 1,
+            }
+        }
+    }
+
     /// Whether any finding is at or above `threshold`.
     pub fn has_findings_at_or_above(&self, threshold: Severity) -> bool {
         self.findings
