@@ -102,6 +102,20 @@ pub struct CheckArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Check the staged content of changed manifest files (from the git index, not the working
+    /// tree), as a pre-commit hook does.
+    #[arg(long)]
+    pub staged: bool,
+
+    /// Report and fail only on findings that are new compared with the same paths at this git
+    /// revision (matched by rule, object and field, not by line).
+    #[arg(long, value_name = "REV")]
+    pub diff_base: Option<String>,
+
+    /// With --diff-base, list the findings that already existed too (they never fail the run).
+    #[arg(long, requires = "diff_base")]
+    pub show_existing: bool,
+
     /// Leave the source excerpt out of human output.
     #[arg(long)]
     pub no_excerpt: bool,

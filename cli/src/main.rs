@@ -155,7 +155,35 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let loaded = Loader::new(limits).load(&inputs);
+    let loader = Loader::new(limits);
+    let git_paths: Vec<std::path::PathBuf> = args
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    let repo = if args.staged || args.diff_base.is_some() {
+        let cwd = std::env::current_dir()?;
+        Some(kubegate_engine::git::Repo::discover(&cwd).map_err(|e| {
+            anyhow::anyhow!(
+                "{} needs a git repository: {e}",
+                if args.staged {
+                    "--staged"
+                } else {
+                    "--diff-base"
+                }
+            )
+        })?)
+    } else {
+        None
+    };
+    let loaded = match (&repo, args.staged) {
+        (Some(repo), true) => {
+            let files = repo.staged(&git_paths)?;
+            loader.load_texts(files.into_iter().map(|f| (f.name, f.text)).collect())
+        }
+        _ => loader.load(&inputs),
+    };
     tracing::debug!(
         files = loaded.files,
         objects = loaded.manifests.len(),
@@ -164,6 +192,16 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     );
     let mut report = checker.check(&loaded);
     report.retain_findings(|f| !config.exempts(f));
+    if let (Some(repo), Some(rev)) = (&repo, &args.diff_base) {
+        let files = repo.snapshot(rev, &git_paths)?;
+        let base_loaded = loader.load_texts(files.into_iter().map(|f| (f.name, f.text)).collect());
+        let mut base = checker.check(&base_loaded);
+        base.retain_findings(|f| !config.exempts(f));
+        report.mark_existing(&base);
+        if !args.show_existing {
+            report.retain_findings(|f| !f.existing);
+        }
+    }
     let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
         (Some(f), _) => f,
         (None, Some(f)) => f.parse().map_err(|e: String| anyhow::anyhow!(e))?,

@@ -684,3 +684,153 @@ fn init_writes_a_valid_starter_configuration_once() {
         Some(0)
     );
 }
+
+/// A fresh git repository with an identity, for the git integration tests.
+fn git_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        vec!["init", "-q", "-b", "main"],
+        vec!["config", "user.email", "test@example.com"],
+        vec!["config", "user.name", "kubegate tests"],
+        vec!["config", "commit.gpgsign", "false"],
+    ] {
+        git(dir.path(), &args);
+    }
+    dir
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git");
+    assert!(status.success(), "git {args:?}");
+}
+
+fn pod(name: &str, extra_spec: &str) -> String {
+    format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n{extra_spec}  containers:\n    - name: app\n      image: registry.example.com/app:1.0.0\n")
+}
+
+const BASELINE: [&str; 5] = ["--packs", "pss", "--pss-level", "baseline", "-f"];
+
+#[test]
+fn staged_content_is_checked_as_it_will_be_committed() {
+    let repo = git_repo();
+    let root = repo.path();
+    std::fs::create_dir_all(root.join("deploy")).expect("mkdir");
+    std::fs::write(root.join("deploy/old.yaml"), pod("old", "")).expect("write");
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    // Staged: a pod with hostPID. Working tree: the same file fixed, but not staged.
+    std::fs::write(
+        root.join("deploy/new.yaml"),
+        pod("new", "  hostPID: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "deploy/new.yaml"]);
+    std::fs::write(root.join("deploy/new.yaml"), pod("new", "")).expect("write");
+    // A staged deletion is not checked.
+    git(root, &["rm", "-q", "deploy/old.yaml"]);
+
+    let mut args = vec!["check", "--staged"];
+    args.extend(BASELINE);
+    args.push("json");
+    let out = kubegate_in(root, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["summary"]["files"], 1);
+    assert_eq!(doc["findings"][0]["rule_id"], "KG102");
+    assert_eq!(doc["findings"][0]["location"]["file"], "deploy/new.yaml");
+    assert_eq!(doc["findings"][0]["location"]["line"], 7);
+    // The working tree copy passes: only the staged content had the problem.
+    let mut args: Vec<&str> = vec!["check"];
+    args.extend(BASELINE);
+    args.extend(["json", "deploy"]);
+    assert_eq!(kubegate_in(root, &args).status.code(), Some(0));
+    // From a subdirectory, names are relative to it.
+    let mut args = vec!["check", "--staged"];
+    args.extend(BASELINE);
+    args.push("json");
+    let out = kubegate_in(&root.join("deploy"), &args);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["findings"][0]["location"]["file"], "new.yaml");
+
+    let outside = tempfile::tempdir().expect("tempdir");
+    let out = kubegate_in(outside.path(), &["check", "--staged"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--staged needs a git repository"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn diff_base_reports_only_new_findings_across_moves_and_renames() {
+    let repo = git_repo();
+    let root = repo.path();
+    std::fs::write(
+        root.join("pods.yaml"),
+        pod("legacy", "  hostNetwork: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    // Rename the file, push the old finding down (a new pod above it), and add a new problem.
+    git(root, &["mv", "pods.yaml", "workloads.yaml"]);
+    let text = format!(
+        "{}---\n{}",
+        pod("fresh", "  hostPID: true\n"),
+        pod("legacy", "  hostNetwork: true\n")
+    );
+    std::fs::write(root.join("workloads.yaml"), text).expect("write");
+
+    let mut args = vec!["check", "--diff-base", "HEAD"];
+    args.extend(BASELINE);
+    args.extend(["json", "workloads.yaml"]);
+    let out = kubegate_in(root, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["KG102"]);
+    assert!(doc["findings"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("hostPID")));
+
+    let mut args = vec!["check", "--diff-base", "HEAD", "--show-existing"];
+    args.extend(BASELINE);
+    args.extend(["human", "workloads.yaml"]);
+    let out = kubegate_in(root, &args);
+    let text = stdout(&out);
+    assert!(
+        text.contains("hostNetwork=true (existing: also at the diff base)"),
+        "{text}"
+    );
+
+    // Only the old finding left: the gate passes.
+    std::fs::write(
+        root.join("workloads.yaml"),
+        pod("legacy", "  hostNetwork: true\n"),
+    )
+    .expect("write");
+    let mut args = vec!["check", "--diff-base", "HEAD"];
+    args.extend(BASELINE);
+    args.extend(["human", "workloads.yaml"]);
+    assert_eq!(kubegate_in(root, &args).status.code(), Some(0));
+    let out = kubegate_in(
+        root,
+        &["check", "--diff-base", "no-such-rev", "workloads.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown revision \"no-such-rev\""),
+        "{}",
+        stderr(&out)
+    );
+}

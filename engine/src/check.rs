@@ -46,6 +46,9 @@ pub struct Finding {
     /// Reported but never failing a run (a Gatekeeper constraint in `dryrun`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub advisory: bool,
+    /// Already present at the `--diff-base` revision (never fails a run).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
     #[serde(skip)]
     pub source: Arc<SourceFile>,
     #[serde(skip)]
@@ -73,6 +76,7 @@ impl Finding {
             policy: raw.policy,
             details: raw.details,
             advisory: raw.advisory,
+            existing: false,
             source: manifest.source.clone(),
             document_index: manifest.document_index,
             item_index: manifest.item_index,
@@ -129,6 +133,31 @@ pub struct Report {
 }
 
 impl Report {
+    /// Marks the findings that `base` (the same paths at an earlier revision) already had. A
+    /// finding matches by rule, object (kind, namespace, name) and field, never by line, so
+    /// moved code is not new; each base finding matches at most one current finding.
+    pub fn mark_existing(&mut self, base: &Report) {
+        fn key(f: &Finding) -> (String, String, Option<String>, Option<String>, String) {
+            (
+                f.rule_id.to_string(),
+                f.object.kind.clone(),
+                f.object.namespace.clone(),
+                f.object.name.clone(),
+                f.pointer.clone(),
+            )
+        }
+        let mut remaining: BTreeMap<_, usize> = BTreeMap::new();
+        for f in &base.findings {
+            *remaining.entry(key(f)).or_default() += 1;
+        }
+        for f in &mut self.findings {
+            if let Some(n) = remaining.get_mut(&key(f)).filter(|n| **n > 0) {
+                *n -= 1;
+                f.existing = true;
+            }
+        }
+    }
+
     /// Keeps only the findings `keep` accepts, and recounts the summary.
     pub fn retain_findings(&mut self, keep: impl FnMut(&Finding) -> bool) {
         self.findings.retain(keep);
@@ -149,7 +178,7 @@ impl Report {
     pub fn has_findings_at_or_above(&self, threshold: Severity) -> bool {
         self.findings
             .iter()
-            .any(|f| !f.advisory && f.severity >= threshold)
+            .any(|f| !f.advisory && !f.existing && f.severity >= threshold)
     }
 }
 

@@ -8,6 +8,8 @@ pub mod corpus;
 pub mod docs;
 pub mod exemption;
 pub mod gatekeeper;
+#[cfg(feature = "git")]
+pub mod git;
 pub mod inventory;
 pub mod load;
 pub mod manifest;

@@ -205,6 +205,24 @@ impl Loader {
         }
     }
 
+    /// Loads named texts (files read elsewhere, such as from git) in parallel, in order.
+    pub fn load_texts(&self, texts: Vec<(String, String)>) -> Loaded {
+        let files = texts.len();
+        let per_file: Vec<_> = texts
+            .into_par_iter()
+            .map(|(name, text)| self.load_text(&name, text))
+            .collect();
+        let mut loaded = Loaded {
+            files,
+            ..Loaded::default()
+        };
+        for (m, e) in per_file {
+            loaded.manifests.extend(m);
+            loaded.errors.extend(e);
+        }
+        loaded
+    }
+
     /// Loads one text (a file's contents) named `name`.
     pub fn load_text(&self, name: &str, mut text: String) -> (Vec<Manifest>, Vec<LoadError>) {
         // Strip a UTF-8 byte order mark here, so character offsets (Helm comments) and the

@@ -27,10 +27,10 @@ pub fn render_errors(errors: &[LoadError]) -> String {
 }
 
 fn render_finding(out: &mut String, f: &Finding, options: &Options) {
-    let advisory = if f.advisory {
-        " (dry run: never fails)"
-    } else {
-        ""
+    let advisory = match (f.advisory, f.existing) {
+        (true, _) => " (dry run: never fails)",
+        (false, true) => " (existing: also at the diff base)",
+        (false, false) => "",
     };
     let _ = writeln!(out, "{}[{}] {}{advisory}", f.severity, f.rule_id, f.message);
     let location = match (f.location.line, f.location.column) {

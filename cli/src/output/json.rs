@@ -31,6 +31,8 @@ struct FindingOut<'a> {
     details: &'a serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     advisory: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    existing: bool,
 }
 
 #[derive(Serialize)]
@@ -59,6 +61,7 @@ pub fn render(report: &Report) -> String {
                 policy: f.policy.as_deref(),
                 details: &f.details,
                 advisory: f.advisory,
+                existing: f.existing,
             })
             .collect(),
         errors: report

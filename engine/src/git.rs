@@ -1,0 +1,261 @@
+//! Manifests from git: the staged content of changed files (`--staged`) and a snapshot of the
+//! same paths at another revision (`--diff-base`). Built on `git2` (libgit2, no network
+//! features).
+
+use git2::{Delta, DiffFindOptions, DiffOptions, ObjectType, Repository, Tree};
+use std::path::{Component, Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GitError {
+    #[error("not inside a git repository ({0})")]
+    NotARepository(String),
+    #[error("the repository has no working directory (a bare repository)")]
+    Bare,
+    #[error("unknown revision {rev:?}: {message}")]
+    UnknownRevision { rev: String, message: String },
+    #[error("{0}")]
+    Git(#[from] git2::Error),
+    #[error("{path}: not valid UTF-8 text")]
+    NotUtf8 { path: String },
+}
+
+const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+fn is_manifest(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A file's text, named as the user would name it (relative to the working directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// The repository around the working directory.
+pub struct Repo {
+    repo: Repository,
+    workdir: PathBuf,
+    /// The working directory, relative to the repository root.
+    cwd: PathBuf,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("workdir", &self.workdir)
+            .field("cwd", &self.cwd)
+            .finish()
+    }
+}
+
+/// `path` with `.` and `..` resolved lexically.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+impl Repo {
+    /// Opens the repository that contains `cwd`.
+    pub fn discover(cwd: &Path) -> Result<Self, GitError> {
+        let repo = Repository::discover(cwd)
+            .map_err(|e| GitError::NotARepository(e.message().to_owned()))?;
+        let workdir = repo.workdir().ok_or(GitError::Bare)?.to_path_buf();
+        let workdir = workdir.canonicalize().unwrap_or(workdir);
+        let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+        let cwd = cwd
+            .strip_prefix(&workdir)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Ok(Self { repo, workdir, cwd })
+    }
+
+    /// A user-given path (relative to the working directory) as a repository path.
+    fn repo_path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            return path
+                .strip_prefix(&self.workdir)
+                .map(Path::to_path_buf)
+                .unwrap_or(path);
+        }
+        normalize(&self.cwd.join(path))
+    }
+
+    /// A repository path as the user would name it (relative to the working directory).
+    fn display(&self, repo_path: &Path) -> String {
+        let relative = pathdiff(repo_path, &self.cwd);
+        relative.to_string_lossy().replace('\\', "/")
+    }
+
+    /// Whether `repo_path` is one of, or under one of, `scopes` (all when empty).
+    fn in_scope(repo_path: &Path, scopes: &[PathBuf]) -> bool {
+        scopes.is_empty()
+            || scopes
+                .iter()
+                .any(|s| s.as_os_str().is_empty() || repo_path.starts_with(s))
+    }
+
+    fn tree(&self, rev: &str) -> Result<Tree<'_>, GitError> {
+        let object = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| GitError::UnknownRevision {
+                rev: rev.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+        Ok(object.peel_to_tree()?)
+    }
+
+    fn blob_text(&self, id: git2::Oid, path: &Path) -> Result<String, GitError> {
+        let blob = self.repo.find_blob(id)?;
+        String::from_utf8(blob.content().to_vec()).map_err(|_| GitError::NotUtf8 {
+            path: self.display(path),
+        })
+    }
+
+    /// Staged content of the manifest files added, modified, copied or renamed in the index
+    /// (compared with HEAD; everything in a repository without commits), under `paths`.
+    /// Deleted files are left out: there is nothing to check.
+    pub fn staged(&self, paths: &[PathBuf]) -> Result<Vec<GitFile>, GitError> {
+        let scopes: Vec<PathBuf> = paths.iter().map(|p| self.repo_path(p)).collect();
+        let head = match self.repo.head() {
+            Ok(h) => Some(h.peel_to_tree()?),
+            Err(_) => None,
+        };
+        let index = self.repo.index()?;
+        let mut options = DiffOptions::new();
+        options.include_typechange(true);
+        let mut diff =
+            self.repo
+                .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut options))?;
+        diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(true)))?;
+        let mut files = Vec::new();
+        for delta in diff.deltas() {
+            if !matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            ) {
+                continue;
+            }
+            let file = delta.new_file();
+            let Some(path) = file.path() else { continue };
+            if !is_manifest(path) || !Self::in_scope(path, &scopes) {
+                continue;
+            }
+            files.push(GitFile {
+                name: self.display(path),
+                text: self.blob_text(file.id(), path)?,
+            });
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(files)
+    }
+
+    /// The manifest files under `paths` as they were at `rev`. A file named explicitly that was
+    /// renamed since is found under its old name.
+    pub fn snapshot(&self, rev: &str, paths: &[PathBuf]) -> Result<Vec<GitFile>, GitError> {
+        let tree = self.tree(rev)?;
+        let mut wanted: Vec<PathBuf> = Vec::new();
+        let mut scopes: Vec<PathBuf> = Vec::new();
+        for p in paths {
+            let repo_path = self.repo_path(p);
+            if self.workdir.join(&repo_path).is_file() {
+                wanted.push(repo_path);
+            } else {
+                scopes.push(repo_path);
+            }
+        }
+        // Renamed files: map their current names back to the names they had at `rev`.
+        if !wanted.is_empty() {
+            let mut diff = self
+                .repo
+                .diff_tree_to_workdir_with_index(Some(&tree), None)?;
+            diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+            for delta in diff.deltas().filter(|d| d.status() == Delta::Renamed) {
+                if let (Some(old), Some(new)) = (delta.old_file().path(), delta.new_file().path()) {
+                    for w in wanted.iter_mut().filter(|w| w.as_path() == new) {
+                        *w = old.to_path_buf();
+                    }
+                }
+            }
+        }
+        let mut files = Vec::new();
+        let mut error = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(ObjectType::Blob) {
+                return git2::TreeWalkResult::Ok;
+            }
+            let path = Path::new(dir).join(entry.name().unwrap_or_default());
+            let selected =
+                wanted.contains(&path) || (!scopes.is_empty() && Self::in_scope(&path, &scopes));
+            if selected && is_manifest(&path) {
+                match self.blob_text(entry.id(), &path) {
+                    Ok(text) => files.push(GitFile {
+                        name: format!("{rev}:{}", self.display(&path)),
+                        text,
+                    }),
+                    Err(e) => error = Some(e),
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(files)
+    }
+}
+
+/// `path` relative to `base` (both relative to the same root), with `..` where needed.
+fn pathdiff(path: &Path, base: &Path) -> PathBuf {
+    let path: Vec<_> = path.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for c in &path[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            pathdiff(Path::new("deploy/a.yaml"), Path::new("")),
+            PathBuf::from("deploy/a.yaml")
+        );
+        assert_eq!(
+            pathdiff(Path::new("deploy/a.yaml"), Path::new("deploy")),
+            PathBuf::from("a.yaml")
+        );
+        assert_eq!(
+            pathdiff(Path::new("other/a.yaml"), Path::new("deploy/prod")),
+            PathBuf::from("../../other/a.yaml")
+        );
+        assert_eq!(
+            normalize(Path::new("deploy/./prod/../a.yaml")),
+            PathBuf::from("deploy/a.yaml")
+        );
+    }
+}
