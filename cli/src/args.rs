@@ -30,6 +30,8 @@ pub enum Command {
     Test(TestArgs),
     /// Write a commented starter .kubegate.yaml.
     Init(InitArgs),
+    /// Install a git pre-commit hook that runs `kubegate check --staged`.
+    InstallHook(InstallHookArgs),
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +259,13 @@ pub struct InitArgs {
     pub path: PathBuf,
 
     /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallHookArgs {
+    /// Replace an existing pre-commit hook that kubegate did not write.
     #[arg(long)]
     pub force: bool,
 }
