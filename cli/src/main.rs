@@ -178,13 +178,24 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let loaded = match (&repo, args.staged) {
+    let mut loaded = match (&repo, args.staged) {
         (Some(repo), true) => {
             let files = repo.staged(&git_paths)?;
-            loader.load_texts(files.into_iter().map(|f| (f.name, f.text)).collect())
+            loader.load_texts(
+                files
+                    .into_iter()
+                    .filter(|f| !config.exempts_file(&f.name))
+                    .map(|f| (f.name, f.text))
+                    .collect(),
+            )
         }
         _ => loader.load(&inputs),
     };
+    // Files exempted by path are not judged at all: they need not even be manifests.
+    loaded
+        .manifests
+        .retain(|m| !config.exempts_file(&m.source.name));
+    loaded.errors.retain(|e| !config.exempts_file(&e.file));
     tracing::debug!(
         files = loaded.files,
         objects = loaded.manifests.len(),

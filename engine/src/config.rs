@@ -196,21 +196,8 @@ impl Config {
         if ns.is_some_and(|ns| self.exemptions.namespaces.iter().any(|p| glob(p, ns))) {
             return true;
         }
-        if !self.exemptions.paths.is_empty() {
-            let file = absolute(Path::new(&finding.location.file));
-            let relative = file
-                .strip_prefix(&self.base)
-                .unwrap_or(&file)
-                .to_string_lossy()
-                .replace('\\', "/");
-            if self
-                .exemptions
-                .paths
-                .iter()
-                .any(|p| path_glob(p, &relative))
-            {
-                return true;
-            }
+        if self.exempts_file(&finding.location.file) {
+            return true;
         }
         self.exemptions.objects.iter().any(|e| {
             e.kind.as_deref().is_none_or(|k| k == object.kind)
@@ -227,6 +214,24 @@ impl Config {
                             || crate::rules::find(r).is_some_and(|m| m.id == finding.rule_id)
                     }))
         })
+    }
+
+    /// Whether a file is exempted by `exemptions.paths` (its objects are not judged, and it is
+    /// not even loaded: it may not be a manifest at all).
+    pub fn exempts_file(&self, file: &str) -> bool {
+        if self.exemptions.paths.is_empty() {
+            return false;
+        }
+        let file = absolute(Path::new(file));
+        let relative = file
+            .strip_prefix(&self.base)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        self.exemptions
+            .paths
+            .iter()
+            .any(|p| path_glob(p, &relative))
     }
 
     /// Policy paths resolved against the configuration file's directory.

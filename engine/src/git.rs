@@ -82,6 +82,39 @@ impl Repo {
         Ok(Self { repo, workdir, cwd })
     }
 
+    /// Where git looks for hooks: `core.hooksPath` (relative to the working directory root)
+    /// or `.git/hooks`.
+    pub fn hooks_dir(&self) -> Result<PathBuf, GitError> {
+        let config = self.repo.config()?;
+        match config.get_path("core.hooksPath") {
+            Ok(path) if path.is_absolute() => Ok(path),
+            Ok(path) => Ok(self.workdir.join(path)),
+            Err(_) => Ok(self.repo.path().join("hooks")),
+        }
+    }
+
+    /// Files a directory walk would pass over too: hidden files and directories (`.github/`,
+    /// `.pre-commit-config.yaml`, `.kubegate.yaml`), kustomization files, and Helm chart
+    /// directories (templates are not YAML until rendered).
+    fn passed_over(&self, path: &Path) -> bool {
+        let hidden = path
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let kustomization = matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        );
+        let in_chart = path
+            .ancestors()
+            .skip(1)
+            .any(|dir| self.workdir.join(dir).join("Chart.yaml").is_file());
+        hidden || kustomization || in_chart
+    }
+
     /// A user-given path (relative to the working directory) as a repository path.
     fn repo_path(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
@@ -152,7 +185,7 @@ impl Repo {
             }
             let file = delta.new_file();
             let Some(path) = file.path() else { continue };
-            if !is_manifest(path) || !Self::in_scope(path, &scopes) {
+            if !is_manifest(path) || !Self::in_scope(path, &scopes) || self.passed_over(path) {
                 continue;
             }
             files.push(GitFile {
