@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests (files, directories, `-` for stdin) against the built-in rules.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List the rules kubegate knows.
     Rules(RulesArgs),
     /// Explain one rule: why it matters, how to fix it, examples.
@@ -103,6 +103,19 @@ pub struct CheckArgs {
     /// output as well.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Treat kustomizations and Helm charts given as inputs as plain directories (do not run
+    /// kustomize or helm).
+    #[arg(long)]
+    pub no_render: bool,
+
+    /// Values file for `helm template` (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+
+    /// `--set` assignment for `helm template` (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub helm_set: Vec<String>,
 
     /// Check the staged content of changed manifest files (from the git index, not the working
     /// tree), as a pre-commit hook does.

@@ -156,7 +156,25 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let loader = Loader::new(limits);
+    let mut loader = Loader::new(limits);
+    if !args.no_render {
+        let mut helm_values: Vec<std::path::PathBuf> = config
+            .render
+            .helm
+            .values_files
+            .iter()
+            .map(|v| config.base.join(v))
+            .collect();
+        helm_values.extend(args.helm_values.iter().cloned());
+        let mut helm_set = config.render.helm.set.clone();
+        helm_set.extend(args.helm_set.iter().cloned());
+        loader = loader.with_render(kubegate_engine::render::RenderSettings {
+            kustomize: config.render.kustomize.unwrap_or(true),
+            helm: config.render.helm.enabled.unwrap_or(true),
+            helm_values,
+            helm_set,
+        });
+    }
     let git_paths: Vec<std::path::PathBuf> = args
         .paths
         .iter()

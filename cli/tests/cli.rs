@@ -294,8 +294,9 @@ fn helm_charts_and_kustomizations_are_not_read_as_manifests() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(finding_ids(&out), vec!["KG102"]);
-    // Naming the chart itself is an error that says what to do, not a silent pass.
-    let out = kubegate(&["check", chart.to_str().expect("utf-8 path")]);
+    // Naming the chart itself without rendering is an error that says what to do, not a
+    // silent pass over zero files.
+    let out = kubegate(&["check", "--no-render", chart.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("this is a Helm chart directory; render it first"),
@@ -659,7 +660,12 @@ fn configuration_exemptions_by_namespace_object_and_path() {
     // A file exempted by path is not even loaded: it may not be a manifest.
     std::fs::write(dir.path().join("vendor/values.yaml"), "replicaCount: 3\n").expect("write");
     let out = kubegate_in(dir.path(), &["check", "-f", "json", "."]);
-    assert_eq!(out.status.code(), Some(1), "only findings, no load error: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "only findings, no load error: {}",
+        stderr(&out)
+    );
     std::fs::remove_file(dir.path().join("vendor/values.yaml")).expect("remove");
     config("exemptions: {namespaces: [\"sho*\"]}\n");
     assert!(ids(dir.path()).is_empty());
@@ -983,5 +989,154 @@ fn pre_commit_framework_runs_the_hook_from_this_repository() {
     assert!(
         output.contains("pod must not set hostNetwork=true") && output.contains("bad.yaml:7:3"),
         "{output}"
+    );
+}
+
+#[test]
+fn kustomizations_are_rendered_with_the_real_kubectl() {
+    let has = |tool: &str| {
+        Command::new(tool)
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has("kubectl") && !has("kustomize") {
+        assert!(std::env::var_os("CI").is_none(), "CI machines have kubectl");
+        eprintln!(
+            "SKIPPED kustomizations_are_rendered_with_the_real_kubectl: no kubectl or kustomize"
+        );
+        return;
+    }
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "json",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "testdata/kustomize/overlays/prod",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let f = &doc["findings"][0];
+    assert_eq!(f["rule_id"], "KG102");
+    assert!(
+        f["location"]["file"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("testdata/kustomize/overlays/prod (")),
+        "{f}"
+    );
+    assert_eq!(f["location"]["line"], 39);
+    assert_eq!(
+        f["template"],
+        "testdata/kustomize/overlays/prod/kustomization.yaml"
+    );
+    assert_eq!(
+        f["object"]["namespace"], "checkout-prod",
+        "namespace set by the overlay"
+    );
+    // --no-render treats it as a directory of plain manifests.
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "json",
+        "--no-render",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "baseline",
+        "testdata/kustomize/overlays/prod",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the patch only exists once rendered: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn helm_charts_are_rendered_with_values_and_set_passed_through() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("shop");
+    std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("values-prod.yaml"), "replicas: 3\n").expect("write");
+    // A stand-in for helm: records its arguments and prints a rendered stream.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let args_file = dir.path().join("helm-args");
+    let rendered = format!(
+        "---\n# Source: shop/templates/pod.yaml\n{}",
+        pod("shop", "  hostIPC: true\n")
+    );
+    std::fs::write(
+        bin.join("helm"),
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\ncat <<'YAML'\n{rendered}YAML\n",
+            args_file.display()
+        ),
+    )
+    .expect("write");
+    Command::new("chmod")
+        .args(["+x", bin.join("helm").to_str().expect("utf-8")])
+        .status()
+        .expect("chmod");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args([
+            "check",
+            "-f",
+            "json",
+            "--packs",
+            "pss",
+            "--pss-level",
+            "baseline",
+            "--helm-values",
+            "values-prod.yaml",
+            "--helm-set",
+            "image.tag=2.0.0",
+            "shop",
+        ])
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["findings"][0]["rule_id"], "KG102");
+    assert_eq!(
+        doc["findings"][0]["location"]["file"],
+        "shop (helm template)"
+    );
+    assert_eq!(doc["findings"][0]["template"], "shop/templates/pod.yaml");
+    assert_eq!(
+        std::fs::read_to_string(&args_file).expect("args").trim(),
+        "template shop shop --values values-prod.yaml --set image.tag=2.0.0"
+    );
+    // Without helm on PATH: a clear error, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args(["check", "shop"])
+        .current_dir(dir.path())
+        .env("PATH", dir.path().join("nothing"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is a Helm chart, but helm is not on PATH"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -17,6 +17,7 @@ pub mod policy_test;
 pub mod position;
 pub mod pss;
 pub mod rego;
+pub mod render;
 pub mod rule;
 pub mod rules;
 pub mod scalar;

@@ -44,6 +44,8 @@ pub enum LoadErrorKind {
     RulePanicked { rule: &'static str, object: String },
     #[error("{0}")]
     PolicyFailed(String),
+    #[error("{0}")]
+    Render(String),
 }
 
 /// A load error with the file and, where known, the position it concerns.
@@ -85,13 +87,25 @@ pub struct Loaded {
 #[derive(Debug, Clone, Default)]
 pub struct Loader {
     pub limits: Limits,
+    /// Directories given as inputs that are kustomizations or Helm charts are rendered with
+    /// these settings; `None` treats them like any directory.
+    pub render: Option<crate::render::RenderSettings>,
 }
 
 const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 impl Loader {
     pub fn new(limits: Limits) -> Self {
-        Self { limits }
+        Self {
+            limits,
+            render: None,
+        }
+    }
+
+    /// The same loader, rendering kustomizations and charts given as inputs.
+    pub fn with_render(mut self, settings: crate::render::RenderSettings) -> Self {
+        self.render = Some(settings);
+        self
     }
 
     /// Loads every input. Directories are walked in parallel (honouring `.gitignore`,
@@ -101,10 +115,16 @@ impl Loader {
     pub fn load(&self, inputs: &[Input]) -> Loaded {
         let mut errors = Vec::new();
         let mut files: Vec<PathBuf> = Vec::new();
+        let mut rendered: Vec<PathBuf> = Vec::new();
         let mut stdin = false;
         for input in inputs {
             match input {
                 Input::Stdin => stdin = true,
+                Input::Path(path)
+                    if self.render.is_some() && crate::render::kind_of(path).is_some() =>
+                {
+                    rendered.push(path.clone());
+                }
                 Input::Path(path) if path.join("Chart.yaml").is_file() => errors.push(LoadError {
                     file: path.display().to_string(),
                     position: None,
@@ -162,6 +182,30 @@ impl Loader {
                         LoadErrorKind::Io(e.to_string())
                     },
                 }),
+            }
+        }
+        for dir in &rendered {
+            let Some(settings) = &self.render else { break };
+            match crate::render::render(dir, settings) {
+                Some(Ok(r)) => {
+                    loaded.files += 1;
+                    let (mut manifests, errs) = self.load_text(&r.name, r.text);
+                    for m in &mut manifests {
+                        m.template.get_or_insert_with(|| r.origin.clone());
+                    }
+                    loaded.manifests.extend(manifests);
+                    errors.extend(errs);
+                }
+                Some(Err(e)) => errors.push(LoadError {
+                    file: dir.display().to_string(),
+                    position: None,
+                    kind: LoadErrorKind::Render(e.to_string()),
+                }),
+                None => {
+                    let found = walk(dir, &mut errors);
+                    loaded.files += found.len();
+                    files.extend(found);
+                }
             }
         }
         let per_file: Vec<_> = files.par_iter().map(|path| self.load_file(path)).collect();
