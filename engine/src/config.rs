@@ -4,6 +4,7 @@
 //! can use the same file), and every mistake is reported with its line and column.
 
 use crate::check::Finding;
+use crate::gatekeeper::glob;
 use crate::position::Position;
 use crate::rule::Severity;
 use serde::Deserialize;
@@ -253,16 +254,6 @@ fn absolute(path: &Path) -> PathBuf {
     std::env::current_dir()
         .map(|cwd| cwd.join(path))
         .unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// A `*` at the start or end of a name or namespace pattern, as Gatekeeper and kubectl users
-/// expect (`kube-*`, `*-system`).
-fn glob(pattern: &str, value: &str) -> bool {
-    match (pattern.strip_suffix('*'), pattern.strip_prefix('*')) {
-        (Some(prefix), _) => value.starts_with(prefix),
-        (None, Some(suffix)) => value.ends_with(suffix),
-        (None, None) => pattern == value,
-    }
 }
 
 /// Path globs with `*` (within a segment) and `**` (any number of segments).
