@@ -32,6 +32,104 @@ pub enum Command {
     Init(InitArgs),
     /// Install a git pre-commit hook that runs `kubegate check --staged`.
     InstallHook(InstallHookArgs),
+    /// The validating admission webhook: serve it, or generate its certificates.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Serve AdmissionReview (admission.k8s.io/v1) on POST /validate over TLS, and /healthz,
+    /// /readyz and /metrics over plain HTTP on the metrics address.
+    Serve(Box<ServeArgs>),
+    /// Generate a CA and a serving certificate for the webhook's Service; print the caBundle.
+    Certs(CertsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// PEM certificate chain (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+
+    /// PEM private key (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+
+    /// Address for admission reviews (HTTPS).
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:8443")]
+    pub addr: std::net::SocketAddr,
+
+    /// Address for /healthz, /readyz and /metrics (plain HTTP).
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:9090")]
+    pub metrics_addr: std::net::SocketAddr,
+
+    /// Configuration file (a .kubegate.yaml; its `webhook:` section too). Reloaded on change.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Rego policies and Gatekeeper templates/constraints (files or directories; repeatable).
+    /// Reloaded on change.
+    #[arg(long, short = 'p', value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+
+    /// The webhook's own namespace, never evaluated unless the configuration lists
+    /// excludeNamespaces itself [env: POD_NAMESPACE].
+    #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = kubegate_webhook::server::DEFAULT_MAX_BODY_BYTES)]
+    pub max_request_bytes: usize,
+
+    /// Time limit for one review, in milliseconds; then the failure mode answers.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub eval_timeout: u64,
+
+    /// Reviews evaluated at once [default: twice the CPUs].
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<usize>,
+
+    /// Seconds between checks of policy, configuration and certificate files for changes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub reload_interval: u64,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct CertsArgs {
+    /// Directory to write ca.crt, tls.crt and tls.key to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// The webhook Service's name.
+    #[arg(long, default_value = "kubegate-webhook")]
+    pub service: String,
+
+    /// The webhook Service's namespace.
+    #[arg(long, default_value = "kubegate-system")]
+    pub namespace: String,
+
+    /// More subject names (DNS names or IP addresses; repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub san: Vec<String>,
+
+    /// Validity in days.
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

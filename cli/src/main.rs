@@ -3,13 +3,13 @@
 mod args;
 mod output;
 mod rules_cmd;
+mod webhook;
 
-use args::{CheckArgs, Cli, Command, FailOn, Format, TestFormat};
+use args::{CheckArgs, Cli, Command, Format, TestFormat, WebhookCommand};
 use clap::Parser;
 use kubegate_engine::config::Config;
-use kubegate_engine::pss::{PssSettings, PssVersion};
-use kubegate_engine::rego::{PolicyOptions, PolicySet};
-use kubegate_engine::{Checker, Input, Limits, Loader, Settings};
+use kubegate_engine::setup::{Setup, SetupError};
+use kubegate_engine::{Input, Limits, Loader};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -23,8 +23,11 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    match &cli.command {
+        Command::Webhook(WebhookCommand::Serve(args)) => webhook::init_logging(args.log_format),
+        _ => init_logging(),
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -56,6 +59,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Test(args) => Ok(policy_tests(&args)),
         Command::Init(args) => init(&args),
         Command::InstallHook(args) => install_hook(&args),
+        Command::Webhook(WebhookCommand::Serve(args)) => webhook::serve(&args),
+        Command::Webhook(WebhookCommand::Certs(args)) => webhook::certs(&args),
         Command::Explain(args) => match rules_cmd::explain(&args) {
             Ok(text) => Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN)),
             Err(message) => {
@@ -91,71 +96,43 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    let pss_level = match (args.pss_level, config.pss.level.as_deref()) {
-        (Some(level), _) => Some(level),
-        (None, Some(level)) => Some(level.parse()?),
-        (None, None) => None,
-    };
-    let pss_version = match (
-        args.pss_version,
-        config.pss.version.as_deref(),
-        config.kubernetes_version.as_deref(),
-    ) {
-        (Some(v), _, _) => v,
-        (None, Some(v), _) | (None, None, Some(v)) => v.parse()?,
-        (None, None, None) => PssVersion::LATEST,
-    };
-    let settings = Settings {
-        pss: PssSettings {
-            level: pss_level,
-            version: pss_version,
-        },
-    };
-    let packs = if args.packs.is_empty() {
-        config.packs.clone()
-    } else {
-        args.packs.clone()
-    };
-    let only = if args.rules.is_empty() {
-        config.rules.only.clone()
-    } else {
-        args.rules.clone()
-    };
-    let mut skip = config.rules.disable.clone();
-    skip.extend(args.skip_rules.iter().cloned());
-    let mut checker = Checker::builtin_selection(&packs, &only, &skip, settings)?;
-    for (rule, severity) in &config.rules.severity {
-        checker = checker.with_severity(rule, *severity)?;
+    let mut setup = Setup::from_config(&config)?;
+    if let Some(level) = args.pss_level {
+        setup.pss.level = Some(level);
     }
-    let mut policy_paths = config.policy_paths();
-    policy_paths.extend(args.policy.iter().cloned());
-    if !policy_paths.is_empty() {
-        let namespaces = match (&args.namespace, &config.policies.namespaces) {
-            (cli, _) if !cli.is_empty() => cli.clone(),
-            (_, cfg) if !cfg.is_empty() => cfg.clone(),
-            _ => vec!["main".to_owned()],
-        };
-        let options = PolicyOptions {
-            namespaces,
-            all_namespaces: args.all_namespaces || config.policies.all_namespaces,
-            timeout: std::time::Duration::from_millis(
-                args.policy_timeout
-                    .or(config.policies.timeout_ms)
-                    .unwrap_or(2000),
-            ),
-        };
-        match PolicySet::load(&policy_paths, &options) {
-            Ok(policies) => checker = checker.with_policies(std::sync::Arc::new(policies)),
-            Err(errors) => {
-                let mut text = String::new();
-                for e in errors {
-                    text.push_str(&format!("error: {e}\n"));
-                }
-                let _ = std::io::stderr().write_all(text.as_bytes());
-                return Ok(EXIT_ERROR);
+    if let Some(version) = args.pss_version {
+        setup.pss.version = version;
+    }
+    if !args.packs.is_empty() {
+        setup.packs = args.packs.clone();
+    }
+    if !args.rules.is_empty() {
+        setup.only = args.rules.clone();
+    }
+    setup.skip.extend(args.skip_rules.iter().cloned());
+    setup.policy_paths.extend(args.policy.iter().cloned());
+    if !args.namespace.is_empty() {
+        setup.policy_namespaces = args.namespace.clone();
+    }
+    setup.all_namespaces |= args.all_namespaces;
+    if let Some(ms) = args.policy_timeout {
+        setup.policy_timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(fail_on) = args.fail_on {
+        setup.fail_on = fail_on.threshold();
+    }
+    let checker = match setup.checker() {
+        Ok(c) => c,
+        Err(SetupError::Policies(errors)) => {
+            let mut text = String::new();
+            for e in errors {
+                text.push_str(&format!("error: {e}\n"));
             }
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            return Ok(EXIT_ERROR);
         }
-    }
+        Err(e) => return Err(e.into()),
+    };
     let mut loader = Loader::new(limits);
     if !args.no_render {
         let mut helm_values: Vec<std::path::PathBuf> = config
@@ -232,11 +209,6 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             report.retain_findings(|f| !f.existing);
         }
     }
-    let fail_on = match (args.fail_on, config.fail_on.as_deref()) {
-        (Some(f), _) => f,
-        (None, Some(f)) => f.parse().map_err(|e: String| anyhow::anyhow!(e))?,
-        (None, None) => FailOn::Medium,
-    };
     let format = match (args.format, config.output.format.as_deref()) {
         (Some(f), _) => f,
         (None, Some(f)) => f.parse().map_err(|e: String| anyhow::anyhow!(e))?,
@@ -246,8 +218,8 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 
     let code = if !report.errors.is_empty() {
         EXIT_ERROR
-    } else if fail_on
-        .threshold()
+    } else if setup
+        .fail_on
         .is_some_and(|t| report.has_findings_at_or_above(t))
     {
         EXIT_FINDINGS

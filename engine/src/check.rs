@@ -305,6 +305,18 @@ impl Checker {
         inventory: &Inventory<'_>,
         worker: Option<&mut PolicyWorker>,
     ) -> (Vec<Finding>, Vec<LoadError>) {
+        self.check_manifest_reviewed(manifest, inventory, worker, None)
+    }
+
+    /// [`Checker::check_manifest`] for an admission request: `review` is the `input.review`
+    /// Gatekeeper templates see (see [`PolicySet::evaluate_reviewed`]).
+    pub fn check_manifest_reviewed(
+        &self,
+        manifest: &Manifest,
+        inventory: &Inventory<'_>,
+        worker: Option<&mut PolicyWorker>,
+        review: Option<&serde_json::Value>,
+    ) -> (Vec<Finding>, Vec<LoadError>) {
         let mut errors = Vec::new();
         let mut raw: Vec<Raw> = Vec::new();
         let mut violations = Vec::new();
@@ -332,7 +344,7 @@ impl Checker {
         }
         if let (Some(policies), Some(worker)) = (self.policies.as_deref(), worker) {
             let mut found = Vec::new();
-            match policies.evaluate(worker, manifest, inventory, &mut found) {
+            match policies.evaluate_reviewed(worker, manifest, inventory, review, &mut found) {
                 Ok(()) => raw.extend(found.into_iter().map(|v| {
                     let rule = &policies.rules()[v.rule];
                     Raw {

@@ -44,6 +44,8 @@ pub struct Config {
     pub output: OutputConfig,
     #[serde(default)]
     pub render: RenderConfig,
+    #[serde(default)]
+    pub webhook: WebhookConfig,
     /// The directory of the file; relative paths in it are relative to this.
     #[serde(skip)]
     pub base: PathBuf,
@@ -102,6 +104,38 @@ pub struct HelmConfig {
     pub values_files: Vec<PathBuf>,
     #[serde(default)]
     pub set: Vec<String>,
+}
+
+/// The admission webhook's section (`webhook:`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookConfig {
+    pub failure_mode: Option<FailureMode>,
+    pub exclude_namespaces: Option<Vec<String>>,
+    pub operations: Option<Vec<String>>,
+    #[serde(default)]
+    pub enforcement: BTreeMap<String, Enforcement>,
+}
+
+/// What the webhook answers when evaluation fails or times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureMode {
+    /// Deny, with a message saying why (fail closed).
+    #[default]
+    Deny,
+    /// Allow, with a warning (fail open).
+    Allow,
+}
+
+/// What the webhook does with a rule's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    Deny,
+    Warn,
+    #[serde(rename = "dryrun")]
+    DryRun,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

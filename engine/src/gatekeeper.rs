@@ -422,7 +422,7 @@ impl Match {
 
 /// Gatekeeper's namespace and name globbing, which kubegate's configuration uses too: an
 /// asterisk at the start or the end (`kube-*`, `*-system`), or an exact name.
-pub(crate) fn glob(pattern: &str, value: &str) -> bool {
+pub fn glob(pattern: &str, value: &str) -> bool {
     if let Some(prefix) = pattern.strip_suffix('*') {
         value.starts_with(prefix)
     } else if let Some(suffix) = pattern.strip_prefix('*') {

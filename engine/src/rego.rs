@@ -391,10 +391,24 @@ impl PolicySet {
         inventory: &crate::inventory::Inventory<'_>,
         out: &mut Vec<PolicyViolation>,
     ) -> Result<(), EvalError> {
+        self.evaluate_reviewed(worker, manifest, inventory, None, out)
+    }
+
+    /// [`PolicySet::evaluate`] with the `input.review` Gatekeeper templates see given by the
+    /// caller (the admission webhook passes the real request: operation, userInfo,
+    /// oldObject); `None` builds the audit-style review of the object.
+    pub fn evaluate_reviewed(
+        &self,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        inventory: &crate::inventory::Inventory<'_>,
+        review: Option<&Value>,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
         if self.rules.is_empty() {
             return Ok(());
         }
-        self.evaluate_constraints(worker, manifest, inventory, out)?;
+        self.evaluate_constraints(worker, manifest, inventory, review, out)?;
         if self.rules.iter().all(|r| r.constraint.is_some()) {
             return Ok(());
         }
@@ -458,6 +472,7 @@ impl PolicySet {
         worker: &mut PolicyWorker,
         manifest: &Manifest,
         inventory: &crate::inventory::Inventory<'_>,
+        given: Option<&Value>,
         out: &mut Vec<PolicyViolation>,
     ) -> Result<(), EvalError> {
         // The review is converted once per object and shared (regorus values are
@@ -471,7 +486,10 @@ impl PolicySet {
                 continue;
             }
             let review = review
-                .get_or_insert_with(|| regorus::Value::from(gatekeeper::review(manifest)))
+                .get_or_insert_with(|| match given {
+                    Some(r) => regorus::Value::from(r.clone()),
+                    None => regorus::Value::from(gatekeeper::review(manifest)),
+                })
                 .clone();
             let mut input = std::collections::BTreeMap::new();
             input.insert(regorus::Value::from("review"), review);
@@ -631,7 +649,14 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyError>)
         });
         return;
     }
-    for entry in ignore::WalkBuilder::new(path).require_git(false).build() {
+    // Links are followed: a mounted ConfigMap's files are symlinks through `..data` (the
+    // hidden `..data` and `..<timestamp>` entries themselves are skipped, so nothing is
+    // loaded twice).
+    for entry in ignore::WalkBuilder::new(path)
+        .require_git(false)
+        .follow_links(true)
+        .build()
+    {
         match entry {
             Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_policy_file(e.path()) => {
                 files.push(e.into_path());

@@ -1,0 +1,427 @@
+//! `AdmissionReview` in and out: from the API server's request to kubegate's verdict. Pure
+//! (no I/O), so every decision is testable without a server.
+
+use crate::policy::PolicyState;
+use kubegate_engine::config::{Enforcement, FailureMode};
+use kubegate_engine::inventory::Inventory;
+use kubegate_engine::{Finding, Manifest};
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use thiserror::Error;
+
+/// The API server drops warnings longer than this (and truncates their count); see
+/// `k8s.io/apiserver/pkg/admission/plugin/webhook`: each warning must be ≤ 120 characters.
+pub const MAX_WARNING_CHARS: usize = 120;
+
+/// How many violations a denial message lists before summarising the rest.
+const MAX_LISTED: usize = 20;
+
+/// A request that is not a readable `AdmissionReview` (answered with 400).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BadReview {
+    #[error("request body is not JSON: {0}")]
+    NotJson(String),
+    #[error("expected an AdmissionReview of admission.k8s.io/v1 or v1beta1, got apiVersion {api_version:?} kind {kind:?}")]
+    NotAdmissionReview { api_version: String, kind: String },
+    #[error("AdmissionReview has no request")]
+    NoRequest,
+    #[error("request.uid is missing or not a string")]
+    NoUid,
+    #[error("request.{0} is missing or not an object")]
+    NoObject(&'static str),
+}
+
+/// The parts of a request the decision needs.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub api_version: String,
+    pub uid: String,
+    pub operation: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub dry_run: bool,
+    /// `request` as sent: it is Gatekeeper's `input.review`.
+    pub raw: Value,
+}
+
+impl Request {
+    /// Reads an `AdmissionReview` body.
+    pub fn parse(body: &[u8]) -> Result<Self, BadReview> {
+        let review: Value =
+            serde_json::from_slice(body).map_err(|e| BadReview::NotJson(e.to_string()))?;
+        let text =
+            |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let api_version = text(&review, "apiVersion");
+        let kind = text(&review, "kind");
+        if kind != "AdmissionReview"
+            || !matches!(
+                api_version.as_str(),
+                "admission.k8s.io/v1" | "admission.k8s.io/v1beta1"
+            )
+        {
+            return Err(BadReview::NotAdmissionReview { api_version, kind });
+        }
+        let raw = match review {
+            Value::Object(mut map) => map.remove("request"),
+            _ => None,
+        }
+        .filter(Value::is_object)
+        .ok_or(BadReview::NoRequest)?;
+        let uid = raw
+            .get("uid")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .ok_or(BadReview::NoUid)?
+            .to_owned();
+        Ok(Request {
+            api_version,
+            uid,
+            operation: text(&raw, "operation"),
+            kind: raw.get("kind").map(|k| text(k, "kind")).unwrap_or_default(),
+            namespace: text(&raw, "namespace"),
+            name: text(&raw, "name"),
+            dry_run: raw.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+            raw,
+        })
+    }
+
+    /// `kind namespace/name` for messages and logs.
+    pub fn describe(&self) -> String {
+        let name = if self.name.is_empty() {
+            self.raw
+                .pointer("/object/metadata/generateName")
+                .and_then(Value::as_str)
+                .map(|g| format!("{g}*"))
+                .unwrap_or_else(|| "(unnamed)".to_owned())
+        } else {
+            self.name.clone()
+        };
+        if self.namespace.is_empty() {
+            format!("{} {name}", self.kind)
+        } else {
+            format!("{} {}/{name}", self.kind, self.namespace)
+        }
+    }
+}
+
+/// The verdict on one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    /// Not evaluated: an operation not configured, or an excluded namespace.
+    Skipped,
+    /// Evaluation failed or timed out; the failure mode decided.
+    Failed(FailureMode),
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Denied => "denied",
+            Verdict::Skipped => "skipped",
+            Verdict::Failed(FailureMode::Deny) => "error_denied",
+            Verdict::Failed(FailureMode::Allow) => "error_allowed",
+        }
+    }
+}
+
+/// One finding with what the webhook does with it.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub finding: Finding,
+    pub enforcement: Enforcement,
+}
+
+/// The full outcome: the response body plus what logs and metrics need.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub findings: Vec<Judged>,
+    /// Evaluation errors (rule panics, policy failures), already answered per failure mode.
+    pub errors: Vec<String>,
+    pub response: Value,
+}
+
+/// Decides a request with the loaded policies. Never panics on request content.
+pub fn decide(state: &PolicyState, request: &Request) -> Decision {
+    let settings = &state.webhook;
+    if !settings.operations.contains(&request.operation) {
+        return skipped(request, "operation not evaluated");
+    }
+    if !request.namespace.is_empty()
+        && settings
+            .exclude_namespaces
+            .iter()
+            .any(|p| kubegate_engine::gatekeeper::glob(p, &request.namespace))
+    {
+        return skipped(request, "namespace excluded");
+    }
+    // DELETE (when configured) judges the object being deleted.
+    let field = if request.operation == "DELETE" {
+        "oldObject"
+    } else {
+        "object"
+    };
+    let Some(Value::Object(object)) = request.raw.get(field) else {
+        return failed(
+            state,
+            request,
+            vec![BadReview::NoObject(field).to_string()],
+            Vec::new(),
+        );
+    };
+    let mut object = object.clone();
+    // At admission the request names the namespace; the object may not repeat it.
+    if !request.namespace.is_empty() {
+        if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+            metadata
+                .entry("namespace")
+                .or_insert_with(|| Value::String(request.namespace.clone()));
+        }
+    }
+    let source = format!("admission:{}", request.describe());
+    let manifest = match Manifest::from_value(Value::Object(object), &source) {
+        Ok(m) => m,
+        Err(e) => return failed(state, request, vec![e.to_string()], Vec::new()),
+    };
+    let (findings, errors) = state.evaluate(&manifest, &Inventory::single(&manifest), &request.raw);
+    let findings: Vec<Judged> = findings
+        .into_iter()
+        .filter(|f| !state.config.exempts(f))
+        .map(|finding| Judged {
+            enforcement: state.enforcement(&finding),
+            finding,
+        })
+        .collect();
+    if !errors.is_empty() {
+        return failed(
+            state,
+            request,
+            errors.iter().map(|e| e.kind.to_string()).collect(),
+            findings,
+        );
+    }
+    let denied: Vec<&Judged> = findings
+        .iter()
+        .filter(|j| j.enforcement == Enforcement::Deny)
+        .collect();
+    let warnings: Vec<String> = findings
+        .iter()
+        .filter(|j| j.enforcement == Enforcement::Warn)
+        .map(|j| warning(&format!("[{}] {}", j.finding.rule_id, one_line(&j.finding))))
+        .collect();
+    let (verdict, mut response) = if denied.is_empty() {
+        (
+            Verdict::Allowed,
+            json!({"uid": request.uid, "allowed": true}),
+        )
+    } else {
+        let message = denial_message(request, &denied);
+        (
+            Verdict::Denied,
+            json!({
+                "uid": request.uid,
+                "allowed": false,
+                "status": {"code": 403, "reason": "Forbidden", "message": message},
+            }),
+        )
+    };
+    if !warnings.is_empty() {
+        response["warnings"] = json!(warnings);
+    }
+    Decision {
+        verdict,
+        findings,
+        errors: Vec::new(),
+        response: envelope(request, response),
+    }
+}
+
+/// The answer when evaluation could not finish (errors, a timeout, a panic): the failure mode
+/// decides. Findings found before the failure are kept for logs.
+pub fn failed(
+    state: &PolicyState,
+    request: &Request,
+    errors: Vec<String>,
+    findings: Vec<Judged>,
+) -> Decision {
+    failure(state.webhook.failure_mode, request, errors, findings)
+}
+
+/// [`failed`] with an explicit failure mode (used before policies are consulted).
+pub fn failure(
+    mode: FailureMode,
+    request: &Request,
+    errors: Vec<String>,
+    findings: Vec<Judged>,
+) -> Decision {
+    let cause = errors
+        .first()
+        .map(String::as_str)
+        .unwrap_or("unknown error");
+    let response = match mode {
+        FailureMode::Deny => json!({
+            "uid": request.uid,
+            "allowed": false,
+            "status": {
+                "code": 403,
+                "reason": "Forbidden",
+                "message": format!(
+                    "kubegate could not evaluate {} and denies it (failureMode: deny): {cause}",
+                    request.describe()
+                ),
+            },
+        }),
+        FailureMode::Allow => json!({
+            "uid": request.uid,
+            "allowed": true,
+            "warnings": [warning(&format!("kubegate did not evaluate this object (failureMode: allow): {cause}"))],
+        }),
+    };
+    Decision {
+        verdict: Verdict::Failed(mode),
+        findings,
+        errors,
+        response: envelope(request, response),
+    }
+}
+
+fn skipped(request: &Request, why: &str) -> Decision {
+    tracing::debug!(uid = %request.uid, why, "not evaluated");
+    Decision {
+        verdict: Verdict::Skipped,
+        findings: Vec::new(),
+        errors: Vec::new(),
+        response: envelope(request, json!({"uid": request.uid, "allowed": true})),
+    }
+}
+
+/// The response in the version the request came in.
+fn envelope(request: &Request, response: Value) -> Value {
+    json!({
+        "apiVersion": request.api_version,
+        "kind": "AdmissionReview",
+        "response": response,
+    })
+}
+
+/// `kubegate denied Deployment shop/web: 2 violations` and one line per violation.
+fn denial_message(request: &Request, denied: &[&Judged]) -> String {
+    let mut message = format!(
+        "kubegate denied {}: {} violation{}",
+        request.describe(),
+        denied.len(),
+        if denied.len() == 1 { "" } else { "s" }
+    );
+    for j in denied.iter().take(MAX_LISTED) {
+        let _ = write!(
+            message,
+            "\n[{}] {}",
+            j.finding.rule_id,
+            one_line(&j.finding)
+        );
+    }
+    if denied.len() > MAX_LISTED {
+        let _ = write!(message, "\n… and {} more", denied.len() - MAX_LISTED);
+    }
+    message
+}
+
+/// `field: message` (the field in kubectl's dotted form), or only the message.
+pub fn one_line(finding: &Finding) -> String {
+    let field = dotted(&finding.pointer);
+    if field.is_empty() {
+        finding.message.clone()
+    } else {
+        format!("{field}: {}", finding.message)
+    }
+}
+
+/// `/spec/containers/0/image` → `spec.containers[0].image`.
+pub fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            let _ = write!(out, "[{token}]");
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
+/// A warning the API server accepts: one line, at most [`MAX_WARNING_CHARS`] characters.
+pub fn warning(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if line.chars().count() <= MAX_WARNING_CHARS {
+        return line;
+    }
+    let mut cut: String = line.chars().take(MAX_WARNING_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The JSON error body of a 400 answer.
+pub fn bad_request_body(error: &BadReview) -> Value {
+    json!({"error": error.to_string()})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_read_like_kubectl_fields() {
+        assert_eq!(
+            dotted("/spec/template/spec/containers/0/securityContext/privileged"),
+            "spec.template.spec.containers[0].securityContext.privileged"
+        );
+        assert_eq!(
+            dotted("/metadata/labels/app.kubernetes.io~1name"),
+            "metadata.labels.app.kubernetes.io/name"
+        );
+        assert_eq!(dotted(""), "");
+    }
+
+    #[test]
+    fn warnings_fit_the_api_server_limit() {
+        let long = "x".repeat(500);
+        let w = warning(&long);
+        assert_eq!(w.chars().count(), MAX_WARNING_CHARS);
+        assert!(w.ends_with('…'));
+        assert_eq!(warning("a\nb"), "a b");
+        let multibyte = "é".repeat(200);
+        assert_eq!(warning(&multibyte).chars().count(), MAX_WARNING_CHARS);
+    }
+
+    #[test]
+    fn unreadable_reviews_are_named() {
+        assert!(matches!(Request::parse(b"{"), Err(BadReview::NotJson(_))));
+        assert!(matches!(
+            Request::parse(br#"{"apiVersion":"v1","kind":"Pod"}"#),
+            Err(BadReview::NotAdmissionReview { .. })
+        ));
+        assert_eq!(
+            Request::parse(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#)
+                .err(),
+            Some(BadReview::NoRequest)
+        );
+        assert_eq!(
+            Request::parse(
+                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}"#
+            )
+            .err(),
+            Some(BadReview::NoUid)
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! The loaded policy set: configuration, built-in rules, Rego policies and the webhook's own
+//! settings, built by the same [`Setup`] as `kubegate check` so both give the same verdicts.
+
+use kubegate_engine::check::Checker;
+use kubegate_engine::config::{Config, Enforcement, FailureMode};
+use kubegate_engine::inventory::Inventory;
+use kubegate_engine::rego::PolicyWorker;
+use kubegate_engine::setup::Setup;
+use kubegate_engine::{Finding, LoadError, Manifest, Severity};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use thiserror::Error;
+
+/// Rules that judge an object against *other* objects of the same input (a namespace's
+/// NetworkPolicies, a ServiceAccount's automount setting). One admission request holds one
+/// object, so they would only report false positives; the webhook does not run them.
+pub const CROSS_OBJECT_RULES: [&str; 2] = ["KG401", "KG306"];
+
+/// Namespaces never evaluated unless the configuration lists its own.
+pub const DEFAULT_EXCLUDED_NAMESPACES: [&str; 3] =
+    ["kube-system", "kube-public", "kube-node-lease"];
+
+/// Where the policy set comes from.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySource {
+    /// A `.kubegate.yaml` (its `policies.paths` are loaded too).
+    pub config: Option<PathBuf>,
+    /// Extra policy files or directories (`--policy`).
+    pub policy_paths: Vec<PathBuf>,
+    /// The webhook's own namespace (excluded from evaluation by default).
+    pub own_namespace: Option<String>,
+}
+
+/// Why a policy set could not be loaded (the previous one stays in force).
+#[derive(Debug, Error)]
+pub enum PolicyLoadError {
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Config(Vec<kubegate_engine::config::ConfigError>),
+    #[error(transparent)]
+    Setup(#[from] kubegate_engine::setup::SetupError),
+}
+
+/// The webhook's section of the configuration, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub failure_mode: FailureMode,
+    pub exclude_namespaces: Vec<String>,
+    pub operations: Vec<String>,
+    pub enforcement: BTreeMap<String, Enforcement>,
+}
+
+/// Everything one request is judged with. Replaced as a whole on reload.
+#[derive(Debug)]
+pub struct PolicyState {
+    pub checker: Checker,
+    pub config: Config,
+    pub fail_on: Option<Severity>,
+    pub webhook: WebhookSettings,
+    /// Rules loaded: built-in rules plus Rego rules and Gatekeeper constraints.
+    pub rule_count: usize,
+    /// Fingerprint of the files this state was built from.
+    pub fingerprint: u64,
+    /// Policy engines ready for reuse (one per concurrent evaluation).
+    workers: Mutex<Vec<PolicyWorker>>,
+}
+
+impl PolicyState {
+    /// Reads the configuration and policies and compiles them.
+    pub fn load(source: &PolicySource) -> Result<Self, PolicyLoadError> {
+        let fingerprint = fingerprint(&source.files());
+        let config = match &source.config {
+            Some(path) => Config::load(path).map_err(PolicyLoadError::Config)?,
+            None => Config::default(),
+        };
+        let mut setup = Setup::from_config(&config)?;
+        setup
+            .policy_paths
+            .extend(source.policy_paths.iter().cloned());
+        for rule in CROSS_OBJECT_RULES {
+            if !setup.skip.iter().any(|s| s == rule) {
+                setup.skip.push(rule.to_owned());
+            }
+        }
+        let checker = setup.checker()?;
+        let section = &config.webhook;
+        let exclude_namespaces = match &section.exclude_namespaces {
+            Some(list) => list.clone(),
+            None => DEFAULT_EXCLUDED_NAMESPACES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(source.own_namespace.clone())
+                .collect(),
+        };
+        let webhook = WebhookSettings {
+            failure_mode: section.failure_mode.unwrap_or_default(),
+            exclude_namespaces,
+            operations: section
+                .operations
+                .clone()
+                .unwrap_or_else(|| vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
+            enforcement: section.enforcement.clone(),
+        };
+        let rule_count = checker.rules().len() + checker.policies().map_or(0, |p| p.rules().len());
+        Ok(PolicyState {
+            fail_on: setup.fail_on,
+            checker,
+            config,
+            webhook,
+            rule_count,
+            fingerprint,
+            workers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Evaluates one object; `review` is the admission request (Gatekeeper's `input.review`).
+    pub fn evaluate(
+        &self,
+        manifest: &Manifest,
+        inventory: &Inventory<'_>,
+        review: &Value,
+    ) -> (Vec<Finding>, Vec<LoadError>) {
+        let mut worker = self.checker.policies().map(|p| {
+            self.workers
+                .lock()
+                .ok()
+                .and_then(|mut pool| pool.pop())
+                .unwrap_or_else(|| p.worker(None))
+        });
+        let result = self.checker.check_manifest_reviewed(
+            manifest,
+            inventory,
+            worker.as_mut(),
+            Some(review),
+        );
+        if let (Some(worker), Ok(mut pool)) = (worker, self.workers.lock()) {
+            pool.push(worker);
+        }
+        result
+    }
+
+    /// What the webhook does with a finding: the configured enforcement for its rule, else
+    /// dry-run for advisory findings (Gatekeeper `dryrun` constraints), deny at or above
+    /// `failOn`, warn below.
+    pub fn enforcement(&self, finding: &Finding) -> Enforcement {
+        if let Some(e) = self.webhook.enforcement.get(finding.rule_id.as_ref()) {
+            return *e;
+        }
+        if finding.advisory {
+            return Enforcement::DryRun;
+        }
+        match self.fail_on {
+            Some(t) if finding.severity >= t => Enforcement::Deny,
+            _ => Enforcement::Warn,
+        }
+    }
+}
+
+impl PolicySource {
+    /// Every file the policy set is built from (directories walked, symlinks followed).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut roots: Vec<PathBuf> = self.config.iter().cloned().collect();
+        roots.extend(self.policy_paths.iter().cloned());
+        // A configuration's own policy paths change only when the configuration does, but
+        // their files can change alone: watch them too.
+        if let Some(config) = self.config.as_ref().and_then(|c| Config::load(c).ok()) {
+            roots.extend(config.policy_paths());
+        }
+        let mut files = Vec::new();
+        for root in roots {
+            walk(&root, &mut files, 0);
+        }
+        files.sort();
+        files.dedup();
+        files
+    }
+}
+
+fn walk(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    if path.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            out.push(path.to_path_buf());
+            return;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            // ConfigMap mounts keep old revisions in `..2026_…` directories next to `..data`;
+            // the visible files are symlinks through `..data`.
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(".."))
+            {
+                continue;
+            }
+            walk(&p, out, depth + 1);
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// A hash of the files' names and contents (a missing or unreadable file counts as a change
+/// too). Content, not modification times: a ConfigMap update swaps a symlink and keeps times.
+pub fn fingerprint(files: &[PathBuf]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in files {
+        file.hash(&mut hasher);
+        match std::fs::read(file) {
+            Ok(bytes) => bytes.hash(&mut hasher),
+            Err(e) => e.kind().to_string().hash(&mut hasher),
+        }
+    }
+    hasher.finish()
+}

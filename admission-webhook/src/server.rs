@@ -1,0 +1,493 @@
+//! The HTTPS server (`POST /validate`), the plain-HTTP operations server (`/healthz`,
+//! `/readyz`, `/metrics`), hot reload and graceful shutdown.
+
+use crate::admission::{self, Request, Verdict};
+use crate::metrics::Metrics;
+use crate::policy::{fingerprint, PolicySource, PolicyState};
+use crate::tls::{self, ReloadingCert};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use kubegate_engine::config::Enforcement;
+use serde_json::json;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub source: PolicySource,
+    /// Largest request body accepted (larger: 413).
+    pub max_body_bytes: usize,
+    /// Time limit for one review, queueing included (then the failure mode answers).
+    pub eval_timeout: Duration,
+    /// Reviews evaluated at once (each takes a CPU); more wait for a slot.
+    pub max_concurrency: usize,
+    /// How often policy, configuration and certificate files are checked for changes.
+    pub reload_interval: Duration,
+    /// How long shutdown waits for in-flight requests.
+    pub drain_timeout: Duration,
+}
+
+impl ServeOptions {
+    /// Defaults for everything but the addresses and files.
+    pub fn new(
+        addr: SocketAddr,
+        metrics_addr: SocketAddr,
+        tls_cert: PathBuf,
+        tls_key: PathBuf,
+    ) -> Self {
+        ServeOptions {
+            addr,
+            metrics_addr,
+            tls_cert,
+            tls_key,
+            source: PolicySource::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            eval_timeout: Duration::from_secs(3),
+            max_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            reload_interval: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// An AdmissionReview holds the object and, on UPDATE, the old one; etcd refuses objects over
+/// 1.5 MiB, so 4 MiB bounds every legitimate request with room for the envelope.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error("cannot load policies: {0}")]
+    Policies(#[from] crate::policy::PolicyLoadError),
+    #[error("cannot load the TLS certificate: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct Shared {
+    state: RwLock<Arc<PolicyState>>,
+    pub metrics: Metrics,
+    semaphore: Arc<Semaphore>,
+    ready: AtomicBool,
+    options: ServeOptions,
+}
+
+impl Shared {
+    fn current(&self) -> Option<Arc<PolicyState>> {
+        self.state.read().ok().map(|s| Arc::clone(&s))
+    }
+}
+
+/// A bound, not yet running server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    shared: Arc<Shared>,
+    cert: Arc<ReloadingCert>,
+}
+
+impl Server {
+    /// Loads policies and the certificate (both must be valid to start) and binds both ports.
+    pub async fn bind(options: ServeOptions) -> Result<Self, ServeError> {
+        let source = options.source.clone();
+        let state = tokio::task::spawn_blocking(move || PolicyState::load(&source))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let cert = Arc::new(ReloadingCert::load(&options.tls_cert, &options.tls_key)?);
+        let listener =
+            TcpListener::bind(options.addr)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: options.addr,
+                    source,
+                })?;
+        let metrics_listener = TcpListener::bind(options.metrics_addr)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: options.metrics_addr,
+                source,
+            })?;
+        let metrics = Metrics::default();
+        metrics.set_rules_loaded(state.rule_count);
+        tracing::info!(
+            rules = state.rule_count,
+            failure_mode = ?state.webhook.failure_mode,
+            "policies loaded"
+        );
+        let shared = Arc::new(Shared {
+            state: RwLock::new(Arc::new(state)),
+            metrics,
+            semaphore: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            ready: AtomicBool::new(false),
+            options,
+        });
+        Ok(Server {
+            listener,
+            metrics_listener,
+            shared,
+            cert,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn metrics_addr(&self) -> std::io::Result<SocketAddr> {
+        self.metrics_listener.local_addr()
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, reports not-ready and waits
+    /// (up to the drain timeout) for in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+        let Server {
+            listener,
+            metrics_listener,
+            shared,
+            cert,
+        } = self;
+        let acceptor =
+            tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(Arc::clone(&cert))));
+        let app = Router::new()
+            .route("/validate", post(validate))
+            .fallback(not_found)
+            .with_state(Arc::clone(&shared));
+        let ops = Router::new()
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(metrics))
+            .with_state(Arc::clone(&shared));
+        let metrics_addr = metrics_listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut ops_stop = stop_rx.clone();
+        let ops_server = tokio::spawn(async move {
+            axum::serve(metrics_listener, ops)
+                .with_graceful_shutdown(async move {
+                    let _ = ops_stop.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        let reloader = tokio::spawn(reload_loop(Arc::clone(&shared), cert, stop_rx));
+        shared.ready.store(true, Ordering::SeqCst);
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            metrics_addr = %metrics_addr,
+            "serving admission reviews over TLS"
+        );
+
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (tcp, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off, keep serving.
+                            tracing::warn!("accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let acceptor = acceptor.clone();
+                    let service = TowerToHyperService::new(app.clone());
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                            Ok(Ok(tls)) => tls,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                        let mut builder = hyper::server::conn::http1::Builder::new();
+                        builder
+                            .timer(TokioTimer::new())
+                            .header_read_timeout(Duration::from_secs(10));
+                        let connection = builder.serve_connection(TokioIo::new(tls), service);
+                        if let Err(e) = watcher.watch(connection).await {
+                            tracing::debug!(%peer, "connection ended: {e}");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        shared.ready.store(false, Ordering::SeqCst);
+        tracing::info!("shutting down: draining in-flight requests");
+        if tokio::time::timeout(shared.options.drain_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("drain timeout reached; closing remaining connections");
+        }
+        let _ = stop_tx.send(true);
+        let _ = reloader.await;
+        match ops_server.await {
+            Ok(result) => result?,
+            Err(e) => tracing::warn!("operations server task failed: {e}"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "not found; admission reviews go to POST /validate"})),
+    )
+        .into_response()
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.ready.load(Ordering::SeqCst) && shared.current().is_some() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+fn json_error(status: StatusCode, message: String) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+    let started = Instant::now();
+    let limit = shared.options.max_body_bytes;
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            shared.metrics.rejected("too_large");
+            tracing::warn!("request refused: {e}");
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body is larger than the limit of {limit} bytes, or unreadable: {e}"
+                ),
+            );
+        }
+    };
+    let request = match Request::parse(&bytes) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            shared.metrics.rejected("malformed");
+            tracing::warn!("malformed request: {e}");
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(admission::bad_request_body(&e)),
+            )
+                .into_response();
+        }
+    };
+    let span = tracing::info_span!(
+        "review",
+        uid = %request.uid,
+        kind = %request.kind,
+        namespace = %request.namespace,
+        name = %request.name,
+        operation = %request.operation,
+        dry_run = request.dry_run,
+        verdict = tracing::field::Empty,
+    );
+    async move {
+        let Some(state) = shared.current() else {
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, "no policies loaded".into());
+        };
+        let timeout = shared.options.eval_timeout;
+        shared.metrics.in_flight(1);
+        let evaluation = {
+            let shared = Arc::clone(&shared);
+            let state = Arc::clone(&state);
+            let request = Arc::clone(&request);
+            async move {
+                // The permit travels into the blocking task, so a review that outlives its
+                // time limit still holds its slot until it really ends: concurrency stays
+                // bounded even when answers have already gone out.
+                let permit = Arc::clone(&shared.semaphore)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| "the server is shutting down".to_owned())?;
+                tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    admission::decide(&state, &request)
+                })
+                .await
+                .map_err(|e| format!("evaluation panicked: {e}"))
+            }
+        };
+        let decision = match tokio::time::timeout(timeout, evaluation).await {
+            Ok(Ok(d)) => {
+                if matches!(d.verdict, Verdict::Failed(_)) {
+                    shared.metrics.evaluation_error("error");
+                }
+                d
+            }
+            Ok(Err(message)) => {
+                shared.metrics.evaluation_error("panic");
+                admission::failed(&state, &request, vec![message], Vec::new())
+            }
+            Err(_) => {
+                shared.metrics.evaluation_error("timeout");
+                admission::failed(
+                    &state,
+                    &request,
+                    vec![format!(
+                        "evaluation exceeded the {} ms limit",
+                        timeout.as_millis()
+                    )],
+                    Vec::new(),
+                )
+            }
+        };
+        shared.metrics.in_flight(-1);
+        for j in &decision.findings {
+            let enforcement = match j.enforcement {
+                Enforcement::Deny => "deny",
+                Enforcement::Warn => "warn",
+                Enforcement::DryRun => "dryrun",
+            };
+            shared.metrics.finding(enforcement);
+            if j.enforcement == Enforcement::DryRun {
+                tracing::info!(
+                    rule = %j.finding.rule_id,
+                    field = %admission::dotted(&j.finding.pointer),
+                    "dry-run finding: {}",
+                    j.finding.message
+                );
+            }
+        }
+        let verdict = decision.verdict.label();
+        tracing::Span::current().record("verdict", verdict);
+        match decision.verdict {
+            Verdict::Failed(_) => tracing::error!(errors = ?decision.errors, "evaluation failed"),
+            Verdict::Denied => tracing::info!(findings = decision.findings.len(), "denied"),
+            _ => tracing::debug!(findings = decision.findings.len(), "answered"),
+        }
+        shared.metrics.request(
+            verdict,
+            &request.kind,
+            &request.operation,
+            started.elapsed(),
+        );
+        axum::Json(decision.response).into_response()
+    }
+    .instrument(span)
+    .await
+}
+
+/// Watches policy, configuration and certificate files; reloads what changed. A reload that
+/// fails keeps what is in force, and is logged and counted.
+async fn reload_loop(
+    shared: Arc<Shared>,
+    cert: Arc<ReloadingCert>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let source = shared.options.source.clone();
+    let mut policies_seen = shared.current().map_or(0, |s| s.fingerprint);
+    let cert_files = vec![cert.cert_file.clone(), cert.key_file.clone()];
+    let mut certs_seen = fingerprint(&cert_files);
+    let mut tick = tokio::time::interval(shared.options.reload_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let source = source.clone();
+        let files = cert_files.clone();
+        let Ok((policy_print, cert_print)) = tokio::task::spawn_blocking(move || {
+            (fingerprint(&source.files()), fingerprint(&files))
+        })
+        .await
+        else {
+            continue;
+        };
+        if policy_print != policies_seen {
+            policies_seen = policy_print;
+            let source = shared.options.source.clone();
+            match tokio::task::spawn_blocking(move || PolicyState::load(&source)).await {
+                Ok(Ok(state)) => {
+                    shared.metrics.set_rules_loaded(state.rule_count);
+                    shared.metrics.reload("policies", "success");
+                    tracing::info!(rules = state.rule_count, "policies reloaded");
+                    if let Ok(mut current) = shared.state.write() {
+                        *current = Arc::new(state);
+                    }
+                }
+                Ok(Err(e)) => {
+                    shared.metrics.reload("policies", "failure");
+                    tracing::error!("policy reload failed; keeping the policies in force: {e}");
+                }
+                Err(e) => {
+                    shared.metrics.reload("policies", "failure");
+                    tracing::error!("policy reload panicked; keeping the policies in force: {e}");
+                }
+            }
+        }
+        if cert_print != certs_seen {
+            certs_seen = cert_print;
+            match cert.reload() {
+                Ok(()) => {
+                    shared.metrics.reload("certificate", "success");
+                    tracing::info!("TLS certificate reloaded");
+                }
+                Err(e) => {
+                    shared.metrics.reload("certificate", "failure");
+                    tracing::error!(
+                        "certificate reload failed; keeping the certificate in force: {e}"
+                    );
+                }
+            }
+        }
+    }
+}

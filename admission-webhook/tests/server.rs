@@ -1,0 +1,563 @@
+//! The real server on 127.0.0.1, with freshly generated certificates, spoken to over real TLS
+//! by a client that verifies the CA, with AdmissionReview bodies shaped like the API server's.
+
+use kubegate_webhook::policy::PolicySource;
+use kubegate_webhook::tls::{generate, GeneratedCerts};
+use kubegate_webhook::{ServeOptions, Server};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn testdata(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata")
+        .join(path)
+}
+
+fn review(name: &str) -> Value {
+    let text = std::fs::read_to_string(testdata(&format!("admission/reviews/{name}")))
+        .expect("review fixture");
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+fn write_certs(dir: &Path, certs: &GeneratedCerts) -> (PathBuf, PathBuf) {
+    let cert = dir.join("tls.crt");
+    let key = dir.join("tls.key");
+    std::fs::write(&cert, &certs.server_cert).expect("write cert");
+    std::fs::write(&key, &certs.server_key).expect("write key");
+    (cert, key)
+}
+
+struct Running {
+    addr: SocketAddr,
+    metrics: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), kubegate_webhook::ServeError>>,
+    _dir: tempfile::TempDir,
+    ca: String,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("server stops")
+            .expect("server task");
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
+async fn start(configure: impl FnOnce(&mut ServeOptions, &Path)) -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = generate(&["localhost".into(), "127.0.0.1".into()], 7).expect("certs");
+    let (cert, key) = write_certs(dir.path(), &certs);
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let mut options = ServeOptions::new(any, any, cert, key);
+    options.reload_interval = Duration::from_millis(100);
+    configure(&mut options, dir.path());
+    let server = Server::bind(options).await.expect("server starts");
+    let addr = server.local_addr().expect("addr");
+    let metrics = server.metrics_addr().expect("metrics addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    Running {
+        addr,
+        metrics,
+        stop: Some(tx),
+        task,
+        _dir: dir,
+        ca: certs.ca_cert,
+    }
+}
+
+fn connector(cas: &[&str]) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in cas {
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("CA added");
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// One HTTP/1.1 request over a new TLS connection; returns status and body.
+async fn https(
+    addr: SocketAddr,
+    tls: &tokio_rustls::TlsConnector,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from("localhost").expect("name");
+    let mut stream = tls.connect(name, tcp).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    // The server may answer (413) before reading a large body and close: keep reading.
+    let _ = stream.write_all(body).await;
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    parse_response(&raw)
+}
+
+async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tcp.write_all(head.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.expect("read");
+    parse_response(&raw).expect("HTTP response")
+}
+
+fn parse_response(raw: &[u8]) -> std::io::Result<(u16, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP response in {text:?}")))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+async fn admit(server: &Running, body: &Value) -> (u16, Value) {
+    let tls = connector(&[&server.ca]);
+    let (status, text) = https(server.addr, &tls, "/validate", body.to_string().as_bytes())
+        .await
+        .expect("request");
+    (status, serde_json::from_str(&text).expect("JSON answer"))
+}
+
+fn response(answer: &Value) -> &Value {
+    &answer["response"]
+}
+
+fn with_policies(options: &mut ServeOptions, _: &Path) {
+    options.source = PolicySource {
+        config: None,
+        policy_paths: vec![testdata("admission/policy"), testdata("gatekeeper/policy")],
+        own_namespace: Some("kubegate-system".into()),
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allows_denies_and_warns_like_the_api_server_expects() {
+    let server = start(with_policies).await;
+
+    // Allowed, uid and version echoed.
+    let (status, answer) = admit(&server, &review("pod-create-compliant.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(answer["kind"], "AdmissionReview");
+    assert_eq!(
+        response(&answer)["uid"],
+        "0a8f6d1e-5b2c-4c7a-9e3f-1d2c3b4a5e02"
+    );
+    assert_eq!(response(&answer)["allowed"], true, "{answer}");
+    assert!(response(&answer).get("status").is_none());
+
+    // Denied: 403 and one line per violation, with rule id and field.
+    let (status, answer) = admit(&server, &review("pod-create-privileged.json")).await;
+    assert_eq!(status, 200, "denials are answers, not HTTP errors");
+    let r = response(&answer);
+    assert_eq!(r["uid"], "0a8f6d1e-5b2c-4c7a-9e3f-1d2c3b4a5e01");
+    assert_eq!(r["allowed"], false);
+    assert_eq!(r["status"]["code"], 403);
+    let message = r["status"]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("kubegate denied Pod shop/debug-shell: "),
+        "{message}"
+    );
+    assert!(
+        message.contains("[KG101] spec.containers[0].securityContext.privileged: container \"debug\" must not set securityContext.privileged=true"),
+        "{message}"
+    );
+    assert!(message.contains("[KG102] spec.hostPID: "), "{message}");
+    assert!(
+        !message.contains("KG401"),
+        "cross-object rules do not run: {message}"
+    );
+    // Low findings and the Rego warn rule come back as warnings, each within 120 characters.
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        warnings.contains(&"[main.warn] Pod debug-shell has no team label"),
+        "{warnings:?}"
+    );
+    assert!(warnings
+        .iter()
+        .any(|w| w.starts_with("[KG204] spec.containers[0].livenessProbe: ")));
+    assert!(
+        warnings.iter().all(|w| w.chars().count() <= 120),
+        "{warnings:?}"
+    );
+
+    // A CronJob mounting the docker socket.
+    let (_, answer) = admit(&server, &review("cronjob-create-hostpath.json")).await;
+    let message = response(&answer)["status"]["message"]
+        .as_str()
+        .expect("denied");
+    assert!(
+        message.contains("[KG103] spec.jobTemplate.spec.template.spec.volumes[0].hostPath: "),
+        "{message}"
+    );
+
+    // UPDATE: the constraint sees oldObject and userInfo.
+    let (_, answer) = admit(&server, &review("pod-update-relabel.json")).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], false, "{answer}");
+    let message = r["status"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("[K8sImmutableLabels.team-label-is-immutable] label team is immutable: was payments, now growth (change by bob@example.com)"),
+        "{message}"
+    );
+
+    // Gatekeeper constraint on a Deployment in a dry-run request (evaluated all the same).
+    let (_, answer) = admit(&server, &review("deployment-create-dryrun.json")).await;
+    let message = response(&answer)["status"]["message"]
+        .as_str()
+        .expect("denied");
+    assert!(
+        message.contains("[K8sRequiredLabels.must-have-owner] you must provide labels: "),
+        "{message}"
+    );
+    assert!(
+        message.contains("[KG201] spec.template.spec.containers[0].image: "),
+        "{message}"
+    );
+
+    // DELETE and excluded namespaces are allowed without evaluation.
+    for fixture in ["pod-delete.json", "pod-create-kube-system.json"] {
+        let (_, answer) = admit(&server, &review(fixture)).await;
+        assert_eq!(response(&answer)["allowed"], true, "{fixture}: {answer}");
+        assert!(response(&answer).get("warnings").is_none(), "{fixture}");
+    }
+
+    // v1beta1 is answered in v1beta1.
+    let mut old = review("pod-create-compliant.json");
+    old["apiVersion"] = json!("admission.k8s.io/v1beta1");
+    let (_, answer) = admit(&server, &old).await;
+    assert_eq!(answer["apiVersion"], "admission.k8s.io/v1beta1");
+    assert_eq!(response(&answer)["allowed"], true);
+
+    // Malformed bodies: 400 with a JSON error naming the cause.
+    let tls = connector(&[&server.ca]);
+    for (body, cause) in [
+        (&b"{\"apiVersion\": "[..], "not JSON"),
+        (&br#"{"apiVersion":"v1","kind":"Pod"}"#[..], "expected an AdmissionReview"),
+        (
+            &br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}"#[..],
+            "request.uid",
+        ),
+    ] {
+        let (status, text) = https(server.addr, &tls, "/validate", body).await.expect("answer");
+        assert_eq!(status, 400, "{text}");
+        let error: Value = serde_json::from_str(&text).expect("JSON error body");
+        assert!(error["error"].as_str().expect("error").contains(cause), "{text}");
+    }
+    let (status, _) = https(server.addr, &tls, "/elsewhere", b"{}")
+        .await
+        .expect("answer");
+    assert_eq!(status, 404);
+
+    // Operations port: health, readiness, metrics.
+    assert_eq!(http_get(server.metrics, "/healthz").await.0, 200);
+    assert_eq!(http_get(server.metrics, "/readyz").await.0, 200);
+    let (status, metrics) = http_get(server.metrics, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "kubegate_webhook_requests_total{verdict=\"denied\",kind=\"Pod\",operation=\"CREATE\"} 1",
+        "kubegate_webhook_requests_total{verdict=\"allowed\",kind=\"Pod\",operation=\"CREATE\"} 2",
+        "kubegate_webhook_requests_total{verdict=\"skipped\",kind=\"Pod\",operation=\"DELETE\"} 1",
+        "kubegate_webhook_requests_total{verdict=\"denied\",kind=\"Pod\",operation=\"UPDATE\"} 1",
+        "kubegate_webhook_rejected_requests_total{reason=\"malformed\"} 3",
+        "kubegate_webhook_request_duration_seconds_count 8",
+    ] {
+        assert!(metrics.contains(line), "missing {line}:\n{metrics}");
+    }
+    assert!(metrics.contains("kubegate_webhook_findings_total{enforcement=\"deny\"}"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_is_refused_and_oversize_bodies_are_rejected() {
+    let server = start(|o, _| o.max_body_bytes = 64 * 1024).await;
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
+    tcp.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        .await
+        .expect("write");
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut raw)).await;
+    assert!(!String::from_utf8_lossy(&raw).contains("HTTP/1.1 200"));
+
+    let mut big = review("pod-create-compliant.json");
+    big["request"]["object"]["metadata"]["annotations"] = json!({"padding": "x".repeat(200_000)});
+    let tls = connector(&[&server.ca]);
+    let (status, text) = https(server.addr, &tls, "/validate", big.to_string().as_bytes())
+        .await
+        .expect("answer");
+    assert_eq!(status, 413, "{text}");
+    assert!(
+        text.contains("larger than the limit of 65536 bytes"),
+        "{text}"
+    );
+    let (_, metrics) = http_get(server.metrics, "/metrics").await;
+    assert!(metrics.contains("kubegate_webhook_rejected_requests_total{reason=\"too_large\"} 1"));
+    server.stop().await;
+}
+
+fn slow_policy(options: &mut ServeOptions, dir: &Path, failure_mode: &str) {
+    let config = dir.join("kubegate.yaml");
+    std::fs::write(
+        &config,
+        format!("policies:\n  timeoutMs: 1500\nwebhook:\n  failureMode: {failure_mode}\n"),
+    )
+    .expect("config");
+    options.source = PolicySource {
+        config: Some(config),
+        policy_paths: vec![testdata("rego/slow")],
+        own_namespace: None,
+    };
+    options.eval_timeout = Duration::from_millis(300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_timeout_follows_the_failure_mode() {
+    let closed = start(|o, d| slow_policy(o, d, "deny")).await;
+    let started = Instant::now();
+    let (_, answer) = admit(&closed, &review("pod-create-compliant.json")).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "answered at the time limit"
+    );
+    let r = response(&answer);
+    assert_eq!(r["allowed"], false, "{answer}");
+    assert_eq!(r["status"]["code"], 403);
+    assert_eq!(
+        r["status"]["message"],
+        "kubegate could not evaluate Pod shop/api-7d9c5 and denies it (failureMode: deny): evaluation exceeded the 300 ms limit"
+    );
+    let (_, metrics) = http_get(closed.metrics, "/metrics").await;
+    assert!(
+        metrics.contains("kubegate_webhook_evaluation_errors_total{cause=\"timeout\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("verdict=\"error_denied\""), "{metrics}");
+    closed.stop().await;
+
+    let open = start(|o, d| slow_policy(o, d, "allow")).await;
+    let (_, answer) = admit(&open, &review("pod-create-compliant.json")).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], true, "{answer}");
+    assert_eq!(
+        r["warnings"][0],
+        "kubegate did not evaluate this object (failureMode: allow): evaluation exceeded the 300 ms limit"
+    );
+    open.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_is_answered_during_shutdown() {
+    let server = start(|o, d| {
+        slow_policy(o, d, "deny");
+        o.eval_timeout = Duration::from_millis(1000);
+    })
+    .await;
+    let tls = connector(&[&server.ca]);
+    let addr = server.addr;
+    let body = review("pod-create-compliant.json").to_string();
+    let pending =
+        tokio::spawn(async move { https(addr, &tls, "/validate", body.as_bytes()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = server.metrics;
+    server.stop().await;
+    let (status, text) = pending.await.expect("task").expect("answered");
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("exceeded the 1000 ms limit"), "{text}");
+    assert!(
+        TcpStream::connect(metrics).await.is_err(),
+        "operations port closed after shutdown"
+    );
+}
+
+/// Lays a policy out the way the kubelet mounts a ConfigMap: files are symlinks through
+/// `..data`, which is swapped atomically to a new timestamped directory on each update.
+fn configmap_update(dir: &Path, revision: u32, files: &[(&str, &str)]) {
+    let version = dir.join(format!("..2026_11_21_{revision:02}"));
+    std::fs::create_dir_all(&version).expect("version dir");
+    for (name, text) in files {
+        std::fs::write(version.join(name), text).expect("write");
+        let link = dir.join(name);
+        if link.symlink_metadata().is_err() {
+            std::os::unix::fs::symlink(Path::new("..data").join(name), &link).expect("symlink");
+        }
+    }
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(version.file_name().expect("name"), &tmp).expect("symlink");
+    std::fs::rename(&tmp, dir.join("..data")).expect("swap");
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_reload_and_a_bad_reload_keeps_the_last_good_set() {
+    const ALLOW: &str = "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind == \"Nothing\"\n\tmsg := \"never\"\n}\n";
+    const DENY: &str = "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.metadata.labels.team == \"payments\"\n\tmsg := \"payments is frozen\"\n}\n";
+    const BROKEN: &str = "package main\n\ndeny contains msg if {\n";
+    let server = start(|o, dir| {
+        let policies = dir.join("policies");
+        std::fs::create_dir_all(&policies).expect("dir");
+        configmap_update(&policies, 1, &[("freeze.rego", ALLOW)]);
+        o.source.policy_paths = vec![policies];
+    })
+    .await;
+    let policies = server._dir.path().join("policies");
+    let body = review("pod-create-compliant.json");
+    let (_, answer) = admit(&server, &body).await;
+    assert_eq!(response(&answer)["allowed"], true);
+
+    configmap_update(&policies, 2, &[("freeze.rego", DENY)]);
+    wait_for("the new policy to deny", async || {
+        let (_, answer) = admit(&server, &body).await;
+        response(&answer)["allowed"] == false
+    })
+    .await;
+    let (_, answer) = admit(&server, &body).await;
+    assert!(response(&answer)["status"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("[main.deny] payments is frozen")));
+
+    configmap_update(&policies, 3, &[("freeze.rego", BROKEN)]);
+    let metrics = server.metrics;
+    wait_for("the failed reload to be counted", async || {
+        http_get(metrics, "/metrics")
+            .await
+            .1
+            .contains("kubegate_webhook_reloads_total{what=\"policies\",result=\"failure\"} 1")
+    })
+    .await;
+    let (_, answer) = admit(&server, &body).await;
+    assert_eq!(
+        response(&answer)["allowed"],
+        false,
+        "the last good set stays: {answer}"
+    );
+    assert_eq!(http_get(metrics, "/readyz").await.0, 200);
+    let (_, text) = http_get(metrics, "/metrics").await;
+    assert!(
+        text.contains("kubegate_webhook_reloads_total{what=\"policies\",result=\"success\"} 1"),
+        "{text}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_rotate_without_dropped_requests() {
+    let server = start(|_, _| {}).await;
+    let dir = server._dir.path().to_path_buf();
+    let next = generate(&["localhost".into()], 7).expect("certs");
+    // Clients trust both CAs during the rotation, as a caBundle with old and new CA does.
+    let both = connector(&[&server.ca, &next.ca_cert]);
+    let only_new = connector(&[&next.ca_cert]);
+    let addr = server.addr;
+    let body = review("pod-create-compliant.json").to_string();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let load = {
+        let (stop, ok, failed, body) = (stop.clone(), ok.clone(), failed.clone(), body.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                match https(addr, &both, "/validate", body.as_bytes()).await {
+                    Ok((200, text)) if text.contains("\"allowed\":true") => {
+                        ok.fetch_add(1, Ordering::SeqCst)
+                    }
+                    _ => failed.fetch_add(1, Ordering::SeqCst),
+                };
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(https(addr, &only_new, "/validate", body.as_bytes())
+        .await
+        .is_err());
+    write_certs(&dir, &next);
+    wait_for("the new certificate to be served", async || {
+        https(addr, &only_new, "/validate", body.as_bytes())
+            .await
+            .is_ok()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    load.await.expect("load task");
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "no request failed during rotation"
+    );
+    assert!(ok.load(Ordering::SeqCst) > 5);
+    let (_, metrics) = http_get(server.metrics, "/metrics").await;
+    assert!(
+        metrics.contains("kubegate_webhook_reloads_total{what=\"certificate\",result=\"success\"}"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
