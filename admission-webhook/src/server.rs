@@ -63,7 +63,9 @@ impl ServeOptions {
             source: PolicySource::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             eval_timeout: Duration::from_secs(3),
-            max_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            // Evaluation is CPU-bound: one slot per CPU (cgroup quotas count) measured best —
+            // more slots only add policy workers and thread heaps (docs/performance.md).
+            max_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             reload_interval: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(20),
         }

@@ -86,7 +86,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub eval_timeout: u64,
 
-    /// Reviews evaluated at once [default: twice the CPUs].
+    /// Reviews evaluated at once [default: the CPUs available, cgroup quota included].
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<usize>,
 
