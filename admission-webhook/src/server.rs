@@ -336,7 +336,8 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
         uid = %request.uid,
         kind = %request.kind,
         namespace = %request.namespace,
-        name = %request.name,
+        // `name` is the span's own name in JSON logs: the object's name gets its own key.
+        object_name = %request.name,
         operation = %request.operation,
         dry_run = request.dry_run,
         verdict = tracing::field::Empty,
@@ -412,7 +413,21 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
         tracing::Span::current().record("verdict", verdict);
         match decision.verdict {
             Verdict::Failed(_) => tracing::error!(errors = ?decision.errors, "evaluation failed"),
-            Verdict::Denied => tracing::info!(findings = decision.findings.len(), "denied"),
+            Verdict::Denied => {
+                let mut rules: Vec<&str> = decision
+                    .findings
+                    .iter()
+                    .filter(|j| j.enforcement == Enforcement::Deny)
+                    .map(|j| j.finding.rule_id.as_ref())
+                    .collect();
+                rules.sort_unstable();
+                rules.dedup();
+                tracing::info!(
+                    findings = decision.findings.len(),
+                    rules = %rules.join(","),
+                    "denied"
+                );
+            }
             _ => tracing::debug!(findings = decision.findings.len(), "answered"),
         }
         shared.metrics.request(

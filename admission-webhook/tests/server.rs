@@ -405,6 +405,33 @@ async fn an_evaluation_timeout_follows_the_failure_mode() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_error_follows_the_failure_mode_and_is_counted() {
+    // regorus's own limit (policies.timeoutMs) stops the policy first: an evaluation error,
+    // not a webhook timeout.
+    let server = start(|o, d| {
+        slow_policy(o, d, "deny");
+        let config = d.join("kubegate.yaml");
+        std::fs::write(&config, "policies:\n  timeoutMs: 50\n").expect("config");
+        o.eval_timeout = Duration::from_secs(10);
+    })
+    .await;
+    let (_, answer) = admit(&server, &review("pod-create-compliant.json")).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], false, "{answer}");
+    let message = r["status"]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("kubegate could not evaluate Pod shop/api-7d9c5 and denies it (failureMode: deny): policy main.deny failed on Pod/shop/api-7d9c5"),
+        "{message}"
+    );
+    let (_, metrics) = http_get(server.metrics, "/metrics").await;
+    assert!(
+        metrics.contains("kubegate_webhook_evaluation_errors_total{cause=\"error\"} 1"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_is_answered_during_shutdown() {
     let server = start(|o, d| {
         slow_policy(o, d, "deny");

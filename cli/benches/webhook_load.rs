@@ -34,7 +34,9 @@ fn main() {
     }
     let seconds: u64 = env("KUBEGATE_LOAD_SECONDS", 10);
     let rate: u64 = env("KUBEGATE_LOAD_RATE", 1000);
-    let connections = usize::try_from(env("KUBEGATE_LOAD_CONNECTIONS", 8)).unwrap_or(8).max(1);
+    let connections = usize::try_from(env("KUBEGATE_LOAD_CONNECTIONS", 8))
+        .unwrap_or(8)
+        .max(1);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let certs = dir.path().join("certs");
@@ -50,7 +52,14 @@ fn main() {
         std::fs::write(policies.join(name), text).expect("write policy");
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_kubegate"))
-        .args(["webhook", "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+        .args([
+            "webhook",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
         .arg("--tls-cert")
         .arg(certs.join("tls.crt"))
         .arg("--tls-key")
@@ -79,8 +88,14 @@ fn main() {
     let rss = |when: &str| {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-        for line in status.lines().filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS")) {
-            println!("server {when}: {}", line.split_whitespace().collect::<Vec<_>>().join(" "));
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        {
+            println!(
+                "server {when}: {}",
+                line.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
         }
     };
     rss("after start");
@@ -140,7 +155,10 @@ fn main() {
 }
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn ms(d: Duration) -> f64 {

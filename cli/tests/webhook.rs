@@ -23,6 +23,23 @@ struct Serve {
     child: Child,
     addr: SocketAddr,
     metrics: SocketAddr,
+    logs: std::sync::mpsc::Receiver<String>,
+}
+
+impl Serve {
+    /// The next JSON log line whose message is `message`.
+    fn log(&self, message: &str) -> Value {
+        loop {
+            let line = self
+                .logs
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no {message:?} log line"));
+            let log: Value = serde_json::from_str(&line).expect("JSON log line");
+            if log["fields"]["message"] == message {
+                return log;
+            }
+        }
+    }
 }
 
 impl Drop for Serve {
@@ -75,12 +92,13 @@ fn serve(certs: &Path, extra: &[&str]) -> Serve {
                     .expect("address in log")
             };
             let (addr, metrics) = (addr("addr"), addr("metrics_addr"));
-            // Keep draining stderr so the server never blocks on a full pipe.
-            std::thread::spawn(move || while rx.recv().is_ok() {});
+            // The reader thread keeps draining stderr into the channel, so the server never
+            // blocks on a full pipe.
             return Serve {
                 child,
                 addr,
                 metrics,
+                logs: rx,
             };
         }
     }
@@ -159,6 +177,20 @@ fn certs_then_serve_then_sigterm() {
         .expect("fixture");
     let answer = admit(&config, server.addr, &review);
     assert_eq!(answer["response"]["allowed"], false);
+    // One structured log line for the denial, inside the request's span.
+    let log = server.log("denied");
+    assert_eq!(log["level"], "INFO");
+    assert_eq!(
+        log["fields"]["rules"],
+        "KG101,KG102,KG122,KG123,KG125,KG126,KG202,KG203"
+    );
+    let span = &log["span"];
+    assert_eq!(span["uid"], "0a8f6d1e-5b2c-4c7a-9e3f-1d2c3b4a5e01");
+    assert_eq!(span["kind"], "Pod");
+    assert_eq!(span["namespace"], "shop");
+    assert_eq!(span["object_name"], "debug-shell");
+    assert_eq!(span["operation"], "CREATE");
+    assert_eq!(span["verdict"], "denied");
 
     let mut metrics = String::new();
     let mut tcp = TcpStream::connect(server.metrics).expect("metrics port");
@@ -176,6 +208,7 @@ fn certs_then_serve_then_sigterm() {
     loop {
         if let Some(status) = server.child.try_wait().expect("wait") {
             assert!(status.success(), "clean exit on SIGTERM: {status}");
+            server.log("stopped");
             break;
         }
         assert!(
