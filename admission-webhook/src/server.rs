@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub reload_interval: Duration,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
+    /// How long a request body may take to arrive (the API server sends it at once).
+    pub body_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -68,6 +70,7 @@ impl ServeOptions {
             max_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             reload_interval: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -306,9 +309,29 @@ fn json_error(status: StatusCode, message: String) -> Response {
 async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     let started = Instant::now();
     let limit = shared.options.max_body_bytes;
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(e) => {
+    // A client trickling its body must not hold a connection forever.
+    let read = tokio::time::timeout(
+        shared.options.body_timeout,
+        axum::body::to_bytes(body, limit),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Err(_) => {
+            shared.metrics.rejected("body_timeout");
+            tracing::warn!(
+                "request refused: body not received within {:?}",
+                shared.options.body_timeout
+            );
+            return json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body not received within {} ms",
+                    shared.options.body_timeout.as_millis()
+                ),
+            );
+        }
+        Ok(Err(e)) => {
             shared.metrics.rejected("too_large");
             tracing::warn!("request refused: {e}");
             return json_error(

@@ -328,7 +328,11 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_is_refused_and_oversize_bodies_are_rejected() {
-    let server = start(|o, _| o.max_body_bytes = 64 * 1024).await;
+    let server = start(|o, _| {
+        o.max_body_bytes = 64 * 1024;
+        o.body_timeout = Duration::from_millis(300);
+    })
+    .await;
     // Plain HTTP on the TLS port gets no HTTP answer.
     let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
     tcp.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
@@ -349,8 +353,28 @@ async fn plain_http_is_refused_and_oversize_bodies_are_rejected() {
         text.contains("larger than the limit of 65536 bytes"),
         "{text}"
     );
+
+    // A body that never finishes arriving: 408 after the body timeout.
+    let tcp = TcpStream::connect(server.addr).await.expect("connect");
+    let mut stream = tls
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("TLS");
+    stream
+        .write_all(
+            b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"apiVe",
+        )
+        .await
+        .expect("write");
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
+    let (status, text) = parse_response(&raw).expect("answer");
+    assert_eq!(status, 408, "{text}");
+    assert!(text.contains("not received within 300 ms"), "{text}");
+
     let (_, metrics) = http_get(server.metrics, "/metrics").await;
     assert!(metrics.contains("kubegate_webhook_rejected_requests_total{reason=\"too_large\"} 1"));
+    assert!(metrics.contains("kubegate_webhook_rejected_requests_total{reason=\"body_timeout\"} 1"));
     server.stop().await;
 }
 
