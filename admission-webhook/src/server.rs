@@ -370,7 +370,8 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
             return json_error(StatusCode::SERVICE_UNAVAILABLE, "no policies loaded".into());
         };
         let timeout = shared.options.eval_timeout;
-        shared.metrics.in_flight(1);
+        // Decremented on drop: a client that disconnects mid-review drops this future.
+        let _in_flight = InFlight::new(Arc::clone(&shared));
         let evaluation = {
             let shared = Arc::clone(&shared);
             let state = Arc::clone(&state);
@@ -415,7 +416,6 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
                 )
             }
         };
-        shared.metrics.in_flight(-1);
         for j in &decision.findings {
             let enforcement = match j.enforcement {
                 Enforcement::Deny => "deny",
@@ -463,6 +463,22 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     }
     .instrument(span)
     .await
+}
+
+/// Counts a review in `kubegate_webhook_in_flight_requests` while it lives.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn new(shared: Arc<Shared>) -> Self {
+        shared.metrics.in_flight(1);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight(-1);
+    }
 }
 
 /// Watches policy, configuration and certificate files; reloads what changed. A reload that

@@ -319,6 +319,7 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
         "kubegate_webhook_requests_total{verdict=\"denied\",kind=\"Pod\",operation=\"UPDATE\"} 1",
         "kubegate_webhook_rejected_requests_total{reason=\"malformed\"} 3",
         "kubegate_webhook_request_duration_seconds_count 8",
+        "kubegate_webhook_in_flight_requests 0",
     ] {
         assert!(metrics.contains(line), "missing {line}:\n{metrics}");
     }
