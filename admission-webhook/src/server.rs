@@ -185,7 +185,7 @@ impl Server {
             cert,
         } = self;
         let acceptor =
-            tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(Arc::clone(&cert))));
+            tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(Arc::clone(&cert))?));
         let app = Router::new()
             .route("/validate", post(validate))
             .fallback(not_found)
