@@ -141,11 +141,24 @@ impl PolicyState {
         result
     }
 
-    /// What the webhook does with a finding: the configured enforcement for its rule, else
+    /// What the webhook does with a finding: the configured enforcement for its rule id (or the
+    /// longest `*` pattern matching it), else
     /// dry-run for advisory findings (Gatekeeper `dryrun` constraints), deny at or above
     /// `failOn`, warn below.
     pub fn enforcement(&self, finding: &Finding) -> Enforcement {
-        if let Some(e) = self.webhook.enforcement.get(finding.rule_id.as_ref()) {
+        let id = finding.rule_id.as_ref();
+        if let Some(e) = self.webhook.enforcement.get(id) {
+            return *e;
+        }
+        // Then patterns (`K8sRequiredLabels.*` for every constraint of a template, `KG2*`),
+        // the longest matching pattern first.
+        if let Some((_, e)) = self
+            .webhook
+            .enforcement
+            .iter()
+            .filter(|(p, _)| p.contains('*') && kubegate_engine::gatekeeper::glob(p, id))
+            .max_by_key(|(p, _)| p.len())
+        {
             return *e;
         }
         if finding.advisory {
@@ -216,4 +229,58 @@ pub fn fingerprint(files: &[PathBuf]) -> u64 {
         }
     }
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(state: &PolicyState, rule: &'static str, severity: Severity) -> Finding {
+        let manifest = Manifest::from_value(
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}),
+            "test",
+        )
+        .expect("manifest");
+        let (mut findings, _) = state.evaluate(
+            &manifest,
+            &Inventory::single(&manifest),
+            &serde_json::Value::Null,
+        );
+        let mut f = findings.pop().expect("a Pod without anything has findings");
+        f.rule_id = rule.into();
+        f.severity = severity;
+        f.advisory = false;
+        f
+    }
+
+    #[test]
+    fn enforcement_by_id_then_longest_pattern_then_severity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("kubegate.yaml");
+        std::fs::write(
+            &config,
+            "failOn: high\nwebhook:\n  enforcement:\n    KG2*: warn\n    KG20*: dryrun\n    KG201: deny\n    K8sRequiredLabels.*: warn\n",
+        )
+        .expect("write");
+        let state = PolicyState::load(&PolicySource {
+            config: Some(config),
+            ..PolicySource::default()
+        })
+        .expect("loads");
+        let e = |rule, severity| state.enforcement(&finding(&state, rule, severity));
+        assert_eq!(e("KG201", Severity::Low), Enforcement::Deny);
+        assert_eq!(e("KG203", Severity::Critical), Enforcement::DryRun);
+        assert_eq!(e("KG211", Severity::Critical), Enforcement::Warn);
+        assert_eq!(
+            e("K8sRequiredLabels.must-have-owner", Severity::High),
+            Enforcement::Warn
+        );
+        assert_eq!(e("KG101", Severity::High), Enforcement::Deny);
+        assert_eq!(e("KG122", Severity::Medium), Enforcement::Warn);
+        assert_eq!(state.webhook.failure_mode, FailureMode::Deny);
+        assert_eq!(
+            state.webhook.exclude_namespaces,
+            vec!["kube-system", "kube-public", "kube-node-lease"]
+        );
+    }
 }
