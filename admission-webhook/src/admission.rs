@@ -340,22 +340,7 @@ pub fn one_line(finding: &Finding) -> String {
     }
 }
 
-/// `/spec/containers/0/image` → `spec.containers[0].image`.
-pub fn dotted(pointer: &str) -> String {
-    let mut out = String::new();
-    for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
-        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
-            let _ = write!(out, "[{token}]");
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&token);
-        }
-    }
-    out
-}
+pub use kubegate_engine::position::dotted;
 
 /// A warning the API server accepts: one line, at most [`MAX_WARNING_CHARS`] characters.
 pub fn warning(text: &str) -> String {
@@ -379,19 +364,6 @@ pub fn bad_request_body(error: &BadReview) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pointers_read_like_kubectl_fields() {
-        assert_eq!(
-            dotted("/spec/template/spec/containers/0/securityContext/privileged"),
-            "spec.template.spec.containers[0].securityContext.privileged"
-        );
-        assert_eq!(
-            dotted("/metadata/labels/app.kubernetes.io~1name"),
-            "metadata.labels.app.kubernetes.io/name"
-        );
-        assert_eq!(dotted(""), "");
-    }
 
     #[test]
     fn warnings_fit_the_api_server_limit() {

@@ -520,8 +520,9 @@ fn junit_output_is_well_formed_with_a_case_per_object_and_rule() {
         .children()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    // 2 objects × (KG003 + 12 best-practices rules); KG001/KG002 are the engine's own checks.
-    assert_eq!(cases, 2 * 13);
+    // 2 objects × (KG003 + KG004 + 12 best-practices rules); KG001/KG002 are the engine's own
+    // checks.
+    assert_eq!(cases, 2 * 14);
     let failures: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("failure"))

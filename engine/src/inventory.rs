@@ -3,6 +3,7 @@
 
 use crate::manifest::Manifest;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// `(group, kind, namespace, name)` of an object.
 type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
@@ -16,6 +17,8 @@ pub struct Inventory<'a> {
     by_namespace: HashMap<(&'a str, &'a str, Option<&'a str>), Vec<usize>>,
     /// namespace → index of the first namespaced object in it, in input order.
     first_in_namespace: HashMap<&'a str, usize>,
+    /// The run's CustomResourceDefinition schemas, compiled on first use.
+    crds: OnceLock<crate::schema::CrdSchemas>,
 }
 
 impl<'a> Inventory<'a> {
@@ -44,7 +47,14 @@ impl<'a> Inventory<'a> {
             by_identity,
             by_namespace,
             first_in_namespace,
+            crds: OnceLock::new(),
         }
+    }
+
+    /// The schemas of the CustomResourceDefinitions among these objects, compiled once.
+    pub fn crd_schemas(&self) -> &crate::schema::CrdSchemas {
+        self.crds
+            .get_or_init(|| crate::schema::CrdSchemas::from_manifests(self.objects, true))
     }
 
     /// An inventory of one object only (the webhook's view of a single request).

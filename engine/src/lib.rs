@@ -21,6 +21,7 @@ pub mod render;
 pub mod rule;
 pub mod rules;
 pub mod scalar;
+pub mod schema;
 pub mod setup;
 pub mod workload;
 pub mod yaml;

@@ -213,6 +213,25 @@ impl PositionIndex {
     }
 }
 
+/// `/spec/containers/0/image` → `spec.containers[0].image`.
+pub fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&token);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +278,18 @@ mod tests {
             Some((Position::new(7, 5), "/spec/containers/0"))
         );
         assert_eq!(index.resolve("/status"), Some((Position::new(1, 1), "")));
+    }
+
+    #[test]
+    fn pointers_read_like_kubectl_fields() {
+        assert_eq!(
+            super::dotted("/spec/template/spec/containers/0/securityContext/privileged"),
+            "spec.template.spec.containers[0].securityContext.privileged"
+        );
+        assert_eq!(
+            super::dotted("/metadata/labels/app.kubernetes.io~1name"),
+            "metadata.labels.app.kubernetes.io/name"
+        );
+        assert_eq!(super::dotted(""), "");
     }
 }

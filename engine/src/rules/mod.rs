@@ -3,6 +3,7 @@
 mod added_capabilities;
 mod cluster_admin_binding;
 mod csr_approval_access;
+mod custom_resource_schema;
 mod default_namespace;
 mod default_service_account;
 mod deprecated_api_version;
@@ -43,6 +44,7 @@ use crate::rule::{Rule, RuleMeta};
 
 static BUILTIN: &[&dyn Rule] = &[
     &workload_structure::WorkloadStructure,
+    &custom_resource_schema::CustomResourceSchema,
     &privileged_container::PrivilegedContainer,
     &host_namespaces::HostNamespaces,
     &host_path_volume::HostPathVolume,

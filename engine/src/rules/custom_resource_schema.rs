@@ -1,0 +1,93 @@
+use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
+
+/// Custom resources must match the schema of the CustomResourceDefinition in the same input.
+#[derive(Debug)]
+pub struct CustomResourceSchema;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "KG004",
+    name: "custom-resource-schema",
+    title: "Custom resources must match their CustomResourceDefinition's schema",
+    category: Category::Kubegate,
+    rationale: "The API server validates a custom resource against its CRD's openAPIV3Schema and \
+rejects it (or, without strict field validation, silently drops unknown fields). When the CRD \
+travels with its resources, as in a Helm chart or an operator bundle, kubegate validates them the \
+same way before they reach a cluster: wrong types, missing required fields, values outside an \
+enum, and (strict, as `kubectl apply` does by default) unknown fields, each at its line. A CRD \
+whose schema does not compile, or a resource in a version the CRD does not serve, is reported too.",
+    remediation: "Give each field the type and value its CustomResourceDefinition defines, and \
+remove fields it does not know (a misspelt field name is the usual cause).",
+    failing_example: r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.ops.example.com
+spec:
+  group: ops.example.com
+  scope: Namespaced
+  names: {kind: Backup, plural: backups, singular: backup}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [schedule]
+              properties:
+                schedule: {type: string}
+                retain: {type: integer}
+---
+apiVersion: ops.example.com/v1
+kind: Backup
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  retain: "7"
+"#,
+    passing_example: r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.ops.example.com
+spec:
+  group: ops.example.com
+  scope: Namespaced
+  names: {kind: Backup, plural: backups, singular: backup}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [schedule]
+              properties:
+                schedule: {type: string}
+                retain: {type: integer}
+---
+apiVersion: ops.example.com/v1
+kind: Backup
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  retain: 7
+"#,
+    since: "0.1.0",
+};
+
+impl Rule for CustomResourceSchema {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        cx.inventory.crd_schemas().validate(cx.manifest, out);
+    }
+}
