@@ -180,6 +180,22 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// A scalar for a message: JSON text (strings quoted), cut after 40 characters; nothing for
+/// mappings and sequences, whose type says enough.
+pub(crate) fn preview(value: &Value) -> String {
+    match value {
+        Value::Object(_) | Value::Array(_) => String::new(),
+        _ => {
+            let text = value.to_string();
+            if text.chars().count() > 40 {
+                format!("{}…", text.chars().take(40).collect::<String>())
+            } else {
+                text
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SourceFile;

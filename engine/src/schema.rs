@@ -8,7 +8,7 @@
 //! server validates it as ObjectMeta), and `status` may appear in dumps. In strict mode (what
 //! `kubectl apply` does by default, field validation `Strict`) unknown fields are errors.
 
-use crate::manifest::{json_type, Manifest};
+use crate::manifest::{json_type, preview, Manifest};
 use crate::rule::Violation;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -171,7 +171,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, out: &mut Ve
             f
         }
     };
-    let found = |v: &Value| format!("{} {}", json_type(v), short(v));
+    let found = |v: &Value| format!("{} {}", json_type(v), preview(v));
     let message = match error.kind() {
         K::Type { kind } => format!(
             "{}: expected {}, got {}",
@@ -181,7 +181,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, out: &mut Ve
         ),
         K::AdditionalProperties { unexpected } => {
             for name in unexpected {
-                let child = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                let child = format!("{pointer}/{}", crate::position::escape_token(name));
                 out.push(Violation {
                     message: format!("{}: unknown field {name:?}", field(&child)),
                     pointer: child,
@@ -196,7 +196,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, out: &mut Ve
             "{}: expected one of {}, got {}",
             field(pointer),
             options,
-            short(error.instance())
+            preview(error.instance())
         ),
         _ => format!("{}: {error}", field(pointer)),
     };
@@ -213,22 +213,6 @@ fn type_names(kind: &jsonschema::error::TypeKind) -> String {
             let names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
             names.join(" or ")
         }
-    }
-}
-
-/// A value for a message: strings quoted, long values cut.
-fn short(value: &Value) -> String {
-    let text = match value {
-        Value::Object(_) => return String::new(),
-        Value::Array(_) => return String::new(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 40 {
-        let mut cut: String = text.chars().take(39).collect();
-        cut.push('…');
-        cut
-    } else {
-        text
     }
 }
 

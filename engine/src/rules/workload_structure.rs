@@ -1,4 +1,4 @@
-use crate::manifest::json_type;
+use crate::manifest::{json_type, preview};
 use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::{is_pod_bearing, pod_spec, CONTAINER_FIELDS};
 use serde_json::Value;
@@ -54,7 +54,7 @@ fn wrong_type(
         message: format!(
             "{what} must be a {expected}, found {} {}",
             json_type(found),
-            short(found)
+            preview(found)
         )
         .trim_end()
         .to_owned(),
@@ -62,20 +62,6 @@ fn wrong_type(
 }
 
 /// Scalars are quoted in the message; a whole mapping or list is only named by its type.
-fn short(value: &Value) -> String {
-    match value {
-        Value::Object(_) | Value::Array(_) => String::new(),
-        _ => {
-            let text = value.to_string();
-            if text.chars().count() > 40 {
-                format!("{}…", text.chars().take(40).collect::<String>())
-            } else {
-                text
-            }
-        }
-    }
-}
-
 impl Rule for WorkloadStructure {
     fn meta(&self) -> &'static RuleMeta {
         &META
