@@ -65,6 +65,28 @@ pub fn server_config(cert: Arc<ReloadingCert>) -> Result<rustls::ServerConfig, T
     Ok(config)
 }
 
+/// A client configuration that trusts exactly the CA certificates in `ca_pem` (one PEM text,
+/// several certificates allowed), as the API server trusts a caBundle: for probes, the load
+/// benchmark and tests.
+pub fn client_config(ca_pem: &[u8]) -> Result<rustls::ClientConfig, TlsError> {
+    let invalid = |message: String| TlsError::Generate(format!("CA bundle: {message}"));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        roots
+            .add(cert.map_err(|e| invalid(e.to_string()))?)
+            .map_err(|e| invalid(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(invalid("no PEM certificate".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .map_err(|e| invalid(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 fn read_certified_key(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, TlsError> {
     let file_error = |path: &Path, message: String| TlsError::File {
         path: path.to_path_buf(),

@@ -4,8 +4,7 @@
 use kubegate_webhook::policy::PolicySource;
 use kubegate_webhook::tls::{generate, GeneratedCerts};
 use kubegate_webhook::{ServeOptions, Server};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -83,18 +82,7 @@ async fn start(configure: impl FnOnce(&mut ServeOptions, &Path)) -> Running {
 }
 
 fn connector(cas: &[&str]) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in cas {
-        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
-            roots.add(cert.expect("CA PEM")).expect("CA added");
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = kubegate_webhook::tls::client_config(cas.concat().as_bytes()).expect("CA bundle");
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 

@@ -13,8 +13,7 @@
 //! The server's peak RSS (VmHWM) is read from /proc at the end. Client and server share the
 //! machine's cores, so saturated figures are a lower bound for a dedicated server.
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -166,16 +165,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn connector(ca: &Path) -> tokio_rustls::TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("ca.crt") {
-        roots.add(cert.expect("PEM")).expect("CA");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let pem = std::fs::read(ca).expect("ca.crt");
+    let config = kubegate_webhook::tls::client_config(&pem).expect("CA bundle");
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 

@@ -2,8 +2,7 @@
 //! parity: the same objects through `kubegate check` and through the webhook give the same
 //! findings.
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -104,19 +103,25 @@ fn serve(certs: &Path, extra: &[&str]) -> Serve {
     }
 }
 
+/// `kubegate webhook certs` for `localhost` into a new directory; asserts it succeeded.
+fn certs() -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
+        .args(["webhook", "certs", "--san", "localhost", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, out)
+}
+
 fn client(ca: &Path) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("ca.crt") {
-        roots.add(cert.expect("PEM")).expect("CA");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    let pem = std::fs::read(ca).expect("ca.crt");
+    Arc::new(kubegate_webhook::tls::client_config(&pem).expect("CA bundle"))
 }
 
 fn admit(config: &Arc<rustls::ClientConfig>, addr: SocketAddr, body: &str) -> Value {
@@ -139,17 +144,7 @@ fn admit(config: &Arc<rustls::ClientConfig>, addr: SocketAddr, body: &str) -> Va
 
 #[test]
 fn certs_then_serve_then_sigterm() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
-        .args(["webhook", "certs", "--san", "localhost", "--out-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (dir, out) = certs();
     let bundle = String::from_utf8(out.stdout).expect("UTF-8");
     let bundle = bundle.trim();
     assert!(
@@ -221,13 +216,7 @@ fn certs_then_serve_then_sigterm() {
 
 #[test]
 fn a_bad_policy_stops_the_start_with_a_clear_error() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
-        .args(["webhook", "certs", "--san", "localhost", "--out-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
+    let (dir, _) = certs();
     let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
         .args([
             "webhook",
@@ -302,13 +291,7 @@ fn check_findings(object: &Value, dir: &Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn the_webhook_and_check_agree() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
-        .args(["webhook", "certs", "--san", "localhost", "--out-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
+    let (dir, _) = certs();
     let policy = testdata("admission/policy");
     let gatekeeper = testdata("gatekeeper/policy");
     let server = serve(
