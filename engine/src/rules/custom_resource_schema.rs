@@ -1,5 +1,35 @@
 use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 
+/// The CustomResourceDefinition both examples carry (a rule example must stand alone).
+macro_rules! backup_crd {
+    () => {
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.ops.example.com
+spec:
+  group: ops.example.com
+  scope: Namespaced
+  names: {kind: Backup, plural: backups, singular: backup}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [schedule]
+              properties:
+                schedule: {type: string}
+                retain: {type: integer}
+---
+"#
+    };
+}
+
 /// Custom resources must match the schema of the CustomResourceDefinition in the same input.
 #[derive(Debug)]
 pub struct CustomResourceSchema;
@@ -17,68 +47,28 @@ enum, and (strict, as `kubectl apply` does by default) unknown fields, each at i
 whose schema does not compile, or a resource in a version the CRD does not serve, is reported too.",
     remediation: "Give each field the type and value its CustomResourceDefinition defines, and \
 remove fields it does not know (a misspelt field name is the usual cause).",
-    failing_example: r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: backups.ops.example.com
-spec:
-  group: ops.example.com
-  scope: Namespaced
-  names: {kind: Backup, plural: backups, singular: backup}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              required: [schedule]
-              properties:
-                schedule: {type: string}
-                retain: {type: integer}
----
-apiVersion: ops.example.com/v1
+    failing_example: concat!(
+        backup_crd!(),
+        r#"apiVersion: ops.example.com/v1
 kind: Backup
 metadata:
   name: nightly
 spec:
   schedule: "0 3 * * *"
   retain: "7"
-"#,
-    passing_example: r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: backups.ops.example.com
-spec:
-  group: ops.example.com
-  scope: Namespaced
-  names: {kind: Backup, plural: backups, singular: backup}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              required: [schedule]
-              properties:
-                schedule: {type: string}
-                retain: {type: integer}
----
-apiVersion: ops.example.com/v1
+"#
+    ),
+    passing_example: concat!(
+        backup_crd!(),
+        r#"apiVersion: ops.example.com/v1
 kind: Backup
 metadata:
   name: nightly
 spec:
   schedule: "0 3 * * *"
   retain: 7
-"#,
+"#
+    ),
     since: "0.1.0",
 };
 
