@@ -248,16 +248,7 @@ pub fn failed(
     errors: Vec<String>,
     findings: Vec<Judged>,
 ) -> Decision {
-    failure(state.webhook.failure_mode, request, errors, findings)
-}
-
-/// [`failed`] with an explicit failure mode (used before policies are consulted).
-pub fn failure(
-    mode: FailureMode,
-    request: &Request,
-    errors: Vec<String>,
-    findings: Vec<Judged>,
-) -> Decision {
+    let mode = state.webhook.failure_mode;
     let cause = errors
         .first()
         .map(String::as_str)
