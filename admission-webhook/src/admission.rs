@@ -321,10 +321,15 @@ fn denial_message(request: &Request, denied: &[&Judged]) -> String {
     message
 }
 
-/// `field: message` (the field in kubectl's dotted form), or only the message.
+/// `field: message` (the field in kubectl's dotted form), or only the message when it has no
+/// field or already starts with it (schema findings name their field themselves).
 pub fn one_line(finding: &Finding) -> String {
     let field = dotted(&finding.pointer);
-    if field.is_empty() {
+    let named = finding
+        .message
+        .strip_prefix(field.as_str())
+        .is_some_and(|rest| rest.starts_with(':'));
+    if field.is_empty() || named {
         finding.message.clone()
     } else {
         format!("{field}: {}", finding.message)

@@ -32,6 +32,9 @@ pub struct PolicySource {
     pub policy_paths: Vec<PathBuf>,
     /// The webhook's own namespace (excluded from evaluation by default).
     pub own_namespace: Option<String>,
+    /// CustomResourceDefinition files or directories (`--crd`, added to `schema.crds`): the
+    /// schemas custom resources are validated against. A reload picks up their changes.
+    pub crd_paths: Vec<PathBuf>,
 }
 
 /// Why a policy set could not be loaded (the previous one stays in force).
@@ -79,6 +82,7 @@ impl PolicyState {
         setup
             .policy_paths
             .extend(source.policy_paths.iter().cloned());
+        setup.crd_paths.extend(source.crd_paths.iter().cloned());
         for rule in CROSS_OBJECT_RULES {
             if !setup.skip.iter().any(|s| s == rule) {
                 setup.skip.push(rule.to_owned());
@@ -176,10 +180,12 @@ impl PolicySource {
     pub fn files(&self) -> Vec<PathBuf> {
         let mut roots: Vec<PathBuf> = self.config.iter().cloned().collect();
         roots.extend(self.policy_paths.iter().cloned());
-        // A configuration's own policy paths change only when the configuration does, but
-        // their files can change alone: watch them too.
+        roots.extend(self.crd_paths.iter().cloned());
+        // A configuration's own policy and CRD paths change only when the configuration does,
+        // but their files can change alone: watch them too.
         if let Some(config) = self.config.as_ref().and_then(|c| Config::load(c).ok()) {
             roots.extend(config.policy_paths());
+            roots.extend(config.crd_paths());
         }
         let mut files = Vec::new();
         for root in roots {

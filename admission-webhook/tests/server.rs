@@ -168,6 +168,7 @@ fn with_policies(options: &mut ServeOptions, _: &Path) {
         config: None,
         policy_paths: vec![testdata("admission/policy"), testdata("gatekeeper/policy")],
         own_namespace: Some("kubegate-system".into()),
+        crd_paths: vec![testdata("schema/crds")],
     };
 }
 
@@ -316,6 +317,37 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_are_validated_against_the_given_crds() {
+    let server = start(with_policies).await;
+    // The Backup CRD comes from --crd (testdata/schema/crds): wrong type and misspelt field.
+    let (_, answer) = admit(&server, &review("backup-create-invalid.json")).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], false, "{answer}");
+    let message = r["status"]["message"].as_str().expect("message");
+    assert!(
+        message.contains(r#"[KG004] spec.retain: expected integer, got string "4""#),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"[KG004] spec.retian: unknown field "retian""#),
+        "{message}"
+    );
+    // A kind no schema describes: advisory (dry-run), so allowed, and not a warning either.
+    let (_, answer) = admit(&server, &review("probe-create-unknown-kind.json")).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], true, "{answer}");
+    let warnings = r["warnings"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(
+        r["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|w| !w.as_str().unwrap_or("").contains("KG006")),
+        "{warnings} warnings: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_is_refused_and_oversize_bodies_are_rejected() {
     let server = start(|o, _| {
         o.max_body_bytes = 64 * 1024;
@@ -378,6 +410,7 @@ fn slow_policy(options: &mut ServeOptions, dir: &Path, failure_mode: &str) {
         config: Some(config),
         policy_paths: vec![testdata("rego/slow")],
         own_namespace: None,
+        crd_paths: Vec::new(),
     };
     options.eval_timeout = Duration::from_millis(300);
 }

@@ -1,6 +1,7 @@
 //! Command-line arguments as parsed. `main` turns them into engine calls.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kubegate_engine::kube_schema::{KubeVersion, UnknownKinds};
 use kubegate_engine::pss::{PssLevel, PssVersion};
 use kubegate_engine::Severity;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run policy tests: Rego `test_*` rules and Gatekeeper gator `Suite` files.
     Test(TestArgs),
+    /// List the bundled Kubernetes API schemas: the versions, or the kinds of one version.
+    Schemas(SchemasArgs),
     /// Write a commented starter .kubegate.yaml.
     Init(InitArgs),
     /// Install a git pre-commit hook that runs `kubegate check --staged`.
@@ -72,6 +75,13 @@ pub struct ServeArgs {
     /// Reloaded on change.
     #[arg(long, short = 'p', value_name = "PATH")]
     pub policy: Vec<PathBuf>,
+
+    /// CustomResourceDefinition files or directories (repeatable; added to `schema.crds`):
+    /// custom resources are validated against them (KG004). Reloaded on change. The Kubernetes
+    /// version of built-in schemas is the configuration's `kubernetesVersion`: set it to the
+    /// cluster's.
+    #[arg(long, value_name = "PATH")]
+    pub crd: Vec<PathBuf>,
 
     /// The webhook's own namespace, never evaluated unless the configuration lists
     /// excludeNamespaces itself [env: POD_NAMESPACE].
@@ -179,6 +189,31 @@ pub struct CheckArgs {
     /// Security Admission controller's `enforce-version`.
     #[arg(long, value_name = "VERSION", value_parser = parse_pss_version)]
     pub pss_version: Option<PssVersion>,
+
+    /// Kubernetes version whose API schemas built-in kinds are validated against (`1.N` or
+    /// `v1.N`; see `kubegate schemas` for the bundled ones). Default: `kubernetesVersion` from
+    /// the configuration, else the newest bundled. Also the default `--pss-version`.
+    #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
+    pub kube_version: Option<KubeVersion>,
+
+    /// Accept fields the schema does not define (they are errors by default, as with `kubectl
+    /// apply`'s strict field validation).
+    #[arg(long, overrides_with = "strict")]
+    pub no_strict: bool,
+
+    /// Unknown fields are errors (the default; overrides `schema.strict: false`).
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+
+    /// Objects no schema describes (not a built-in kind, no CustomResourceDefinition): `skip`
+    /// reports an advisory note, `fail` a KG006 finding. Default: skip.
+    #[arg(long, value_name = "MODE", value_parser = parse_unknown_kinds)]
+    pub unknown_kinds: Option<UnknownKinds>,
+
+    /// CustomResourceDefinition files or directories whose schemas validate custom resources
+    /// (CRDs in the input are used too). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub crd: Vec<PathBuf>,
 
     /// Rego policies to run as well: `.rego` files, data documents (`.json`/`.yaml`, merged
     /// under `data`), or directories of them. Repeatable.
@@ -340,9 +375,25 @@ fn parse_pss_level(s: &str) -> Result<PssLevel, String> {
         .map_err(|e: kubegate_engine::pss::PssError| e.to_string())
 }
 
+fn parse_kube_version(s: &str) -> Result<KubeVersion, String> {
+    s.parse()
+        .map_err(|e: kubegate_engine::kube_schema::SchemaError| e.to_string())
+}
+
+fn parse_unknown_kinds(s: &str) -> Result<UnknownKinds, String> {
+    s.parse()
+}
+
 fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
     s.parse()
         .map_err(|e: kubegate_engine::pss::PssError| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct SchemasArgs {
+    /// List the `apiVersion`s and kinds of this Kubernetes version (`1.N` or `v1.N`).
+    #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
+    pub kube_version: Option<KubeVersion>,
 }
 
 #[derive(Debug, Args)]

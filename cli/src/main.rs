@@ -57,6 +57,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN))
         }
         Command::Test(args) => Ok(policy_tests(&args)),
+        Command::Schemas(args) => {
+            let text = schemas_text(&args)?;
+            Ok(write_stdout(&text).unwrap_or(EXIT_CLEAN))
+        }
         Command::Init(args) => init(&args),
         Command::InstallHook(args) => install_hook(&args),
         Command::Webhook(WebhookCommand::Serve(args)) => webhook::serve(&args),
@@ -69,6 +73,31 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
     }
+}
+
+/// `kubegate schemas`: the bundled versions and where they come from, or one version's kinds.
+fn schemas_text(args: &args::SchemasArgs) -> anyhow::Result<String> {
+    use kubegate_engine::kube_schema;
+    let mut text = String::new();
+    if let Some(version) = args.kube_version {
+        for (api_version, kind) in kube_schema::kinds(version)? {
+            text.push_str(&format!("{api_version} {kind}\n"));
+        }
+        return Ok(text);
+    }
+    let versions = kube_schema::bundled_versions()?;
+    let newest = kube_schema::newest()?;
+    for v in &versions {
+        let count = kube_schema::kinds(*v)?.len();
+        let mark = if *v == newest { " (default)" } else { "" };
+        text.push_str(&format!("Kubernetes {v}: {count} kinds{mark}\n"));
+    }
+    let source = kube_schema::provenance()?;
+    text.push_str("\nsource:\n");
+    for (key, value) in source {
+        text.push_str(&format!("  {key}: {value}\n"));
+    }
+    Ok(text)
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<u8> {
@@ -102,7 +131,21 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     }
     if let Some(version) = args.pss_version {
         setup.pss.version = version;
+    } else if let (Some(version), None) = (args.kube_version, config.pss.version.as_deref()) {
+        setup.pss.version = kubegate_engine::pss::PssVersion::v1(version.minor)?;
     }
+    if let Some(version) = args.kube_version {
+        setup.kube_version = Some(version);
+    }
+    if args.no_strict {
+        setup.schema_strict = false;
+    } else if args.strict {
+        setup.schema_strict = true;
+    }
+    if let Some(mode) = args.unknown_kinds {
+        setup.unknown_kinds = mode;
+    }
+    setup.crd_paths.extend(args.crd.iter().cloned());
     if !args.packs.is_empty() {
         setup.packs = args.packs.clone();
     }
@@ -128,6 +171,11 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             for e in errors {
                 text.push_str(&format!("error: {e}\n"));
             }
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            return Ok(EXIT_ERROR);
+        }
+        Err(SetupError::Crds(problems)) => {
+            let text: String = problems.iter().map(|p| format!("error: {p}\n")).collect();
             let _ = std::io::stderr().write_all(text.as_bytes());
             return Ok(EXIT_ERROR);
         }

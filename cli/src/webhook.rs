@@ -36,6 +36,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         config: args.config.clone(),
         policy_paths: args.policy.clone(),
         own_namespace: args.namespace.clone(),
+        crd_paths: args.crd.clone(),
     };
     options.max_body_bytes = args.max_request_bytes;
     options.eval_timeout = Duration::from_millis(args.eval_timeout.max(1));

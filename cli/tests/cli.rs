@@ -520,9 +520,9 @@ fn junit_output_is_well_formed_with_a_case_per_object_and_rule() {
         .children()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    // 2 objects × (KG003 + KG004 + 12 best-practices rules); KG001/KG002 are the engine's own
+    // 2 objects × (KG003 to KG006 + 12 best-practices rules); KG001/KG002 are the engine's own
     // checks.
-    assert_eq!(cases, 2 * 14);
+    assert_eq!(cases, 2 * 16);
     let failures: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
@@ -1140,4 +1140,170 @@ fn helm_charts_are_rendered_with_values_and_set_passed_through() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn schema_validation_flags_versions_crds_and_unknown_kinds() {
+    let code = |o: &Output| o.status.code();
+    // The string-replicas rollout, caught with its position (human output, excerpt and caret).
+    let o = kubegate(&[
+        "check",
+        "--rules",
+        "KG005",
+        "--packs",
+        "best-practices",
+        "testdata/schema/builtin/invalid.yaml",
+    ]);
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("high[KG005] spec.replicas: expected integer, got string \"3\"\n  --> testdata/schema/builtin/invalid.yaml:9:3"), "{out}");
+    assert!(
+        out.contains("9 | spec:") || out.contains("9 |   replicas: \"3\""),
+        "{out}"
+    );
+
+    // Removed between releases: ServiceCIDR v1beta1 passes at 1.36, fails at 1.37.
+    let versions = "testdata/schema/versions/apis-across-releases.yaml";
+    let at = |v: &str| {
+        kubegate(&[
+            "check",
+            "--rules",
+            "KG005,KG210",
+            "--packs",
+            "best-practices",
+            "--kube-version",
+            v,
+            "--format",
+            "json",
+            versions,
+        ])
+    };
+    let ids = |o: &Output| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["rule_id"].as_str().unwrap_or(""),
+                    f["object"]["kind"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(ids(&at("1.36")), vec!["KG210 PodSecurityPolicy".to_owned()]);
+    assert_eq!(
+        ids(&at("v1.37")),
+        vec![
+            "KG005 ServiceCIDR".to_owned(),
+            "KG210 PodSecurityPolicy".to_owned()
+        ]
+    );
+    assert_eq!(
+        ids(&at("1.33")),
+        vec!["KG210 PodSecurityPolicy".to_owned(), "KG005 Pod".to_owned()]
+    );
+
+    // A version kubegate has no schemas for is an error, exit 2.
+    let o = kubegate(&["check", "--kube-version", "1.24", versions]);
+    assert_eq!(code(&o), Some(2));
+    assert!(
+        stderr(&o).contains("kubegate has no schemas for Kubernetes 1.24"),
+        "{}",
+        stderr(&o)
+    );
+
+    // --crd validates custom resources; the unknown Probe is advisory and does not fail.
+    let o = kubegate(&[
+        "check",
+        "--packs",
+        "best-practices",
+        "--rules",
+        "KG004,KG006",
+        "--crd",
+        "testdata/schema/crds",
+        "testdata/schema/custom",
+    ]);
+    assert_eq!(code(&o), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("high[KG004] spec.schedul: unknown field \"schedul\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("medium[KG006] no schema for monitoring.example.com/v1 Probe"),
+        "{out}"
+    );
+    // Only the unknown kind: advisory by default (exit 0), a failure with --unknown-kinds fail.
+    let probe_only = [
+        "check",
+        "--packs",
+        "best-practices",
+        "--rules",
+        "KG006",
+        "--skip-rules",
+        "KG003,KG004,KG005",
+        "--crd",
+        "testdata/schema/crds",
+        "testdata/schema/custom",
+    ];
+    let o = kubegate(&probe_only);
+    assert_eq!(code(&o), Some(0), "{}", stdout(&o));
+    let mut failing = probe_only.to_vec();
+    failing.extend(["--unknown-kinds", "fail"]);
+    assert_eq!(code(&kubegate(&failing)), Some(1));
+
+    // --no-strict accepts the misspelt field, not the wrong type.
+    let o = kubegate(&[
+        "check",
+        "--packs",
+        "best-practices",
+        "--rules",
+        "KG004",
+        "--no-strict",
+        "--crd",
+        "testdata/schema/crds",
+        "testdata/schema/custom",
+    ]);
+    let out = stdout(&o);
+    assert!(!out.contains("schedul\""), "{out}");
+    assert!(
+        out.contains("spec.retain: expected integer, got string \"4\""),
+        "{out}"
+    );
+
+    // A --crd path without CRDs is an error naming it.
+    let o = kubegate(&[
+        "check",
+        "--crd",
+        "testdata/schema/custom",
+        "testdata/examples",
+    ]);
+    assert_eq!(code(&o), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "testdata/schema/custom: no apiextensions.k8s.io/v1 CustomResourceDefinition found"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
+    // `kubegate schemas` lists the bundle.
+    let o = kubegate(&["schemas"]);
+    let out = stdout(&o);
+    assert!(out.contains("Kubernetes 1.25: "), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Kubernetes 1.37: ") && l.ends_with("(default)")),
+        "{out}"
+    );
+    assert!(
+        out.contains("sha256: 85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9")
+    );
+    let o = kubegate(&["schemas", "--kube-version", "1.36"]);
+    assert!(stdout(&o)
+        .lines()
+        .any(|l| l == "networking.k8s.io/v1beta1 ServiceCIDR"));
 }

@@ -398,6 +398,7 @@ fn the_deploy_files_pass_kubegate_restricted_and_their_configuration_loads() {
         config: Some(dir.path().join("kubegate.yaml")),
         policy_paths: vec![dir.path().join("loadbalancer.rego")],
         own_namespace: Some("kubegate-system".into()),
+        crd_paths: Vec::new(),
     };
     let state = kubegate_webhook::PolicyState::load(&source).expect("the shipped policies compile");
     assert!(state

@@ -4,7 +4,7 @@
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::Bencher;
-use kubegate_engine::{corpus, Checker, Input, Loaded, Loader};
+use kubegate_engine::{corpus, kube_schema, Checker, Input, Loaded, Loader};
 
 // The same allocator as the `kubegate` binary, so the figures are the shipped ones.
 #[global_allocator]
@@ -41,16 +41,23 @@ fn rules_only(bencher: Bencher) {
         .bench(|| checker.check(&loaded));
 }
 
-/// The whole pipeline as `kubegate check DIR` runs it: walk, read, parse in parallel,
-/// evaluate, sort. 20,000 objects in 400 files.
-#[divan::bench(sample_count = 10)]
-fn end_to_end_directory(bencher: Bencher) {
+/// `count` corpus objects in files of 50 under a temporary directory (kept while the guard
+/// lives), as `kubegate check DIR` inputs.
+fn corpus_dir(count: usize) -> (tempfile::TempDir, [Input; 1]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let count = 20_000;
     for (name, text) in corpus::generate_files(count, 50, SEED) {
         std::fs::write(dir.path().join(name), text).expect("write corpus");
     }
     let inputs = [Input::Path(dir.path().to_path_buf())];
+    (dir, inputs)
+}
+
+/// The whole pipeline as `kubegate check DIR` runs it: walk, read, parse in parallel,
+/// evaluate, sort. 20,000 objects in 400 files.
+#[divan::bench(sample_count = 10)]
+fn end_to_end_directory(bencher: Bencher) {
+    let count = 20_000;
+    let (_dir, inputs) = corpus_dir(count);
     let checker = Checker::default();
     bencher.counter(ItemsCount::new(count)).bench(|| {
         let loaded = Loader::default().load(&inputs);
@@ -59,6 +66,38 @@ fn end_to_end_directory(bencher: Bencher) {
         // Returned, so freeing it happens outside the timing, as in the CLI (which never frees).
         (loaded, report)
     });
+}
+
+/// The same pipeline without schema validation (KG005, KG006): what schemas cost.
+#[divan::bench(sample_count = 10)]
+fn end_to_end_directory_without_schema(bencher: Bencher) {
+    let count = 20_000;
+    let (_dir, inputs) = corpus_dir(count);
+    let skip = ["KG005".to_owned(), "KG006".to_owned()];
+    let checker = Checker::builtin_selection(&[], &[], &skip, Default::default()).expect("rules");
+    bencher.counter(ItemsCount::new(count)).bench(|| {
+        let loaded = Loader::default().load(&inputs);
+        let report = checker.check(&loaded);
+        assert_eq!(report.summary.objects, count);
+        (loaded, report)
+    });
+}
+
+/// Schema start-up: inflate and parse the bundle (once per process, so only the first sample
+/// pays it), register the newest version's definitions, compile every kind's validator.
+#[divan::bench(sample_count = 10)]
+fn schema_compile_all_kinds(bencher: Bencher) {
+    let version = kube_schema::newest().expect("bundle");
+    bencher.bench(|| {
+        let schemas = kube_schema::BuiltinSchemas::new(version, true).expect("schemas");
+        schemas.compile_all()
+    });
+}
+
+/// Inflating and parsing the bundle, which every process pays once.
+#[divan::bench(sample_count = 10)]
+fn schema_bundle_parse(bencher: Bencher) {
+    bencher.bench(kube_schema::parse_bundle_uncached);
 }
 
 /// Load + built-in rules + 30 Gatekeeper-style templates (each with a constraint matching every

@@ -519,14 +519,14 @@ mod tests {
         assert_eq!(
             ids(&["best-practices"]),
             vec![
-                "KG003", "KG004", "KG201", "KG202", "KG203", "KG204", "KG205", "KG206", "KG207",
-                "KG208", "KG209", "KG210", "KG211", "KG212"
+                "KG003", "KG004", "KG005", "KG006", "KG201", "KG202", "KG203", "KG204", "KG205",
+                "KG206", "KG207", "KG208", "KG209", "KG210", "KG211", "KG212"
             ]
         );
         assert_eq!(
             ids(&["pss"]).len(),
-            2 + 12 + 7,
-            "kubegate pack (KG003, KG004) plus both PSS profiles"
+            4 + 12 + 7,
+            "kubegate pack (KG003 to KG006) plus both PSS profiles"
         );
         let baseline = PssSettings {
             level: Some(PssLevel::Baseline),
@@ -535,7 +535,7 @@ mod tests {
         let only_baseline = catalog
             .select(&["pss".to_string()], &baseline)
             .expect("select");
-        assert_eq!(only_baseline.len(), 2 + 12);
+        assert_eq!(only_baseline.len(), 4 + 12);
         assert!(only_baseline.iter().all(|r| r.meta().id < "KG120"));
         let err = catalog.select(&["nope".to_string()], &PssSettings::default());
         assert!(matches!(err, Err(CatalogError::UnknownPack { .. })));

@@ -3,6 +3,7 @@
 use crate::catalog::{Catalog, CatalogError};
 use crate::exemption;
 use crate::inventory::Inventory;
+use crate::kube_schema::{SchemaContext, UnknownKinds};
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
 use crate::rego::{PolicySet, PolicyWorker};
@@ -189,6 +190,7 @@ pub struct Checker {
     settings: Settings,
     severities: BTreeMap<&'static str, Severity>,
     policies: Option<Arc<PolicySet>>,
+    schema: Arc<SchemaContext>,
 }
 
 /// A violation with the identity of the rule that reported it, built-in or policy.
@@ -250,6 +252,7 @@ impl Checker {
             settings: Settings::default(),
             severities,
             policies: None,
+            schema: Arc::new(SchemaContext::default()),
         }
     }
 
@@ -269,6 +272,16 @@ impl Checker {
     pub fn with_policies(mut self, policies: Arc<PolicySet>) -> Self {
         self.policies = Some(policies);
         self
+    }
+
+    /// Validates schemas with these settings (target version, strictness, extra CRDs).
+    pub fn with_schema(mut self, schema: Arc<SchemaContext>) -> Self {
+        self.schema = schema;
+        self
+    }
+
+    pub fn schema(&self) -> &SchemaContext {
+        &self.schema
     }
 
     pub fn policies(&self) -> Option<&PolicySet> {
@@ -325,6 +338,7 @@ impl Checker {
             inventory,
             settings: &self.settings,
             active: &self.rules,
+            schema: &self.schema,
         };
         for rule in &self.rules {
             violations.clear();
@@ -418,7 +432,9 @@ impl Checker {
             violation,
             policy: None,
             details: serde_json::Map::new(),
-            advisory: false,
+            // Objects no schema describes are a note unless the run asks them to fail.
+            advisory: meta.id == crate::rules::UNKNOWN_KIND_ID
+                && self.schema.unknown_kinds() == UnknownKinds::Skip,
         }
     }
 

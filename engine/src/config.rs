@@ -41,6 +41,8 @@ pub struct Config {
     pub policies: PolicyConfig,
     pub kubernetes_version: Option<String>,
     #[serde(default)]
+    pub schema: SchemaConfig,
+    #[serde(default)]
     pub output: OutputConfig,
     #[serde(default)]
     pub render: RenderConfig,
@@ -80,6 +82,16 @@ pub struct PolicyConfig {
     #[serde(default)]
     pub all_namespaces: bool,
     pub timeout_ms: Option<u64>,
+}
+
+/// Schema validation (`schema:`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaConfig {
+    pub strict: Option<bool>,
+    pub unknown_kinds: Option<crate::kube_schema::UnknownKinds>,
+    #[serde(default)]
+    pub crds: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -270,6 +282,11 @@ impl Config {
     }
 
     /// Policy paths resolved against the configuration file's directory.
+    /// `schema.crds`, relative to the configuration file.
+    pub fn crd_paths(&self) -> Vec<PathBuf> {
+        self.schema.crds.iter().map(|p| self.base.join(p)).collect()
+    }
+
     pub fn policy_paths(&self) -> Vec<PathBuf> {
         self.policies
             .paths

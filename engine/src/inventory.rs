@@ -51,10 +51,11 @@ impl<'a> Inventory<'a> {
         }
     }
 
-    /// The schemas of the CustomResourceDefinitions among these objects, compiled once.
-    pub fn crd_schemas(&self) -> &crate::schema::CrdSchemas {
+    /// The schemas of the CustomResourceDefinitions among these objects, compiled once (the
+    /// first caller's `strict` decides; a run has one setting).
+    pub fn crd_schemas(&self, strict: bool) -> &crate::schema::CrdSchemas {
         self.crds
-            .get_or_init(|| crate::schema::CrdSchemas::from_manifests(self.objects, true))
+            .get_or_init(|| crate::schema::CrdSchemas::from_manifests(self.objects, strict))
     }
 
     /// An inventory of one object only (the webhook's view of a single request).

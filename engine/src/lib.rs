@@ -11,6 +11,7 @@ pub mod gatekeeper;
 #[cfg(feature = "git")]
 pub mod git;
 pub mod inventory;
+pub mod kube_schema;
 pub mod load;
 pub mod manifest;
 pub mod policy_test;

@@ -151,6 +151,8 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     /// The rules of this run, so a rule can defer to another that covers part of its ground.
     pub active: &'a [&'static dyn Rule],
+    /// The run's schema settings and schemas (target Kubernetes version, strictness, `--crd`).
+    pub schema: &'a crate::kube_schema::SchemaContext,
 }
 
 impl Context<'_> {

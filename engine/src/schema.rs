@@ -110,9 +110,21 @@ impl CrdSchemas {
         );
     }
 
+    /// Whether a CRD here defines `kind` in API group `group`.
+    pub fn defines(&self, group: &str, kind: &str) -> bool {
+        self.kinds
+            .contains_key(&(group.to_owned(), kind.to_owned()))
+    }
+
+    /// Whether this set has no CRD at all.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
     /// Schema findings for one object: problems with a CRD's own schemas, or a custom
-    /// resource's violations of its CRD. Objects of kinds no CRD defines get none.
-    pub fn validate(&self, manifest: &Manifest, out: &mut Vec<Violation>) {
+    /// resource's violations of its CRD. Returns whether this set judged the object (it is a
+    /// CRD, or a CRD here defines its kind); objects of other kinds get no findings.
+    pub fn validate(&self, manifest: &Manifest, out: &mut Vec<Violation>) -> bool {
         let object = &manifest.object;
         if object.api_version == "apiextensions.k8s.io/v1"
             && object.kind == "CustomResourceDefinition"
@@ -120,16 +132,16 @@ impl CrdSchemas {
             if let Some(problems) = object.name.as_deref().and_then(|n| self.problems.get(n)) {
                 out.extend(problems.iter().cloned());
             }
-            return;
+            return true;
         }
         if self.kinds.is_empty() {
-            return;
+            return false;
         }
         let Some((group, version)) = object.api_version.rsplit_once('/') else {
-            return;
+            return false;
         };
         let Some(crd) = self.kinds.get(&(group.to_owned(), object.kind.clone())) else {
-            return;
+            return false;
         };
         let served: Vec<&str> = crd
             .versions
@@ -147,21 +159,28 @@ impl CrdSchemas {
                     if served.is_empty() { "none".to_owned() } else { served.join(", ") }
                 ),
             });
-            return;
+            return true;
         };
         let Some(validator) = validator else {
-            return;
+            return true;
         };
-        for error in validator.iter_errors(&manifest.value) {
-            let pointer = error.instance_path().as_str().to_owned();
-            describe(&error, &pointer, out);
+        if !validator.is_valid(&manifest.value) {
+            for error in validator.iter_errors(&manifest.value) {
+                let pointer = error.instance_path().as_str().to_owned();
+                describe(&error, &pointer, out);
+            }
         }
+        true
     }
 }
 
 /// One violation per problem, worded like a person would: field, what was expected, what was
 /// found.
-fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, out: &mut Vec<Violation>) {
+pub(crate) fn describe(
+    error: &jsonschema::ValidationError<'_>,
+    pointer: &str,
+    out: &mut Vec<Violation>,
+) {
     use jsonschema::error::ValidationErrorKind as K;
     let field = |p: &str| {
         let f = crate::position::dotted(p);
@@ -171,7 +190,10 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, out: &mut Ve
             f
         }
     };
-    let found = |v: &Value| format!("{} {}", json_type(v), preview(v));
+    let found = |v: &Value| match preview(v) {
+        p if p.is_empty() => json_type(v).to_owned(),
+        p => format!("{} {p}", json_type(v)),
+    };
     let message = match error.kind() {
         K::Type { kind } => format!(
             "{}: expected {}, got {}",
@@ -209,9 +231,19 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, out: &mut Ve
 fn type_names(kind: &jsonschema::error::TypeKind) -> String {
     match kind {
         jsonschema::error::TypeKind::Single(t) => t.to_string(),
+        // Kubernetes schemas make most fields nullable (null means unset); naming null in
+        // every message would only distract.
         jsonschema::error::TypeKind::Multiple(set) => {
-            let names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
-            names.join(" or ")
+            let names: Vec<String> = set
+                .iter()
+                .filter(|t| *t != jsonschema::JsonType::Null)
+                .map(|t| t.to_string())
+                .collect();
+            if names.is_empty() {
+                "null".to_owned()
+            } else {
+                names.join(" or ")
+            }
         }
     }
 }

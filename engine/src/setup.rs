@@ -4,9 +4,12 @@
 use crate::catalog::CatalogError;
 use crate::check::Checker;
 use crate::config::Config;
+use crate::kube_schema::{KubeVersion, SchemaContext, SchemaError, UnknownKinds};
+use crate::load::{Input, Loader};
 use crate::pss::{PssError, PssLevel, PssSettings, PssVersion};
 use crate::rego::{PolicyError, PolicyOptions, PolicySet};
 use crate::rule::{Settings, Severity};
+use crate::schema::CrdSchemas;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +38,13 @@ pub struct Setup {
     pub policy_timeout: Duration,
     /// Findings at or above this severity fail (`None`: never).
     pub fail_on: Option<Severity>,
+    /// The Kubernetes version built-in kinds are validated against (`None`: newest bundled).
+    pub kube_version: Option<KubeVersion>,
+    /// Unknown fields are schema errors.
+    pub schema_strict: bool,
+    pub unknown_kinds: UnknownKinds,
+    /// CustomResourceDefinition files and directories (`--crd`, `schema.crds`).
+    pub crd_paths: Vec<PathBuf>,
 }
 
 impl Default for Setup {
@@ -50,6 +60,10 @@ impl Default for Setup {
             all_namespaces: false,
             policy_timeout: DEFAULT_POLICY_TIMEOUT,
             fail_on: DEFAULT_FAIL_ON,
+            kube_version: None,
+            schema_strict: true,
+            unknown_kinds: UnknownKinds::Skip,
+            crd_paths: Vec::new(),
         }
     }
 }
@@ -65,6 +79,11 @@ pub enum SetupError {
     FailOn(String),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Policies(Vec<PolicyError>),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Problems with the `--crd` files: each `file:line:column: cause`.
+    #[error("{}", .0.join("\n"))]
+    Crds(Vec<String>),
 }
 
 /// Parses a `failOn` value: a severity, or `never`.
@@ -112,6 +131,14 @@ impl Setup {
                 .map(Duration::from_millis)
                 .unwrap_or(DEFAULT_POLICY_TIMEOUT),
             fail_on,
+            kube_version: config
+                .kubernetes_version
+                .as_deref()
+                .map(str::parse)
+                .transpose()?,
+            schema_strict: config.schema.strict.unwrap_or(true),
+            unknown_kinds: config.schema.unknown_kinds.unwrap_or_default(),
+            crd_paths: config.crd_paths(),
         })
     }
 
@@ -138,7 +165,69 @@ impl Setup {
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;
             checker = checker.with_policies(Arc::new(policies));
         }
-        Ok(checker)
+        let version = match self.kube_version {
+            Some(v) => v,
+            None => crate::kube_schema::newest()?,
+        };
+        let uses_builtin = checker.rules().iter().any(|r| r.meta().id == "KG005");
+        if uses_builtin {
+            crate::kube_schema::ensure_bundled(version)?;
+        }
+        let crds = load_crds(&self.crd_paths, self.schema_strict)?;
+        Ok(checker.with_schema(Arc::new(SchemaContext::new(
+            version,
+            self.schema_strict,
+            self.unknown_kinds,
+            crds,
+        ))))
+    }
+}
+
+/// The CustomResourceDefinitions in `paths` (files or directories), compiled. Files that do
+/// not load, CRDs whose schemas do not compile and paths with no CRD at all are errors: a
+/// `--crd` that silently contributes nothing would let custom resources pass unvalidated.
+fn load_crds(paths: &[PathBuf], strict: bool) -> Result<CrdSchemas, SetupError> {
+    if paths.is_empty() {
+        return Ok(CrdSchemas::default());
+    }
+    let inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
+    let loaded = Loader::default().load(&inputs);
+    let mut problems: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
+    let crds: Vec<_> = loaded
+        .manifests
+        .into_iter()
+        .filter(|m| {
+            m.object.api_version == "apiextensions.k8s.io/v1"
+                && m.object.kind == "CustomResourceDefinition"
+        })
+        .collect();
+    let set = CrdSchemas::from_manifests(&crds, strict);
+    for m in &crds {
+        let mut found = Vec::new();
+        set.validate(m, &mut found);
+        problems.extend(found.into_iter().map(|v| {
+            let at = m
+                .locate(&v.pointer)
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            format!("{}{at}: {}", m.source.name, v.message)
+        }));
+    }
+    if crds.is_empty() && problems.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        problems.push(format!(
+            "{}: no apiextensions.k8s.io/v1 CustomResourceDefinition found",
+            named.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        tracing::debug!(
+            crds = crds.len(),
+            "CustomResourceDefinitions loaded for --crd"
+        );
+        Ok(set)
+    } else {
+        Err(SetupError::Crds(problems))
     }
 }
 

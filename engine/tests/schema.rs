@@ -98,3 +98,244 @@ fn objects_without_a_crd_in_the_input_are_not_judged() {
     // Built-in kinds and custom resources whose CRD is elsewhere get no KG004 finding.
     assert!(findings("examples").is_empty());
 }
+
+/// `(rule, object, line, column, message, advisory)` of every finding of a run with `setup`.
+fn judged(
+    setup: &kubegate_engine::setup::Setup,
+    paths: &[&str],
+) -> Vec<(String, String, u32, u32, String, bool)> {
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(testdata(p))).collect();
+    let report = setup
+        .checker()
+        .expect("checker")
+        .check(&Loader::default().load(&inputs));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.to_string(),
+                f.object.to_string(),
+                f.location.line.unwrap_or_default(),
+                f.location.column.unwrap_or_default(),
+                f.message.clone(),
+                f.advisory,
+            )
+        })
+        .collect()
+}
+
+/// Only the schema rules (and KG210, which KG005 defers to), at `version`.
+fn schema_setup(version: Option<&str>) -> kubegate_engine::setup::Setup {
+    kubegate_engine::setup::Setup {
+        only: ["KG004", "KG005", "KG006", "KG210"]
+            .map(String::from)
+            .to_vec(),
+        packs: vec!["best-practices".into()],
+        kube_version: version.map(|v| v.parse().expect("version")),
+        ..Default::default()
+    }
+}
+
+fn row(
+    rule: &str,
+    object: &str,
+    line: u32,
+    column: u32,
+    message: &str,
+) -> (String, String, u32, u32, String, bool) {
+    (
+        rule.into(),
+        object.into(),
+        line,
+        column,
+        message.into(),
+        false,
+    )
+}
+
+#[test]
+fn built_in_kinds_are_validated_with_positions_and_plain_messages() {
+    let checkout = "Deployment/shop/checkout";
+    assert_eq!(
+        judged(&schema_setup(None), &["schema/builtin/invalid.yaml"]),
+        vec![
+            row("KG005", checkout, 7, 3, r#"metadata.label: unknown field "label""#),
+            row("KG005", checkout, 9, 3, r#"spec.replicas: expected integer, got string "3""#),
+            row("KG005", checkout, 19, 11, r#"spec.template.spec.containers[0].imagePullPolice: unknown field "imagePullPolice""#),
+            row("KG005", checkout, 21, 15, r#"spec.template.spec.containers[0].ports[0].containerPort: expected integer, got string "8080""#),
+            row("KG005", checkout, 23, 22, "spec.template.spec.containers[0].resources.limits.memory: expected number or string, got sequence"),
+            row("KG005", "Deployment/shop/search", 34, 3, r#"spec.containers: unknown field "containers""#),
+            row("KG005", "Service/shop/checkout", 55, 7, "spec.ports[0].targetPort: expected integer or string, got mapping"),
+            row("KG005", "CronJob/shop/report", 65, 3, r#"spec.suspend: expected boolean, got string "no""#),
+            row("KG005", "CronJob/shop/report", 72, 15, r#"spec.jobTemplate.spec.template.spec.containers[0]: missing required field "name""#),
+        ]
+    );
+}
+
+#[test]
+fn kubernetes_quirks_pass_int_or_string_quantities_status_raw_extensions_and_crds() {
+    assert_eq!(
+        judged(&schema_setup(None), &["schema/builtin/valid.yaml"]),
+        vec![]
+    );
+    // Every bundled version accepts them too (the oldest lacks none of these fields).
+    for version in kubegate_engine::kube_schema::bundled_versions().expect("bundle") {
+        let mut setup = schema_setup(None);
+        setup.kube_version = Some(version);
+        assert_eq!(
+            judged(&setup, &["schema/builtin/valid.yaml"]),
+            vec![],
+            "{version}"
+        );
+    }
+}
+
+#[test]
+fn removed_apis_and_new_fields_depend_on_the_target_version() {
+    let at = |v: &str| {
+        judged(
+            &schema_setup(Some(v)),
+            &["schema/versions/apis-across-releases.yaml"],
+        )
+    };
+    // 1.33: ServiceCIDR v1beta1 is served; hostnameOverride is not a field yet.
+    let r133 = at("1.33");
+    assert_eq!(r133.len(), 2, "{r133:#?}");
+    assert_eq!(
+        r133[1],
+        row(
+            "KG005",
+            "Pod/shop/legacy-host",
+            30,
+            3,
+            r#"spec.hostnameOverride: unknown field "hostnameOverride""#
+        )
+    );
+    // The PodSecurityPolicy is KG210's at every version (KG005 defers to it).
+    assert_eq!((r133[0].0.as_str(), r133[0].2), ("KG210", 12));
+    assert!(
+        r133[0]
+            .4
+            .starts_with("policy/v1beta1 PodSecurityPolicy was removed in Kubernetes 1.25"),
+        "{}",
+        r133[0].4
+    );
+    // 1.36: both are fine.
+    assert_eq!(at("1.36").len(), 1, "only the PodSecurityPolicy");
+    // 1.37: ServiceCIDR v1beta1 is gone, with the version to use.
+    let r137 = at("v1.37");
+    assert_eq!(
+        r137[0],
+        row("KG005", "ServiceCIDR/extra-services", 4, 1, "networking.k8s.io/v1beta1 ServiceCIDR is not served by Kubernetes 1.37 (removed after 1.36); use networking.k8s.io/v1")
+    );
+    assert_eq!(r137.len(), 2, "{r137:#?}");
+}
+
+#[test]
+fn crds_given_apart_validate_custom_resources_and_unknown_kinds_are_notes_or_failures() {
+    let mut setup = schema_setup(None);
+    // Without the CRD: both Backups and the Probe are unknown kinds, advisory by default.
+    let alone = judged(&setup, &["schema/custom"]);
+    assert_eq!(alone.len(), 3, "{alone:#?}");
+    assert!(alone.iter().all(|f| f.0 == "KG006" && f.5), "{alone:#?}");
+    assert_eq!(
+        alone[2].4,
+        "no schema for monitoring.example.com/v1 Probe: not a kind of Kubernetes 1.37, and no \
+         CustomResourceDefinition in the input or given with --crd defines it; it was not \
+         schema-validated"
+    );
+    // With --crd: the Backups are validated (strict, preserve-unknown-fields honoured).
+    setup.crd_paths = vec![testdata("schema/crds")];
+    let with_crd = judged(&setup, &["schema/custom"]);
+    let weekly = "Backup/shop/weekly";
+    assert_eq!(
+        with_crd,
+        vec![
+            row(
+                "KG004",
+                weekly,
+                16,
+                1,
+                r#"spec: missing required field "schedule""#
+            ),
+            row(
+                "KG004",
+                weekly,
+                17,
+                3,
+                r#"spec.retain: expected integer, got string "4""#
+            ),
+            row(
+                "KG004",
+                weekly,
+                18,
+                3,
+                r#"spec.schedul: unknown field "schedul""#
+            ),
+            (
+                "KG006".into(),
+                "Probe/shop/web".into(),
+                21,
+                1,
+                alone[2].4.clone(),
+                true
+            ),
+        ]
+    );
+    // Unknown kinds set to fail: the Probe's finding is no longer advisory.
+    setup.unknown_kinds = kubegate_engine::kube_schema::UnknownKinds::Fail;
+    let failing = judged(&setup, &["schema/custom"]);
+    assert!(!failing[3].5, "{failing:#?}");
+    // Not strict: the misspelt field is accepted (the API server would drop it).
+    setup.schema_strict = false;
+    let lenient = judged(&setup, &["schema/custom"]);
+    assert_eq!(lenient.len(), 3, "{lenient:#?}");
+    assert!(lenient.iter().all(|f| !f.4.contains("unknown field")));
+}
+
+#[test]
+fn not_strict_accepts_unknown_built_in_fields_but_not_wrong_types() {
+    let mut setup = schema_setup(None);
+    setup.schema_strict = false;
+    let found = judged(&setup, &["schema/builtin/invalid.yaml"]);
+    assert!(
+        found.iter().all(|f| !f.4.contains("unknown field")),
+        "{found:#?}"
+    );
+    assert!(found
+        .iter()
+        .any(|f| f.4 == r#"spec.replicas: expected integer, got string "3""#));
+}
+
+#[test]
+fn bad_crd_paths_and_versions_are_setup_errors() {
+    use kubegate_engine::setup::SetupError;
+    let mut setup = schema_setup(None);
+    setup.crd_paths = vec![testdata("schema/custom")];
+    match setup.checker() {
+        Err(SetupError::Crds(problems)) => assert!(
+            problems[0].ends_with("no apiextensions.k8s.io/v1 CustomResourceDefinition found"),
+            "{problems:?}"
+        ),
+        other => panic!("expected a CRD error, got {other:?}"),
+    }
+    setup.crd_paths = vec![testdata("schema/does-not-exist")];
+    assert!(matches!(setup.checker(), Err(SetupError::Crds(_))));
+    let mut setup = schema_setup(Some("1.24"));
+    let err = setup.checker().expect_err("1.24 is not bundled");
+    assert!(
+        err.to_string()
+            .starts_with("kubegate has no schemas for Kubernetes 1.24 (bundled: 1.25 to "),
+        "{err}"
+    );
+    // A version outside the bundle is fine when KG005 does not run (KG006 then stays quiet:
+    // without the version's schemas it cannot tell built-in kinds from unknown ones).
+    setup.skip = vec!["KG005".into()];
+    let report = setup
+        .checker()
+        .expect("no KG005, no need for bundled schemas")
+        .check(&Loader::default().load(&[Input::Path(testdata("schema/custom"))]));
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+}

@@ -1,35 +1,5 @@
 use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 
-/// The CustomResourceDefinition both examples carry (a rule example must stand alone).
-macro_rules! backup_crd {
-    () => {
-        r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: backups.ops.example.com
-spec:
-  group: ops.example.com
-  scope: Namespaced
-  names: {kind: Backup, plural: backups, singular: backup}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              required: [schedule]
-              properties:
-                schedule: {type: string}
-                retain: {type: integer}
----
-"#
-    };
-}
-
 /// Custom resources must match the schema of the CustomResourceDefinition in the same input.
 #[derive(Debug)]
 pub struct CustomResourceSchema;
@@ -78,6 +48,13 @@ impl Rule for CustomResourceSchema {
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        cx.inventory.crd_schemas().validate(cx.manifest, out);
+        // The CRDs travelling with the resources come first: they are what will be applied.
+        if !cx
+            .inventory
+            .crd_schemas(cx.schema.strict())
+            .validate(cx.manifest, out)
+        {
+            cx.schema.crds().validate(cx.manifest, out);
+        }
     }
 }

@@ -131,6 +131,11 @@ fn lookup<'t>(table: &'t [RemovedApi], api_version: &str, kind: &str) -> Option<
         .find(|api| api.group_version == api_version && api.kinds.iter().any(|k| k == kind))
 }
 
+/// Whether the migration guide's table lists `apiVersion`/`kind` as removed.
+pub fn is_removed(api_version: &str, kind: &str) -> bool {
+    lookup(removed_apis(), api_version, kind).is_some()
+}
+
 impl Rule for DeprecatedApiVersion {
     fn meta(&self) -> &'static RuleMeta {
         &META

@@ -1,5 +1,36 @@
 //! The built-in rule catalogue. Codes are never reused: a retired rule keeps its id here.
 
+/// The CustomResourceDefinition the schema rules' examples carry (a rule example must stand
+/// alone): KG004's two, and KG006's passing one.
+macro_rules! backup_crd {
+    () => {
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.ops.example.com
+spec:
+  group: ops.example.com
+  scope: Namespaced
+  names: {kind: Backup, plural: backups, singular: backup}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [schedule]
+              properties:
+                schedule: {type: string}
+                retain: {type: integer}
+---
+"#
+    };
+}
+
 mod added_capabilities;
 mod cluster_admin_binding;
 mod csr_approval_access;
@@ -11,6 +42,7 @@ mod host_namespaces;
 mod host_path_volume;
 mod image_pull_policy;
 mod image_tag;
+mod kubernetes_schema;
 mod liveness_probe;
 mod namespace_without_network_policy;
 mod namespace_without_pod_security;
@@ -37,14 +69,20 @@ mod service_account_token_create;
 mod service_exposed;
 mod single_replica;
 mod system_masters_binding;
+mod unknown_kind;
 mod webhook_config_access;
 mod workload_structure;
 
 use crate::rule::{Rule, RuleMeta};
 
+/// The rule whose findings are advisory unless unknown kinds are set to fail.
+pub const UNKNOWN_KIND_ID: &str = unknown_kind::META.id;
+
 static BUILTIN: &[&dyn Rule] = &[
     &workload_structure::WorkloadStructure,
     &custom_resource_schema::CustomResourceSchema,
+    &kubernetes_schema::KubernetesSchema,
+    &unknown_kind::UnknownKind,
     &privileged_container::PrivilegedContainer,
     &host_namespaces::HostNamespaces,
     &host_path_volume::HostPathVolume,

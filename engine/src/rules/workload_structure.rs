@@ -73,6 +73,14 @@ impl Rule for WorkloadStructure {
         if !is_pod_bearing(object.group(), &object.kind) {
             return;
         }
+        // When KG005 validates this kind against the Kubernetes schema, it reports wrong types
+        // and missing required fields, with the API's own field names; this rule then adds only
+        // what the schema cannot say (an absent pod spec, an empty container list).
+        let schema_covers = cx.is_active(super::kubernetes_schema::META.id)
+            && cx.schema.builtin().is_ok_and(|s| {
+                s.classify(&object.api_version, &object.kind)
+                    == crate::kube_schema::Lookup::Validated
+            });
         let Some(spec) = pod_spec(manifest) else {
             // The pod spec is absent or not a mapping.
             let template_pointer = match manifest.object.kind.as_str() {
@@ -83,7 +91,9 @@ impl Rule for WorkloadStructure {
             };
             match crate::position::lookup(&manifest.value, template_pointer) {
                 Some(v) if !v.is_null() => {
-                    wrong_type(out, template_pointer.into(), "the pod spec", "mapping", v)
+                    if !schema_covers {
+                        wrong_type(out, template_pointer.into(), "the pod spec", "mapping", v)
+                    }
                 }
                 _ => out.push(Violation {
                     pointer: template_pointer.into(),
@@ -92,6 +102,17 @@ impl Rule for WorkloadStructure {
             }
             return;
         };
+        if let Some(Value::Array(items)) = spec.spec.get("containers") {
+            if items.is_empty() {
+                out.push(Violation {
+                    pointer: spec.field_pointer("containers"),
+                    message: "pod spec has an empty containers list".into(),
+                });
+            }
+        }
+        if schema_covers {
+            return;
+        }
         for field in ["hostNetwork", "hostPID", "hostIPC"] {
             match spec.spec.get(field) {
                 None | Some(Value::Null | Value::Bool(_)) => {}
@@ -102,10 +123,6 @@ impl Rule for WorkloadStructure {
             None | Some(Value::Null) => out.push(Violation {
                 pointer: spec.pointer.into(),
                 message: "pod spec has no containers".into(),
-            }),
-            Some(Value::Array(items)) if items.is_empty() => out.push(Violation {
-                pointer: spec.field_pointer("containers"),
-                message: "pod spec has an empty containers list".into(),
             }),
             _ => {}
         }
