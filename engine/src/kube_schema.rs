@@ -381,13 +381,21 @@ impl BuiltinSchemas {
     }
 
     /// Compiles every kind of this version now (start-up cost, measured by the benchmark);
-    /// returns how many kinds there are.
-    pub fn compile_all(&self) -> usize {
+    /// returns how many definitions were compiled, or those that failed.
+    pub fn compile_all(&self) -> Result<usize, Vec<String>> {
         let definitions: HashSet<&String> = self.index.kinds.values().collect();
-        for d in &definitions {
-            self.validator(d);
+        let failed: Vec<String> = definitions
+            .iter()
+            .filter_map(|d| match &*self.validator(d) {
+                Ok(_) => None,
+                Err(e) => Some(format!("{d}: {e}")),
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(definitions.len())
+        } else {
+            Err(failed)
         }
-        definitions.len()
     }
 
     /// What this version knows of `apiVersion`/`kind`, without validating anything.
@@ -606,5 +614,91 @@ impl SchemaContext {
             .get_or_init(|| BuiltinSchemas::shared(self.version, self.strict))
             .as_ref()
             .map(|b| &**b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_in_every_spelling_kubectl_users_write() {
+        for (text, minor) in [("1.37", 37), ("v1.25", 25), ("v1.34.2", 34), ("1.30.0", 30)] {
+            assert_eq!(
+                text.parse::<KubeVersion>(),
+                Ok(KubeVersion { minor }),
+                "{text}"
+            );
+        }
+        for bad in [
+            "",
+            "1",
+            "1.",
+            "2.1",
+            "v1.x",
+            "1.37.",
+            "1.37.x",
+            "v1.99999999999",
+        ] {
+            assert!(bad.parse::<KubeVersion>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_bundled_kind_compiles_in_every_version() {
+        let versions = bundled_versions().expect("bundle");
+        assert!(versions.len() >= 4, "at least the four newest minors");
+        for version in versions {
+            let schemas = BuiltinSchemas::new(version, true).expect("version");
+            let count = schemas
+                .compile_all()
+                .unwrap_or_else(|e| panic!("{version}: {e:?}"));
+            assert!(count > 100, "{version}: {count} kinds");
+        }
+        let lenient = BuiltinSchemas::new(newest().expect("bundle"), false).expect("version");
+        assert!(lenient.compile_all().is_ok());
+    }
+
+    #[test]
+    fn not_served_says_what_changed_and_what_to_use() {
+        let at = |minor| BuiltinSchemas::shared(KubeVersion { minor }, true).expect("bundled");
+        assert_eq!(
+            at(25).not_served_message("certificates.k8s.io/v1", "ClusterTrustBundle"),
+            "certificates.k8s.io/v1 ClusterTrustBundle is not served by Kubernetes 1.25 \
+             (introduced in 1.37)"
+        );
+        assert_eq!(
+            at(37).not_served_message("batch/v1beta1", "CronJob"),
+            "batch/v1beta1 CronJob is not served by Kubernetes 1.37; use batch/v1"
+        );
+        assert_eq!(
+            at(37).classify("ops.example.com/v1", "Backup"),
+            Lookup::Unknown
+        );
+        assert_eq!(at(37).classify("apps/v1", "Deploymnet"), Lookup::NotServed);
+        assert_eq!(at(37).classify("apps/v1", "Deployment"), Lookup::Validated);
+    }
+
+    #[test]
+    fn opening_removes_only_closed_objects() {
+        let mut schema = serde_json::json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "spec": {"type": "object", "additionalProperties": false}
+            }
+        });
+        open(&mut schema);
+        assert_eq!(
+            schema,
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "spec": {"type": "object"}
+                }
+            })
+        );
     }
 }

@@ -251,6 +251,32 @@ mod tests {
     }
 
     #[test]
+    fn schema_settings_reach_the_setup() {
+        let mut config = Config::parse(
+            "kubernetesVersion: \"1.34\"\nschema:\n  strict: false\n  unknownKinds: fail\n  crds: [crds]\n",
+        )
+        .expect("valid configuration");
+        config.base = PathBuf::from("/repo");
+        let setup = Setup::from_config(&config).expect("valid setup");
+        assert_eq!(setup.kube_version, Some(KubeVersion { minor: 34 }));
+        assert_eq!(setup.pss.version, "v1.34".parse().expect("pss version"));
+        assert!(!setup.schema_strict);
+        assert_eq!(setup.unknown_kinds, UnknownKinds::Fail);
+        assert_eq!(setup.crd_paths, vec![PathBuf::from("/repo/crds")]);
+        // Defaults: strict, unknown kinds skipped, the newest bundled version.
+        let setup = Setup::from_config(&Config::default()).expect("defaults");
+        assert!(setup.schema_strict);
+        assert_eq!(setup.unknown_kinds, UnknownKinds::Skip);
+        let checker = setup.checker().expect("checker");
+        assert_eq!(
+            checker.schema().version(),
+            crate::kube_schema::newest().expect("bundle")
+        );
+        // A configuration the schema rejects.
+        assert!(Config::parse("schema:\n  unknownKinds: maybe\n").is_err());
+    }
+
+    #[test]
     fn never_and_bad_fail_on_values() {
         assert_eq!(parse_fail_on("never"), Ok(None));
         assert_eq!(parse_fail_on("Critical"), Ok(Some(Severity::Critical)));
