@@ -83,7 +83,9 @@ struct Bundle {
     source: BTreeMap<String, String>,
     /// Kept as text: a run parses only the definitions its kinds reach.
     schemas: Vec<Box<serde_json::value::RawValue>>,
-    versions: BTreeMap<String, VersionIndex>,
+    /// Each version's index, kept as text: a run parses only its target version's.
+    versions: BTreeMap<String, Box<serde_json::value::RawValue>>,
+    groups: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -100,9 +102,45 @@ struct Parsed {
     schemas: Vec<Box<serde_json::value::RawValue>>,
     /// Each schema parsed on first use.
     values: Vec<OnceLock<Result<Value, String>>>,
-    versions: BTreeMap<KubeVersion, VersionIndex>,
+    versions: BTreeMap<KubeVersion, LazyIndex>,
     /// Every API group some bundled version serves (`""`: the core group).
     groups: HashSet<String>,
+}
+
+/// A version's index: its text, parsed and checked on first use.
+struct LazyIndex {
+    text: Box<serde_json::value::RawValue>,
+    parsed: OnceLock<Result<VersionIndex, String>>,
+}
+
+impl Parsed {
+    /// The index of a bundled version.
+    fn index(&self, version: KubeVersion) -> Result<&VersionIndex, SchemaError> {
+        let lazy = self
+            .versions
+            .get(&version)
+            .ok_or_else(|| SchemaError::Bundle(format!("no version {version}")))?;
+        lazy.parsed
+            .get_or_init(|| {
+                let index: VersionIndex =
+                    serde_json::from_str(lazy.text.get()).map_err(|e| e.to_string())?;
+                for (key, definition) in &index.kinds {
+                    if !index.definitions.contains_key(definition) {
+                        return Err(format!("{key} names missing definition {definition}"));
+                    }
+                }
+                if let Some(i) = index
+                    .definitions
+                    .values()
+                    .find(|&&i| i >= self.schemas.len())
+                {
+                    return Err(format!("definition index {i} out of range"));
+                }
+                Ok(index)
+            })
+            .as_ref()
+            .map_err(|e| SchemaError::Bundle(format!("Kubernetes {version}: {e}")))
+    }
 }
 
 fn parse_bundle() -> Result<Parsed, SchemaError> {
@@ -113,23 +151,15 @@ fn parse_bundle() -> Result<Parsed, SchemaError> {
         .map_err(|e| bad(&e))?;
     let bundle: Bundle = serde_json::from_slice(&text).map_err(|e| bad(&e))?;
     let mut versions = BTreeMap::new();
-    let mut groups = HashSet::new();
-    for (name, index) in bundle.versions {
+    for (name, text) in bundle.versions {
         let version = name.parse::<KubeVersion>().map_err(|e| bad(&e))?;
-        for (key, definition) in &index.kinds {
-            if !index.definitions.contains_key(definition) {
-                return Err(bad(&format!("{key} names missing definition {definition}")));
-            }
-            groups.insert(group_of(api_version_of(key)).to_owned());
-        }
-        if let Some(i) = index
-            .definitions
-            .values()
-            .find(|&&i| i >= bundle.schemas.len())
-        {
-            return Err(bad(&format!("definition index {i} out of range")));
-        }
-        versions.insert(version, index);
+        versions.insert(
+            version,
+            LazyIndex {
+                text,
+                parsed: OnceLock::new(),
+            },
+        );
     }
     if versions.is_empty() {
         return Err(bad(&"no versions"));
@@ -139,7 +169,7 @@ fn parse_bundle() -> Result<Parsed, SchemaError> {
         values: bundle.schemas.iter().map(|_| OnceLock::new()).collect(),
         schemas: bundle.schemas,
         versions,
-        groups,
+        groups: bundle.groups.into_iter().collect(),
     })
 }
 
@@ -187,16 +217,12 @@ pub fn provenance() -> Result<&'static BTreeMap<String, String>, SchemaError> {
 pub fn kinds(version: KubeVersion) -> Result<Vec<(String, String)>, SchemaError> {
     ensure_bundled(version)?;
     let mut kinds: Vec<(String, String)> = parsed()?
-        .versions
-        .get(&version)
-        .map(|i| {
-            i.kinds
-                .keys()
-                .filter_map(|k| k.rsplit_once('/'))
-                .map(|(v, k)| (v.to_owned(), k.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .index(version)?
+        .kinds
+        .keys()
+        .filter_map(|k| k.rsplit_once('/'))
+        .map(|(v, k)| (v.to_owned(), k.to_owned()))
+        .collect();
     kinds.sort();
     Ok(kinds)
 }
@@ -251,7 +277,7 @@ pub struct BuiltinSchemas {
     strict: bool,
     index: &'static VersionIndex,
     parsed: &'static Parsed,
-    compiled: RwLock<HashMap<String, Compiled>>,
+    compiled: RwLock<HashMap<String, Arc<OnceLock<Compiled>>>>,
 }
 
 impl fmt::Debug for BuiltinSchemas {
@@ -286,10 +312,7 @@ impl BuiltinSchemas {
     pub fn new(version: KubeVersion, strict: bool) -> Result<Self, SchemaError> {
         ensure_bundled(version)?;
         let p = parsed()?;
-        let index = p
-            .versions
-            .get(&version)
-            .ok_or_else(|| SchemaError::Bundle(format!("no version {version}")))?;
+        let index = p.index(version)?;
         Ok(Self {
             version,
             strict,
@@ -345,39 +368,43 @@ impl BuiltinSchemas {
         self.strict
     }
 
-    /// The validator of one definition, compiled on first use.
+    /// The validator of one definition, compiled on first use. Different kinds compile in
+    /// parallel; threads wanting the same kind wait for one compilation.
     fn validator(&self, definition: &str) -> Compiled {
-        if let Some(v) = self
-            .compiled
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(definition)
-        {
-            return Arc::clone(v);
-        }
-        let mut map = self
-            .compiled
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(v) = map.get(definition) {
-            return Arc::clone(v);
-        }
-        let compiled = self.document(definition).and_then(|schema| {
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft202012)
-                .should_validate_formats(false)
-                .build(&schema)
-                .map_err(|e| e.to_string())
+        let cell = {
+            let found = self
+                .compiled
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(definition)
+                .map(Arc::clone);
+            match found {
+                Some(cell) => cell,
+                None => Arc::clone(
+                    self.compiled
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .entry(definition.to_owned())
+                        .or_default(),
+                ),
+            }
+        };
+        let compiled = cell.get_or_init(|| {
+            let started = std::time::Instant::now();
+            let compiled = self.document(definition).and_then(|schema| {
+                jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .should_validate_formats(false)
+                    .build(&schema)
+                    .map_err(|e| e.to_string())
+            });
+            match &compiled {
+                Ok(_) => tracing::debug!(definition, elapsed = ?started.elapsed(), "Kubernetes schema compiled"),
+                Err(e) => tracing::error!(definition, "a bundled Kubernetes schema does not compile: {e}"),
+            }
+            Arc::new(compiled)
         });
-        if let Err(e) = &compiled {
-            tracing::error!(
-                definition,
-                "a bundled Kubernetes schema does not compile: {e}"
-            );
-        }
-        let compiled = Arc::new(compiled);
-        map.insert(definition.to_owned(), Arc::clone(&compiled));
-        compiled
+        Arc::clone(compiled)
     }
 
     /// Compiles every kind of this version now (start-up cost, measured by the benchmark);
@@ -458,12 +485,13 @@ impl BuiltinSchemas {
             .collect();
         here.sort_unstable();
         let key = format!("{api_version}/{kind}");
+        // Rare (an object of a removed or future API): reading every version's index is fine.
         let elsewhere: Vec<KubeVersion> = parsed()
             .map(|p| {
                 p.versions
-                    .iter()
-                    .filter(|(_, i)| i.kinds.contains_key(&key))
-                    .map(|(v, _)| *v)
+                    .keys()
+                    .filter(|v| p.index(**v).is_ok_and(|i| i.kinds.contains_key(&key)))
+                    .copied()
                     .collect()
             })
             .unwrap_or_default();
@@ -544,7 +572,8 @@ impl FromStr for UnknownKinds {
 /// The schema settings of a run and the schemas they select: the target Kubernetes version's
 /// built-in schemas (loaded on first use) and the CustomResourceDefinitions given with `--crd`.
 pub struct SchemaContext {
-    version: KubeVersion,
+    /// `None`: the newest bundled (the bundle is read only when a rule needs it).
+    version: Option<KubeVersion>,
     strict: bool,
     unknown_kinds: UnknownKinds,
     crds: crate::schema::CrdSchemas,
@@ -565,9 +594,8 @@ impl fmt::Debug for SchemaContext {
 impl Default for SchemaContext {
     /// The newest bundled version, strict, unknown kinds skipped, no extra CRDs.
     fn default() -> Self {
-        let version = newest().unwrap_or(KubeVersion { minor: 0 });
         Self::new(
-            version,
+            None,
             true,
             UnknownKinds::Skip,
             crate::schema::CrdSchemas::default(),
@@ -577,7 +605,7 @@ impl Default for SchemaContext {
 
 impl SchemaContext {
     pub fn new(
-        version: KubeVersion,
+        version: Option<KubeVersion>,
         strict: bool,
         unknown_kinds: UnknownKinds,
         crds: crate::schema::CrdSchemas,
@@ -591,7 +619,8 @@ impl SchemaContext {
         }
     }
 
-    pub fn version(&self) -> KubeVersion {
+    /// The target version as configured (`None`: the newest bundled).
+    pub fn version(&self) -> Option<KubeVersion> {
         self.version
     }
 
@@ -611,7 +640,13 @@ impl SchemaContext {
     /// The target version's built-in schemas.
     pub fn builtin(&self) -> Result<&BuiltinSchemas, &SchemaError> {
         self.builtin
-            .get_or_init(|| BuiltinSchemas::shared(self.version, self.strict))
+            .get_or_init(|| {
+                let version = match self.version {
+                    Some(v) => v,
+                    None => newest()?,
+                };
+                BuiltinSchemas::shared(version, self.strict)
+            })
             .as_ref()
             .map(|b| &**b)
     }

@@ -165,17 +165,14 @@ impl Setup {
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;
             checker = checker.with_policies(Arc::new(policies));
         }
-        let version = match self.kube_version {
-            Some(v) => v,
-            None => crate::kube_schema::newest()?,
-        };
+        // The bundle is read only when KG005 runs (and then once per process).
         let uses_builtin = checker.rules().iter().any(|r| r.meta().id == "KG005");
-        if uses_builtin {
+        if let (true, Some(version)) = (uses_builtin, self.kube_version) {
             crate::kube_schema::ensure_bundled(version)?;
         }
         let crds = load_crds(&self.crd_paths, self.schema_strict)?;
         Ok(checker.with_schema(Arc::new(SchemaContext::new(
-            version,
+            self.kube_version,
             self.schema_strict,
             self.unknown_kinds,
             crds,
@@ -268,8 +265,9 @@ mod tests {
         assert!(setup.schema_strict);
         assert_eq!(setup.unknown_kinds, UnknownKinds::Skip);
         let checker = setup.checker().expect("checker");
+        assert_eq!(checker.schema().version(), None);
         assert_eq!(
-            checker.schema().version(),
+            checker.schema().builtin().expect("bundled").version(),
             crate::kube_schema::newest().expect("bundle")
         );
         // A configuration the schema rejects.

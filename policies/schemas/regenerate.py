@@ -109,7 +109,13 @@ def main(argv):
                 schemas.append(body)
             names[def_name] = index[text]
         versions[minor] = {"definitions": names, "kinds": dict(sorted(kinds.items()))}
+    # Every API group some version serves ("" is the core group): an apiVersion of one of them
+    # that a version lacks is "not served", not an unknown kind. Kept apart from the versions so
+    # a run reads only its own version's index.
+    groups = sorted({key.rsplit("/", 1)[0].rpartition("/")[0]
+                     for v in versions.values() for key in v["kinds"]})
     bundle = {
+        "groups": groups,
         "source": {
             "package": f"{PACKAGE}=={VERSION} (PyPI)",
             "sha256": SHA256,
