@@ -339,3 +339,41 @@ fn bad_crd_paths_and_versions_are_setup_errors() {
         .check(&Loader::default().load(&[Input::Path(testdata("schema/custom"))]));
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 }
+
+#[test]
+fn schema_findings_are_exemptible_like_any_other() {
+    let text = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: legacy
+  annotations:
+    exempt.kubegate.io/kubernetes-schema: "chart 1.x renders replicas as a string; fixed in 2.0 (OPS-77)"
+spec:
+  replicas: "3"
+  selector: {matchLabels: {app: legacy}}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec: {containers: [{name: app, image: "registry.example.com/legacy:1.0.0"}]}
+"#;
+    let (manifests, errors) = Loader::default().load_text("legacy.yaml", text.to_owned());
+    assert!(errors.is_empty(), "{errors:?}");
+    let loaded = kubegate_engine::Loaded {
+        manifests,
+        errors,
+        files: 1,
+    };
+    let report = common::only(&["KG005"]).check(&loaded);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    // Without the annotation the same object fails.
+    let (manifests, _) = Loader::default().load_text(
+        "legacy.yaml",
+        text.replace("exempt.kubegate.io/kubernetes-schema", "note"),
+    );
+    let report = common::only(&["KG005"]).check(&kubegate_engine::Loaded {
+        manifests,
+        errors: Vec::new(),
+        files: 1,
+    });
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    assert_eq!(report.findings[0].location.line, Some(8));
+}
