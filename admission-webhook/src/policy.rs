@@ -179,7 +179,7 @@ impl PolicyState {
 /// Compiles every built-in kind's schema before the first request, so no admission pays for
 /// it (about 70 ms once per process; reloads reuse the compiled schemas).
 fn warm_schemas(checker: &Checker) {
-    if !checker.rules().iter().any(|r| r.meta().id == "KG005") {
+    if !checker.runs(kubegate_engine::rules::KUBERNETES_SCHEMA_ID) {
         return;
     }
     let started = std::time::Instant::now();

@@ -309,6 +309,11 @@ impl Checker {
         &self.rules
     }
 
+    /// Whether the built-in rule with this id runs.
+    pub fn runs(&self, rule_id: &str) -> bool {
+        self.rules.iter().any(|r| r.meta().id == rule_id)
+    }
+
     /// Evaluates one manifest: every rule and policy, then exemptions. A rule that panics or a
     /// policy that fails becomes an error for that object instead of taking the run down.
     /// `worker` is this thread's policy engines (see [`PolicySet::worker`]).
@@ -401,7 +406,7 @@ impl Checker {
                 .map(|v| self.raw_builtin(&exemption::INVALID, v)),
         );
         for e in exemptions {
-            let active = self.rules.iter().any(|r| r.meta().id == e.rule_id)
+            let active = self.runs(&e.rule_id)
                 || self
                     .policies
                     .as_deref()

@@ -116,11 +116,6 @@ impl CrdSchemas {
             .contains_key(&(group.to_owned(), kind.to_owned()))
     }
 
-    /// Whether this set has no CRD at all.
-    pub fn is_empty(&self) -> bool {
-        self.kinds.is_empty()
-    }
-
     /// Schema findings for one object: problems with a CRD's own schemas, or a custom
     /// resource's violations of its CRD. Returns whether this set judged the object (it is a
     /// CRD, or a CRD here defines its kind); objects of other kinds get no findings.

@@ -166,7 +166,7 @@ impl Setup {
             checker = checker.with_policies(Arc::new(policies));
         }
         // The bundle is read only when KG005 runs (and then once per process).
-        let uses_builtin = checker.rules().iter().any(|r| r.meta().id == "KG005");
+        let uses_builtin = checker.runs(crate::rules::KUBERNETES_SCHEMA_ID);
         if let (true, Some(version)) = (uses_builtin, self.kube_version) {
             crate::kube_schema::ensure_bundled(version)?;
         }

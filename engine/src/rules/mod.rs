@@ -78,6 +78,9 @@ use crate::rule::{Rule, RuleMeta};
 /// The rule whose findings are advisory unless unknown kinds are set to fail.
 pub const UNKNOWN_KIND_ID: &str = unknown_kind::META.id;
 
+/// The rule that needs the bundled Kubernetes schemas (and the target version to be bundled).
+pub const KUBERNETES_SCHEMA_ID: &str = kubernetes_schema::META.id;
+
 static BUILTIN: &[&dyn Rule] = &[
     &workload_structure::WorkloadStructure,
     &custom_resource_schema::CustomResourceSchema,

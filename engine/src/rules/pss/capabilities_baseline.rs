@@ -80,20 +80,7 @@ impl Rule for CapabilitiesBaseline {
             let bad: Vec<(usize, &str)> = strings(add)
                 .filter(|(_, cap)| !BASELINE_CAPABILITIES.contains(cap))
                 .collect();
-            let Some(&(first, _)) = bad.first() else {
-                continue;
-            };
-            let mut names: Vec<&str> = bad.iter().map(|(_, cap)| *cap).collect();
-            names.sort_unstable();
-            names.dedup();
-            out.push(Violation {
-                pointer: c.pointer(&format!("securityContext/capabilities/add/{first}")),
-                message: format!(
-                    "{} must not include {} in securityContext.capabilities.add",
-                    c.label(),
-                    super::join_quote(names)
-                ),
-            });
+            out.extend(super::added_capabilities(&c, &bad));
         }
     }
 }

@@ -1,5 +1,5 @@
 use super::capabilities_baseline::BASELINE_CAPABILITIES;
-use super::{container_sc, join_quote, minor, strings, CAPABILITIES_BASELINE};
+use super::{container_sc, minor, strings, CAPABILITIES_BASELINE};
 use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 use crate::workload::pod_spec;
 
@@ -80,20 +80,7 @@ impl Rule for CapabilitiesRestricted {
                 .filter(|(_, cap)| *cap != "NET_BIND_SERVICE")
                 .filter(|(_, cap)| !baseline_active || BASELINE_CAPABILITIES.contains(cap))
                 .collect();
-            let Some(&(first, _)) = bad.first() else {
-                continue;
-            };
-            let mut names: Vec<&str> = bad.iter().map(|(_, cap)| *cap).collect();
-            names.sort_unstable();
-            names.dedup();
-            out.push(Violation {
-                pointer: c.pointer(&format!("securityContext/capabilities/add/{first}")),
-                message: format!(
-                    "{} must not include {} in securityContext.capabilities.add",
-                    c.label(),
-                    join_quote(names)
-                ),
-            });
+            out.extend(super::added_capabilities(&c, &bad));
         }
     }
 }

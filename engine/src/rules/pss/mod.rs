@@ -51,6 +51,27 @@ pub(crate) fn join_quote<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> S
         .join(", ")
 }
 
+/// The violation for the capabilities a container may not add (`bad`: index and name in
+/// `securityContext.capabilities.add`), at the first of them, naming each once; none when
+/// `bad` is empty.
+pub(crate) fn added_capabilities(
+    c: &Container<'_>,
+    bad: &[(usize, &str)],
+) -> Option<crate::rule::Violation> {
+    let &(first, _) = bad.first()?;
+    let mut names: Vec<&str> = bad.iter().map(|(_, cap)| *cap).collect();
+    names.sort_unstable();
+    names.dedup();
+    Some(crate::rule::Violation {
+        pointer: c.pointer(&format!("securityContext/capabilities/add/{first}")),
+        message: format!(
+            "{} must not include {} in securityContext.capabilities.add",
+            c.label(),
+            join_quote(names)
+        ),
+    })
+}
+
 /// A field inside a container's `securityContext`.
 pub(crate) fn container_sc<'a>(c: &Container<'a>, path: &[&str]) -> Option<&'a Value> {
     let mut value = c.value.get("securityContext")?;
