@@ -714,7 +714,7 @@ fn generated_tree_is_up_to_date() {
     assert!(
         missing.is_empty() && extra.is_empty(),
         "testdata/pss is stale ({} missing or different, {} extra, e.g. {:?} {:?}); \
-         regenerate with KUBEGATE_UPDATE_FIXTURES=1 cargo test -p kubegate-engine --test pss_conformance",
+         regenerate with KUBEGATE_UPDATE_FIXTURES=1 cargo test -p kubegate-engine --test integration pss_conformance::",
         missing.len(),
         extra.len(),
         missing.first(),

@@ -1,7 +1,7 @@
 //! The shipped fixtures: exact positions of findings and errors, and a report that does not
 //! depend on the number of threads.
 
-mod common;
+use crate::common;
 
 use common::{positions_all, testdata};
 use kubegate_engine::{Checker, Input, Loader, Position, Report};

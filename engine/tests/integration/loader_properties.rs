@@ -178,7 +178,7 @@ proptest! {
         cut in 0usize..600,
         insert in "[ \\n\\t:\\-\\[\\]{}&*!|>'\"#a-z0-9]{0,6}",
     ) {
-        let base = include_str!("../../testdata/examples/web-deployment.yaml");
+        let base = include_str!("../../../testdata/examples/web-deployment.yaml");
         let cut = cut.min(base.len());
         let cut = (0..=cut).rev().find(|i| base.is_char_boundary(*i)).unwrap_or(0);
         let text = format!("{}{}{}", &base[..cut], insert, &base[cut..]);

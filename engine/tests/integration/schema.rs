@@ -1,7 +1,7 @@
 //! KG004: custom resources validated against the CustomResourceDefinitions in the same input,
 //! with the API server's structural-schema quirks and exact positions.
 
-mod common;
+use crate::common;
 
 use common::testdata;
 use kubegate_engine::{Input, Loader};

@@ -2,7 +2,7 @@
 //! exact positions of their findings, and the exemptions they must honour. Other rules' findings
 //! on the same fixtures are filtered out, so these tests judge only the CIS rules.
 
-mod common;
+use crate::common;
 
 use common::{positions, testdata};
 use kubegate_engine::catalog::Catalog;

@@ -1,7 +1,7 @@
 //! Exact positions of the Pod Security and CIS pod rules, and how the CIS pod rules defer to
 //! the Pod Security rules that cover the same field.
 
-mod common;
+use crate::common;
 
 use common::{only, positions_all};
 use kubegate_engine::{Checker, Input, Loaded, Loader, Report};

@@ -13,6 +13,6 @@ fn rules_reference_is_up_to_date() {
         actual == expected,
         "docs/rules.md is stale: regenerate it with \
          `cargo run -p kubegate -- rules --format markdown > docs/rules.md` \
-         (or KUBEGATE_UPDATE_DOCS=1 cargo test -p kubegate-engine --test docs)"
+         (or KUBEGATE_UPDATE_DOCS=1 cargo test -p kubegate-engine --test integration docs::)"
     );
 }

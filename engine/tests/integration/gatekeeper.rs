@@ -1,7 +1,7 @@
 //! Gatekeeper ConstraintTemplates and Constraints on real template, constraint and resource
 //! files written for these tests.
 
-mod common;
+use crate::common;
 
 use common::testdata;
 use kubegate_engine::rego::{PolicyError, PolicyOptions, PolicySet};

@@ -2,7 +2,7 @@
 //! positions of their findings and the cases they must leave alone. The checker runs only these
 //! rules, so the assertions do not move when other packs grow.
 
-mod common;
+use crate::common;
 
 use common::positions;
 use kubegate_engine::catalog::Catalog;

@@ -1,6 +1,6 @@
 //! Rego policies with conftest conventions, on real policy files and manifests.
 
-mod common;
+use crate::common;
 
 use common::testdata;
 use kubegate_engine::rego::{PolicyError, PolicyOptions, PolicySet};
