@@ -690,8 +690,18 @@ fn on_disk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, String>) {
     }
 }
 
+/// Held by both tests: with `KUBEGATE_UPDATE_FIXTURES` set, one rewrites
+/// `testdata/pss` (removing it first) while the other would read it.
+static TREE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lock_tree() -> std::sync::MutexGuard<'static, ()> {
+    TREE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn generated_tree_is_up_to_date() {
+    let _tree = lock_tree();
     let expected = generate();
     if std::env::var_os("KUBEGATE_UPDATE_FIXTURES").is_some() {
         let _ = std::fs::remove_dir_all(root());
@@ -750,6 +760,7 @@ fn fixtures_in(level: PssLevel, dir_minor: u32) -> Vec<(String, bool, String)> {
 
 #[test]
 fn every_pod_at_every_version() {
+    let _tree = lock_tree();
     let mut judged = 0;
     let mut failures = Vec::new();
     for level in LEVELS {
