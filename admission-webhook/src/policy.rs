@@ -14,11 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use thiserror::Error;
 
-/// Rules that judge an object against *other* objects of the same input (a namespace's
-/// NetworkPolicies, a ServiceAccount's automount setting). One admission request holds one
-/// object, so they would only report false positives; the webhook does not run them.
-pub const CROSS_OBJECT_RULES: [&str; 2] = ["KG401", "KG306"];
-
 /// Namespaces never evaluated unless the configuration lists its own.
 pub const DEFAULT_EXCLUDED_NAMESPACES: [&str; 3] =
     ["kube-system", "kube-public", "kube-node-lease"];
@@ -83,7 +78,10 @@ impl PolicyState {
             .policy_paths
             .extend(source.policy_paths.iter().cloned());
         setup.crd_paths.extend(source.crd_paths.iter().cloned());
-        for rule in CROSS_OBJECT_RULES {
+        // Rules that judge an object against *other* objects of the input (a namespace's
+        // NetworkPolicies, a Deployment's autoscaler): one admission request holds one object,
+        // so they would only report false positives.
+        for rule in kubegate_engine::rules::whole_input_ids() {
             if !setup.skip.iter().any(|s| s == rule) {
                 setup.skip.push(rule.to_owned());
             }

@@ -262,6 +262,19 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
         "{message}"
     );
 
+    // A Deployment without `spec.replicas` is usually scaled by a HorizontalPodAutoscaler, which
+    // the request does not show: KG208 (single replica) needs the whole input and does not run.
+    // `kubegate check` on the same object alone reports it.
+    let mut scaled = review("deployment-create-dryrun.json");
+    let spec = scaled["request"]["object"]["spec"]
+        .as_object_mut()
+        .expect("spec");
+    assert!(spec.remove("replicas").is_some());
+    let (_, answer) = admit(&server, &scaled).await;
+    let said = response(&answer).to_string();
+    assert!(said.contains("[KG201] "), "{said}");
+    assert!(!said.contains("KG208"), "{said}");
+
     // DELETE and excluded namespaces are allowed without evaluation.
     for fixture in ["pod-delete.json", "pod-create-kube-system.json"] {
         let (_, answer) = admit(&server, &review(fixture)).await;
@@ -307,7 +320,7 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
         "kubegate_webhook_requests_total{verdict=\"skipped\",kind=\"Pod\",operation=\"DELETE\"} 1",
         "kubegate_webhook_requests_total{verdict=\"denied\",kind=\"Pod\",operation=\"UPDATE\"} 1",
         "kubegate_webhook_rejected_requests_total{reason=\"malformed\"} 3",
-        "kubegate_webhook_request_duration_seconds_count 8",
+        "kubegate_webhook_request_duration_seconds_count 9",
         "kubegate_webhook_in_flight_requests 0",
     ] {
         assert!(metrics.contains(line), "missing {line}:\n{metrics}");

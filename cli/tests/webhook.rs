@@ -254,7 +254,7 @@ fn check_findings(object: &Value, dir: &Path) -> Vec<(String, String, String)> {
             "--format",
             "json",
             "--skip-rules",
-            "KG401,KG306",
+            &kubegate_engine::rules::whole_input_ids().join(","),
         ])
         .arg("--policy")
         .arg(testdata("admission/policy"))

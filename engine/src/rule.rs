@@ -167,6 +167,17 @@ impl Context<'_> {
 pub trait Rule: Send + Sync + 'static {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+
+    /// Whether the verdict on an object depends on *other* objects of the input (through
+    /// [`Context::inventory`]), so that judging the object alone gives a wrong answer: a
+    /// Namespace without its NetworkPolicies, a Deployment without its autoscaler. Front ends
+    /// that see one object at a time (the admission webhook) do not run these rules.
+    ///
+    /// Rules that only *add* schemas from the input (CRDs, KG004/KG006) are not such rules:
+    /// they get the same schemas from `--crd`.
+    fn needs_whole_input(&self) -> bool {
+        false
+    }
 }
 
 impl fmt::Debug for dyn Rule {

@@ -49,6 +49,11 @@ impl Rule for NamespaceWithoutNetworkPolicy {
         &META
     }
 
+    /// Yes: the NetworkPolicies of the namespace are other objects.
+    fn needs_whole_input(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;

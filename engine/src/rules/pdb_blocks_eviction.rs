@@ -234,6 +234,11 @@ impl Rule for PdbBlocksEviction {
         &META
     }
 
+    /// Yes: the budget is judged against the workloads it selects, other objects.
+    fn needs_whole_input(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;

@@ -70,6 +70,11 @@ impl Rule for ServiceAccountTokenAutomount {
         &META
     }
 
+    /// Yes: a pod's automount setting is inherited from its ServiceAccount, another object.
+    fn needs_whole_input(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

@@ -140,6 +140,11 @@ impl Rule for SingleReplica {
         &META
     }
 
+    /// Yes: a HorizontalPodAutoscaler, another object, sets the replica count.
+    fn needs_whole_input(&self) -> bool {
+        true
+    }
+
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         if !is_replicated(manifest) {
