@@ -3,7 +3,7 @@
 use crate::catalog::{Catalog, CatalogError};
 use crate::exemption;
 use crate::inventory::Inventory;
-use crate::kube_schema::{SchemaContext, UnknownKinds};
+use crate::kube_schema::SchemaContext;
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::manifest::{Manifest, ObjectRef, SourceFile};
 use crate::rego::{PolicySet, PolicyWorker};
@@ -350,7 +350,14 @@ impl Checker {
             let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(&cx, &mut violations)));
             let meta = rule.meta();
             match outcome {
-                Ok(()) => raw.extend(violations.drain(..).map(|v| self.raw_builtin(meta, v))),
+                Ok(()) => {
+                    let advisory = !violations.is_empty() && rule.advisory(&cx);
+                    raw.extend(
+                        violations
+                            .drain(..)
+                            .map(|v| self.raw_builtin(meta, v, advisory)),
+                    );
+                }
                 Err(_) => errors.push(LoadError {
                     file: manifest.source.name.clone(),
                     position: manifest.locate(""),
@@ -403,7 +410,7 @@ impl Checker {
         raw.extend(
             invalid
                 .into_iter()
-                .map(|v| self.raw_builtin(&exemption::INVALID, v)),
+                .map(|v| self.raw_builtin(&exemption::INVALID, v, false)),
         );
         for e in exemptions {
             let active = self.runs(&e.rule_id)
@@ -422,6 +429,7 @@ impl Checker {
                         pointer: e.pointer,
                         message,
                     },
+                    false,
                 ));
             }
         }
@@ -429,7 +437,7 @@ impl Checker {
         (findings, errors)
     }
 
-    fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation) -> Raw {
+    fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation, advisory: bool) -> Raw {
         Raw {
             id: Cow::Borrowed(meta.id),
             name: Cow::Borrowed(meta.name),
@@ -437,9 +445,7 @@ impl Checker {
             violation,
             policy: None,
             details: serde_json::Map::new(),
-            // Objects no schema describes are a note unless the run asks them to fail.
-            advisory: meta.id == crate::rules::UNKNOWN_KIND_ID
-                && self.schema.unknown_kinds() == UnknownKinds::Skip,
+            advisory,
         }
     }
 

@@ -178,6 +178,13 @@ pub trait Rule: Send + Sync + 'static {
     fn needs_whole_input(&self) -> bool {
         false
     }
+
+    /// Whether this run reports the rule's findings as advisory notes (shown, never failing
+    /// the run, dry-run in the webhook) rather than at their severity. Asked only when the
+    /// rule found something.
+    fn advisory(&self, _cx: &Context<'_>) -> bool {
+        false
+    }
 }
 
 impl fmt::Debug for dyn Rule {

@@ -75,9 +75,6 @@ mod workload_structure;
 
 use crate::rule::{Rule, RuleMeta};
 
-/// The rule whose findings are advisory unless unknown kinds are set to fail.
-pub const UNKNOWN_KIND_ID: &str = unknown_kind::META.id;
-
 /// The rule that needs the bundled Kubernetes schemas (and the target version to be bundled).
 pub const KUBERNETES_SCHEMA_ID: &str = kubernetes_schema::META.id;
 

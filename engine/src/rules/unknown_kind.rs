@@ -1,4 +1,4 @@
-use crate::kube_schema::Lookup;
+use crate::kube_schema::{Lookup, UnknownKinds};
 use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
 
 /// Objects that no schema describes, so nothing validated them.
@@ -41,6 +41,11 @@ spec:
 impl Rule for UnknownKind {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    /// Objects no schema describes are a note unless the run asks them to fail.
+    fn advisory(&self, cx: &Context<'_>) -> bool {
+        cx.schema.unknown_kinds() == UnknownKinds::Skip
     }
 
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
