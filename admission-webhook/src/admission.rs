@@ -3,7 +3,7 @@
 
 use crate::policy::PolicyState;
 use kubegate_engine::config::{Enforcement, FailureMode};
-use kubegate_engine::inventory::Inventory;
+use kubegate_engine::model::inventory::Inventory;
 use kubegate_engine::{Finding, Manifest};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -155,7 +155,7 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
         && settings
             .exclude_namespaces
             .iter()
-            .any(|p| kubegate_engine::gatekeeper::glob(p, &request.namespace))
+            .any(|p| kubegate_engine::policy::gatekeeper::glob(p, &request.namespace))
     {
         return skipped(request, "namespace excluded");
     }
@@ -336,7 +336,7 @@ pub fn one_line(finding: &Finding) -> String {
     }
 }
 
-pub use kubegate_engine::position::dotted;
+pub use kubegate_engine::load::position::dotted;
 
 /// A warning the API server accepts: one line, at most [`MAX_WARNING_CHARS`] characters.
 pub fn warning(text: &str) -> String {

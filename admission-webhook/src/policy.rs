@@ -2,10 +2,10 @@
 //! settings, built by the same [`Setup`] as `kubegate check` so both give the same verdicts.
 
 use kubegate_engine::check::Checker;
+use kubegate_engine::config::setup::Setup;
 use kubegate_engine::config::{Config, Enforcement, FailureMode};
-use kubegate_engine::inventory::Inventory;
-use kubegate_engine::rego::PolicyWorker;
-use kubegate_engine::setup::Setup;
+use kubegate_engine::model::inventory::Inventory;
+use kubegate_engine::policy::rego::PolicyWorker;
 use kubegate_engine::{Finding, LoadError, Manifest, Severity};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ pub enum PolicyLoadError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Config(Vec<kubegate_engine::config::ConfigError>),
     #[error(transparent)]
-    Setup(#[from] kubegate_engine::setup::SetupError),
+    Setup(#[from] kubegate_engine::config::setup::SetupError),
 }
 
 /// The webhook's section of the configuration, with defaults applied.
@@ -159,7 +159,7 @@ impl PolicyState {
             .webhook
             .enforcement
             .iter()
-            .filter(|(p, _)| p.contains('*') && kubegate_engine::gatekeeper::glob(p, id))
+            .filter(|(p, _)| p.contains('*') && kubegate_engine::policy::gatekeeper::glob(p, id))
             .max_by_key(|(p, _)| p.len())
         {
             return *e;

@@ -7,8 +7,8 @@ mod webhook;
 
 use args::{CheckArgs, Cli, Command, Format, TestFormat, WebhookCommand};
 use clap::Parser;
+use kubegate_engine::config::setup::{Setup, SetupError};
 use kubegate_engine::config::Config;
-use kubegate_engine::setup::{Setup, SetupError};
 use kubegate_engine::{Input, Limits, Loader};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -77,22 +77,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// `kubegate schemas`: the bundled versions and where they come from, or one version's kinds.
 fn schemas_text(args: &args::SchemasArgs) -> anyhow::Result<String> {
-    use kubegate_engine::kube_schema;
+    use kubegate_engine::schema::builtin;
     let mut text = String::new();
     if let Some(version) = args.kube_version {
-        for (api_version, kind) in kube_schema::kinds(version)? {
+        for (api_version, kind) in builtin::kinds(version)? {
             text.push_str(&format!("{api_version} {kind}\n"));
         }
         return Ok(text);
     }
-    let versions = kube_schema::bundled_versions()?;
-    let newest = kube_schema::newest()?;
+    let versions = builtin::bundled_versions()?;
+    let newest = builtin::newest()?;
     for v in &versions {
-        let count = kube_schema::kinds(*v)?.len();
+        let count = builtin::kinds(*v)?.len();
         let mark = if *v == newest { " (default)" } else { "" };
         text.push_str(&format!("Kubernetes {v}: {count} kinds{mark}\n"));
     }
-    let source = kube_schema::provenance()?;
+    let source = builtin::provenance()?;
     text.push_str("\nsource:\n");
     for (key, value) in source {
         text.push_str(&format!("  {key}: {value}\n"));
@@ -132,7 +132,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     if let Some(version) = args.pss_version {
         setup.pss.version = version;
     } else if let (Some(version), None) = (args.kube_version, config.pss.version.as_deref()) {
-        setup.pss.version = kubegate_engine::pss::PssVersion::v1(version.minor)?;
+        setup.pss.version = kubegate_engine::rules::pss::PssVersion::v1(version.minor)?;
     }
     if let Some(version) = args.kube_version {
         setup.kube_version = Some(version);
@@ -193,7 +193,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         helm_values.extend(args.helm_values.iter().cloned());
         let mut helm_set = config.render.helm.set.clone();
         helm_set.extend(args.helm_set.iter().cloned());
-        loader = loader.with_render(kubegate_engine::render::RenderSettings {
+        loader = loader.with_render(kubegate_engine::source::render::RenderSettings {
             kustomize: config.render.kustomize.unwrap_or(true),
             helm: config.render.helm.enabled.unwrap_or(true),
             helm_values,
@@ -208,16 +208,18 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         .collect();
     let repo = if args.staged || args.diff_base.is_some() {
         let cwd = std::env::current_dir()?;
-        Some(kubegate_engine::git::Repo::discover(&cwd).map_err(|e| {
-            anyhow::anyhow!(
-                "{} needs a git repository: {e}",
-                if args.staged {
-                    "--staged"
-                } else {
-                    "--diff-base"
-                }
-            )
-        })?)
+        Some(
+            kubegate_engine::source::git::Repo::discover(&cwd).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} needs a git repository: {e}",
+                    if args.staged {
+                        "--staged"
+                    } else {
+                        "--diff-base"
+                    }
+                )
+            })?,
+        )
     } else {
         None
     };
@@ -306,7 +308,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 
 /// `kubegate test`: exit 0 when every test passes, 1 on a failure or error.
 fn policy_tests(args: &args::TestArgs) -> u8 {
-    use kubegate_engine::policy_test::{run, TestStatus};
+    use kubegate_engine::policy::verify::{run, TestStatus};
     let results = run(&args.paths);
     let count = |f: fn(&TestStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
     let passed = count(|s| matches!(s, TestStatus::Pass));
@@ -379,7 +381,7 @@ const HOOK_MARKER: &str = "# kubegate pre-commit hook";
 /// `kubegate install-hook`: writes `<hooks dir>/pre-commit` (honouring core.hooksPath).
 fn install_hook(args: &args::InstallHookArgs) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir()?;
-    let hooks = kubegate_engine::git::Repo::discover(&cwd)
+    let hooks = kubegate_engine::source::git::Repo::discover(&cwd)
         .map_err(|e| anyhow::anyhow!("install-hook needs a git repository: {e}"))?
         .hooks_dir()?;
     std::fs::create_dir_all(&hooks)?;

@@ -380,7 +380,8 @@ fn the_deploy_files_pass_kubegate_restricted_and_their_configuration_loads() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/base/configmap.yaml"),
     )
     .expect("configmap.yaml");
-    let stream = kubegate_engine::yaml::parse_stream(&text, &kubegate_engine::Limits::default());
+    let stream =
+        kubegate_engine::load::yaml::parse_stream(&text, &kubegate_engine::Limits::default());
     assert!(stream.error.is_none());
     let dir = tempfile::tempdir().expect("tempdir");
     for doc in &stream.documents {

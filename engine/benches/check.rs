@@ -4,7 +4,8 @@
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::Bencher;
-use kubegate_engine::{corpus, kube_schema, Checker, Input, Loaded, Loader};
+use kubegate_engine::schema::builtin as kube_schema;
+use kubegate_engine::{corpus, Checker, Input, Loaded, Loader};
 
 // The same allocator as the `kubegate` binary, so the figures are the shipped ones.
 #[global_allocator]
@@ -23,7 +24,7 @@ fn parse_only(bencher: Bencher) {
     let limits = kubegate_engine::Limits::default();
     bencher
         .counter(BytesCount::of_str(&text))
-        .bench(|| kubegate_engine::yaml::parse_stream(divan::black_box(&text), &limits));
+        .bench(|| kubegate_engine::load::yaml::parse_stream(divan::black_box(&text), &limits));
 }
 
 /// Built-in rules and exemptions over already-loaded objects, parallel.
@@ -116,8 +117,9 @@ fn end_to_end_with_30_templates(bencher: Bencher) {
     for (name, text) in corpus::generate_files(count, 50, SEED) {
         std::fs::write(input_dir.join(name), text).expect("write corpus");
     }
-    let policies = kubegate_engine::rego::PolicySet::load(&[policy_dir], &Default::default())
-        .expect("policies");
+    let policies =
+        kubegate_engine::policy::rego::PolicySet::load(&[policy_dir], &Default::default())
+            .expect("policies");
     let checker = Checker::default().with_policies(std::sync::Arc::new(policies));
     let inputs = [Input::Path(input_dir)];
     bencher.counter(ItemsCount::new(count)).bench(|| {

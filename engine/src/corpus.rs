@@ -250,7 +250,8 @@ mod tests {
         for (name, text) in gatekeeper_policies(30) {
             std::fs::write(dir.join(name), text).expect("write");
         }
-        let set = crate::rego::PolicySet::load(std::slice::from_ref(&dir), &Default::default());
+        let set =
+            crate::policy::rego::PolicySet::load(std::slice::from_ref(&dir), &Default::default());
         let _ = std::fs::remove_dir_all(&dir);
         let set = set.expect("generated templates load");
         assert_eq!(set.rules().len(), 30);

@@ -1,35 +1,26 @@
 //! kubegate's engine: loads Kubernetes manifests with exact positions, evaluates rules on
 //! them and produces a deterministic report. It knows nothing of command lines or servers.
+//!
+//! The modules follow the pipeline (see `docs/architecture.md`): [`source`] (where text comes
+//! from) → [`load`] (how it is read) → [`model`] (what an object is) → [`rules`], [`schema`]
+//! and [`policy`] (what judges it) → [`check`] (the run and its report), configured by
+//! [`config`]. [`vocab`] is the vocabulary all of them share.
 
-pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod corpus;
-pub mod docs;
-pub mod exemption;
-pub mod gatekeeper;
-#[cfg(feature = "git")]
-pub mod git;
-pub mod inventory;
-pub mod kube_schema;
 pub mod load;
-pub mod manifest;
-pub mod policy_test;
-pub mod position;
-pub mod pss;
-pub mod rego;
-pub mod render;
-pub mod rule;
+pub mod model;
+pub mod policy;
 pub mod rules;
-pub mod scalar;
 pub mod schema;
-pub mod setup;
-pub mod workload;
-pub mod yaml;
+pub mod source;
+pub mod vocab;
 
 pub use check::{Checker, Finding, Location, Report, Summary};
+pub use load::position::Position;
+pub use load::yaml::Limits;
 pub use load::{Input, LoadError, LoadErrorKind, Loaded, Loader};
-pub use manifest::{Manifest, ObjectRef, SourceFile};
-pub use position::Position;
-pub use rule::{Category, Context, Rule, RuleMeta, Settings, Severity, Violation};
-pub use yaml::Limits;
+pub use model::manifest::{Manifest, ObjectRef, SourceFile};
+pub use rules::{Context, Rule, Settings};
+pub use vocab::{Category, RuleMeta, Severity, Violation};

@@ -1,6 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0, as GitHub code scanning and other CI tools read it.
 
-use kubegate_engine::catalog::Catalog;
+use kubegate_engine::rules::catalog::Catalog;
 use kubegate_engine::{Finding, Report, Severity};
 use serde_json::{json, Value};
 

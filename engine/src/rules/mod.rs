@@ -31,73 +31,41 @@ spec:
     };
 }
 
-mod added_capabilities;
-mod cluster_admin_binding;
-mod csr_approval_access;
-mod custom_resource_schema;
-mod default_namespace;
-mod default_service_account;
-mod deprecated_api_version;
-mod host_namespaces;
-mod host_path_volume;
-mod image_pull_policy;
-mod image_tag;
-mod kubernetes_schema;
-mod liveness_probe;
-mod namespace_without_network_policy;
-mod namespace_without_pod_security;
-mod net_raw_capability;
-mod node_proxy_access;
-mod pdb_blocks_eviction;
-mod persistent_volume_create;
-mod pod_create_access;
-mod privileged_container;
-mod pss;
-mod rbac_escalation_verbs;
-mod rbac_match;
-mod rbac_wildcard;
-mod read_only_root_filesystem;
-mod readiness_probe;
-mod recommended_labels;
-mod resource_limits;
-mod resource_requests;
-mod secret_in_env;
-mod secrets_access;
-mod security_context_missing;
-mod service_account_token_automount;
-mod service_account_token_create;
-mod service_exposed;
-mod single_replica;
-mod system_masters_binding;
-mod unknown_kind;
-mod webhook_config_access;
-mod workload_structure;
+pub(crate) mod best_practices;
+pub mod catalog;
+pub(crate) mod cis;
+pub mod docs;
+pub(crate) mod kubegate;
+pub mod pss;
+mod rule;
 
-use crate::rule::{Rule, RuleMeta};
+pub use rule::{Context, Rule, Settings};
+
+use crate::vocab::RuleMeta;
 
 /// The rule that needs the bundled Kubernetes schemas (and the target version to be bundled).
-pub const KUBERNETES_SCHEMA_ID: &str = kubernetes_schema::META.id;
+pub const KUBERNETES_SCHEMA_ID: &str = kubegate::kubernetes_schema::META.id;
 
 static BUILTIN: &[&dyn Rule] = &[
-    &workload_structure::WorkloadStructure,
-    &custom_resource_schema::CustomResourceSchema,
-    &kubernetes_schema::KubernetesSchema,
-    &unknown_kind::UnknownKind,
-    &privileged_container::PrivilegedContainer,
-    &host_namespaces::HostNamespaces,
-    &host_path_volume::HostPathVolume,
-    &image_tag::ImageTag,
-    &resource_limits::ResourceLimits,
-    &resource_requests::ResourceRequests,
-    &liveness_probe::LivenessProbe,
-    &readiness_probe::ReadinessProbe,
-    &image_pull_policy::ImagePullPolicy,
-    &read_only_root_filesystem::ReadOnlyRootFilesystem,
-    &single_replica::SingleReplica,
-    &service_exposed::ServiceExposed,
-    &deprecated_api_version::DeprecatedApiVersion,
-    &recommended_labels::RecommendedLabels,
-    &pdb_blocks_eviction::PdbBlocksEviction,
+    &kubegate::workload_structure::WorkloadStructure,
+    &kubegate::custom_resource_schema::CustomResourceSchema,
+    &kubegate::kubernetes_schema::KubernetesSchema,
+    &kubegate::unknown_kind::UnknownKind,
+    &pss::privileged_container::PrivilegedContainer,
+    &pss::host_namespaces::HostNamespaces,
+    &pss::host_path_volume::HostPathVolume,
+    &best_practices::image_tag::ImageTag,
+    &best_practices::resource_limits::ResourceLimits,
+    &best_practices::resource_requests::ResourceRequests,
+    &best_practices::liveness_probe::LivenessProbe,
+    &best_practices::readiness_probe::ReadinessProbe,
+    &best_practices::image_pull_policy::ImagePullPolicy,
+    &best_practices::read_only_root_filesystem::ReadOnlyRootFilesystem,
+    &best_practices::single_replica::SingleReplica,
+    &best_practices::service_exposed::ServiceExposed,
+    &best_practices::deprecated_api_version::DeprecatedApiVersion,
+    &best_practices::recommended_labels::RecommendedLabels,
+    &best_practices::pdb_blocks_eviction::PdbBlocksEviction,
     // Pod Security Standards checks.
     &pss::host_ports::HostPorts,
     &pss::capabilities_baseline::CapabilitiesBaseline,
@@ -116,26 +84,26 @@ static BUILTIN: &[&dyn Rule] = &[
     &pss::capabilities_restricted::CapabilitiesRestricted,
     &pss::proc_mount_restricted::ProcMountRestricted,
     // CIS checks that are not pod security.
-    &cluster_admin_binding::ClusterAdminBinding,
-    &secrets_access::SecretsAccess,
-    &rbac_wildcard::RbacWildcard,
-    &pod_create_access::PodCreateAccess,
-    &default_service_account::DefaultServiceAccount,
-    &service_account_token_automount::ServiceAccountTokenAutomount,
-    &system_masters_binding::SystemMastersBinding,
-    &rbac_escalation_verbs::RbacEscalationVerbs,
-    &persistent_volume_create::PersistentVolumeCreate,
-    &node_proxy_access::NodeProxyAccess,
-    &csr_approval_access::CsrApprovalAccess,
-    &webhook_config_access::WebhookConfigAccess,
-    &service_account_token_create::ServiceAccountTokenCreate,
-    &namespace_without_network_policy::NamespaceWithoutNetworkPolicy,
-    &secret_in_env::SecretInEnv,
-    &default_namespace::DefaultNamespace,
-    &net_raw_capability::NetRawCapability,
-    &added_capabilities::AddedCapabilities,
-    &security_context_missing::SecurityContextMissing,
-    &namespace_without_pod_security::NamespaceWithoutPodSecurity,
+    &cis::cluster_admin_binding::ClusterAdminBinding,
+    &cis::secrets_access::SecretsAccess,
+    &cis::rbac_wildcard::RbacWildcard,
+    &cis::pod_create_access::PodCreateAccess,
+    &cis::default_service_account::DefaultServiceAccount,
+    &cis::service_account_token_automount::ServiceAccountTokenAutomount,
+    &cis::system_masters_binding::SystemMastersBinding,
+    &cis::rbac_escalation_verbs::RbacEscalationVerbs,
+    &cis::persistent_volume_create::PersistentVolumeCreate,
+    &cis::node_proxy_access::NodeProxyAccess,
+    &cis::csr_approval_access::CsrApprovalAccess,
+    &cis::webhook_config_access::WebhookConfigAccess,
+    &cis::service_account_token_create::ServiceAccountTokenCreate,
+    &cis::namespace_without_network_policy::NamespaceWithoutNetworkPolicy,
+    &cis::secret_in_env::SecretInEnv,
+    &cis::default_namespace::DefaultNamespace,
+    &cis::net_raw_capability::NetRawCapability,
+    &cis::added_capabilities::AddedCapabilities,
+    &cis::security_context_missing::SecurityContextMissing,
+    &cis::namespace_without_pod_security::NamespaceWithoutPodSecurity,
 ];
 
 /// Every built-in rule that inspects objects.
@@ -159,7 +127,7 @@ pub fn whole_input_ids() -> Vec<&'static str> {
 /// sorted by id.
 pub fn all_metas() -> Vec<&'static RuleMeta> {
     let mut metas: Vec<&'static RuleMeta> = BUILTIN.iter().map(|r| r.meta()).collect();
-    metas.extend(crate::exemption::METAS);
+    metas.extend(crate::check::exemption::METAS);
     metas.sort_by_key(|m| m.id);
     metas
 }

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::positions;
-use kubegate_engine::catalog::Catalog;
+use kubegate_engine::rules::catalog::Catalog;
 use kubegate_engine::{rules, Checker, Input, Loader, Report, Settings, Severity};
 use std::path::PathBuf;
 

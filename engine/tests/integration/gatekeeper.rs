@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::testdata;
-use kubegate_engine::rego::{PolicyError, PolicyOptions, PolicySet};
+use kubegate_engine::policy::rego::{PolicyError, PolicyOptions, PolicySet};
 use kubegate_engine::{Checker, Input, Loader, Position, Report, Severity};
 use std::sync::Arc;
 

@@ -114,7 +114,7 @@ fn cis_pod_rules_stay_silent_where_pod_security_rules_report() {
 
 #[test]
 fn user_namespace_relaxation_moves_proc_mount_from_baseline_to_restricted() {
-    use kubegate_engine::pss::{PssSettings, PssVersion};
+    use kubegate_engine::rules::pss::{PssSettings, PssVersion};
     use kubegate_engine::Settings;
     let path = common::testdata("pod-security/user-namespace.yaml");
     let at = |version: PssVersion| {

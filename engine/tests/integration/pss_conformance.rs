@@ -13,7 +13,7 @@
 //! must produce findings of the check's own rule (or of the baseline rule it overrides) and
 //! nothing else.
 
-use kubegate_engine::pss::{PssLevel, PssSettings, PssVersion, NEWEST_MINOR};
+use kubegate_engine::rules::pss::{PssLevel, PssSettings, PssVersion, NEWEST_MINOR};
 use kubegate_engine::{Checker, Loaded, Loader, Settings};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
 use super::container_sc;
-use crate::position::child_pointer;
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::load::position::child_pointer;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `appArmorProfile` (baseline, v1.0; fields since the library of v1.30, at every version).

@@ -1,6 +1,7 @@
 use super::{minor, strings, CAPABILITIES_RESTRICTED};
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 
 /// PSA `capabilities_baseline` (baseline, v1.0): `capabilities.add` only from the runtime's
 /// default set.

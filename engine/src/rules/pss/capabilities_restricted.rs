@@ -1,7 +1,8 @@
 use super::capabilities_baseline::BASELINE_CAPABILITIES;
 use super::{container_sc, minor, strings, CAPABILITIES_BASELINE};
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 
 /// PSA `capabilities_restricted` (restricted, v1.22; Windows pods allowed from v1.25;
 /// overrides `capabilities_baseline`).

@@ -1,5 +1,6 @@
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `hostPorts` (baseline, v1.0): no container may use a host port other than 0.

@@ -13,7 +13,10 @@ pub(crate) mod allow_privilege_escalation;
 pub(crate) mod apparmor_profile;
 pub(crate) mod capabilities_baseline;
 pub(crate) mod capabilities_restricted;
+pub(crate) mod host_namespaces;
+pub(crate) mod host_path_volume;
 pub(crate) mod host_ports;
+pub(crate) mod privileged_container;
 pub(crate) mod probe_host;
 pub(crate) mod proc_mount;
 pub(crate) mod proc_mount_restricted;
@@ -23,11 +26,14 @@ pub(crate) mod run_as_user;
 pub(crate) mod seccomp_baseline;
 pub(crate) mod seccomp_restricted;
 pub(crate) mod selinux_options;
+mod settings;
 pub(crate) mod sysctls;
 pub(crate) mod windows_host_process;
 
-use crate::rule::Context;
-use crate::workload::Container;
+pub use settings::{PssError, PssLevel, PssSettings, PssVersion, NEWEST_MINOR};
+
+use crate::model::workload::Container;
+use crate::rules::Context;
 use serde_json::Value;
 
 pub(crate) const HOST_PATH_VOLUMES: &str = "KG103";
@@ -57,12 +63,12 @@ pub(crate) fn join_quote<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> S
 pub(crate) fn added_capabilities(
     c: &Container<'_>,
     bad: &[(usize, &str)],
-) -> Option<crate::rule::Violation> {
+) -> Option<crate::vocab::Violation> {
     let &(first, _) = bad.first()?;
     let mut names: Vec<&str> = bad.iter().map(|(_, cap)| *cap).collect();
     names.sort_unstable();
     names.dedup();
-    Some(crate::rule::Violation {
+    Some(crate::vocab::Violation {
         pointer: c.pointer(&format!("securityContext/capabilities/add/{first}")),
         message: format!(
             "{} must not include {} in securityContext.capabilities.add",

@@ -1,6 +1,7 @@
 use super::{container_sc, minor};
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::{pod_spec, Container, PodSpec};
+use crate::model::workload::{pod_spec, Container, PodSpec};
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `procMount` (baseline, v1.0 and v1.35: pods in a user namespace are relaxed).

@@ -1,7 +1,8 @@
 use super::proc_mount::{unmasked, violation};
 use super::{minor, PROC_MOUNT};
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 
 /// PSA `procMount_restricted` (restricted, v1.35): the baseline relaxation for user-namespace
 /// pods does not apply at the restricted level.

@@ -1,6 +1,7 @@
 use super::HOST_PATH_VOLUMES;
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `restrictedVolumes` (restricted, v1.0; overrides `hostPathVolumes`).
@@ -138,7 +139,7 @@ impl Rule for RestrictedVolumes {
             out.push(Violation {
                 pointer: spec.field_pointer(&format!(
                     "volumes/{i}/{}",
-                    crate::position::escape_token(field)
+                    crate::load::position::escape_token(field)
                 )),
                 message: format!("volume \"{name}\" uses restricted volume type \"{kind}\""),
             });

@@ -1,7 +1,8 @@
 use super::{container_sc, minor, SECCOMP_RESTRICTED};
-use crate::position::child_pointer;
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::load::position::child_pointer;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `seccompProfile_baseline` (baseline, v1.0: alpha annotations; v1.19: fields).

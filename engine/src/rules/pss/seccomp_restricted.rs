@@ -1,7 +1,8 @@
 use super::seccomp_baseline::{is_allowed_type, profile_type};
 use super::{container_sc, minor, SECCOMP_BASELINE};
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 
 /// PSA `seccompProfile_restricted` (restricted, v1.19; Windows pods allowed from v1.25).
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 use super::{container_sc, join_quote, minor};
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `seLinuxOptions` (baseline, v1.0 and v1.31).

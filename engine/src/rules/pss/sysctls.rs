@@ -1,6 +1,7 @@
 use super::minor;
-use crate::rule::{Category, Context, Rule, RuleMeta, Violation};
-use crate::workload::pod_spec;
+use crate::model::workload::pod_spec;
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
 use serde_json::Value;
 
 /// PSA `sysctls` (baseline, v1.0, v1.27, v1.29, v1.32, v1.37): only namespaced, safe sysctls.

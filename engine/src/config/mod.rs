@@ -1,0 +1,368 @@
+//! `.kubegate.yaml`: the configuration shared by the CLI and the admission webhook.
+//!
+//! The file is validated against `policies/schema/kubegate-config.schema.json` (embedded; editors
+//! can use the same file), and every mistake is reported with its line and column.
+
+pub mod setup;
+
+use crate::check::Finding;
+use crate::load::position::Position;
+use crate::policy::gatekeeper::glob;
+use crate::vocab::Severity;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+const SCHEMA: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../policies/schema/kubegate-config.schema.json"
+));
+
+/// File names looked for when walking up from the working directory.
+pub const FILE_NAMES: [&str; 2] = [".kubegate.yaml", ".kubegate.yml"];
+
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{}{}: {message}", file.display(), position.map(|p| format!(":{p}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    #[serde(default)]
+    pub packs: Vec<String>,
+    #[serde(default)]
+    pub rules: RuleConfig,
+    pub fail_on: Option<String>,
+    #[serde(default)]
+    pub pss: PssConfig,
+    #[serde(default)]
+    pub exemptions: Exemptions,
+    #[serde(default)]
+    pub policies: PolicyConfig,
+    pub kubernetes_version: Option<String>,
+    #[serde(default)]
+    pub schema: SchemaConfig,
+    #[serde(default)]
+    pub output: OutputConfig,
+    #[serde(default)]
+    pub render: RenderConfig,
+    #[serde(default)]
+    pub webhook: WebhookConfig,
+    /// The directory of the file; relative paths in it are relative to this.
+    #[serde(skip)]
+    pub base: PathBuf,
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleConfig {
+    #[serde(default)]
+    pub only: Vec<String>,
+    #[serde(default)]
+    pub disable: Vec<String>,
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PssConfig {
+    pub level: Option<String>,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyConfig {
+    #[serde(default)]
+    pub paths: Vec<PathBuf>,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub all_namespaces: bool,
+    pub timeout_ms: Option<u64>,
+}
+
+/// Schema validation (`schema:`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaConfig {
+    pub strict: Option<bool>,
+    pub unknown_kinds: Option<crate::schema::builtin::UnknownKinds>,
+    #[serde(default)]
+    pub crds: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OutputConfig {
+    pub format: Option<String>,
+    pub excerpt: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderConfig {
+    pub kustomize: Option<bool>,
+    #[serde(default)]
+    pub helm: HelmConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmConfig {
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub values_files: Vec<PathBuf>,
+    #[serde(default)]
+    pub set: Vec<String>,
+}
+
+/// The admission webhook's section (`webhook:`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookConfig {
+    pub failure_mode: Option<FailureMode>,
+    pub exclude_namespaces: Option<Vec<String>>,
+    pub operations: Option<Vec<String>>,
+    #[serde(default)]
+    pub enforcement: BTreeMap<String, Enforcement>,
+}
+
+/// What the webhook answers when evaluation fails or times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureMode {
+    /// Deny, with a message saying why (fail closed).
+    #[default]
+    Deny,
+    /// Allow, with a warning (fail open).
+    Allow,
+}
+
+/// What the webhook does with a rule's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    Deny,
+    Warn,
+    #[serde(rename = "dryrun")]
+    DryRun,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Exemptions {
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub objects: Vec<ObjectExemption>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ObjectExemption {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<String>,
+    pub reason: String,
+}
+
+impl Config {
+    /// The nearest `.kubegate.yaml` in `start` or a parent directory.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        start
+            .ancestors()
+            .find_map(|dir| FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()))
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(file: &Path) -> Result<Self, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            vec![ConfigError {
+                file: file.to_path_buf(),
+                position: None,
+                message: e.to_string(),
+            }]
+        })?;
+        let mut config = Self::parse(&text).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|(position, message)| ConfigError {
+                    file: file.to_path_buf(),
+                    position,
+                    message,
+                })
+                .collect::<Vec<_>>()
+        })?;
+        config.base = absolute(file.parent().unwrap_or(Path::new(".")));
+        config.file = Some(file.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parses configuration text: YAML → schema validation → typed configuration.
+    pub fn parse(text: &str) -> Result<Self, Vec<(Option<Position>, String)>> {
+        let stream = crate::load::yaml::parse_stream(text, &crate::load::yaml::Limits::default());
+        if let Some(e) = stream.error {
+            return Err(vec![(Some(e.position), e.kind.to_string())]);
+        }
+        let Some(doc) = stream.documents.into_iter().next() else {
+            return Ok(Self::default());
+        };
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA)
+            .map_err(|e| vec![(None, format!("embedded schema: {e}"))])?;
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&schema)
+            .map_err(|e| vec![(None, format!("embedded schema: {e}"))])?;
+        let errors: Vec<(Option<Position>, String)> = validator
+            .iter_errors(&doc.value)
+            .map(|e| {
+                let pointer = e.instance_path().as_str().to_owned();
+                let position = doc.positions.resolve(&pointer).map(|(p, _)| p);
+                let field = if pointer.is_empty() {
+                    "configuration".to_owned()
+                } else {
+                    pointer.trim_start_matches('/').replace('/', ".")
+                };
+                (position, format!("{field}: {e}"))
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        serde_json::from_value(doc.value).map_err(|e| vec![(None, e.to_string())])
+    }
+
+    /// Whether a finding is exempted by this configuration.
+    pub fn exempts(&self, finding: &Finding) -> bool {
+        let object = &finding.object;
+        let ns = object.namespace.as_deref();
+        if ns.is_some_and(|ns| self.exemptions.namespaces.iter().any(|p| glob(p, ns))) {
+            return true;
+        }
+        if self.exempts_file(&finding.location.file) {
+            return true;
+        }
+        self.exemptions.objects.iter().any(|e| {
+            e.kind.as_deref().is_none_or(|k| k == object.kind)
+                && e.name
+                    .as_deref()
+                    .is_none_or(|n| object.name.as_deref().is_some_and(|on| glob(n, on)))
+                && e.namespace
+                    .as_deref()
+                    .is_none_or(|n| ns.is_some_and(|on| glob(n, on)))
+                && (e.rules.is_empty()
+                    || e.rules.iter().any(|r| {
+                        *r == finding.rule_id
+                            || *r == finding.rule_name
+                            || crate::rules::find(r).is_some_and(|m| m.id == finding.rule_id)
+                    }))
+        })
+    }
+
+    /// Whether a file is exempted by `exemptions.paths` (its objects are not judged, and it is
+    /// not even loaded: it may not be a manifest at all).
+    pub fn exempts_file(&self, file: &str) -> bool {
+        if self.exemptions.paths.is_empty() {
+            return false;
+        }
+        let file = absolute(Path::new(file));
+        let relative = file
+            .strip_prefix(&self.base)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        self.exemptions
+            .paths
+            .iter()
+            .any(|p| path_glob(p, &relative))
+    }
+
+    /// Policy paths resolved against the configuration file's directory.
+    /// `schema.crds`, relative to the configuration file.
+    pub fn crd_paths(&self) -> Vec<PathBuf> {
+        self.schema.crds.iter().map(|p| self.base.join(p)).collect()
+    }
+
+    pub fn policy_paths(&self) -> Vec<PathBuf> {
+        self.policies
+            .paths
+            .iter()
+            .map(|p| self.base.join(p))
+            .collect()
+    }
+}
+
+/// `path` made absolute against the working directory (components like `.` are dropped when
+/// paths are compared).
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Path globs with `*` (within a segment) and `**` (any number of segments).
+fn path_glob(pattern: &str, path: &str) -> bool {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher().is_match(path))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_configuration_parses() {
+        let c = Config::parse(
+            "apiVersion: kubegate.io/v1alpha1\nkind: Config\npacks: [pss, cis]\nrules:\n  disable: [KG402]\n  severity: {KG201: high}\nfailOn: high\npss: {level: baseline, version: v1.29}\nexemptions:\n  namespaces: [kube-*]\n  paths: [\"vendor/**\"]\n  objects:\n    - {kind: DaemonSet, name: node-exporter, rules: [KG102], reason: needs host network}\n",
+        )
+        .expect("valid");
+        assert_eq!(c.packs, vec!["pss", "cis"]);
+        assert_eq!(c.rules.severity.get("KG201"), Some(&Severity::High));
+        assert_eq!(c.pss.version.as_deref(), Some("v1.29"));
+        assert!(path_glob("vendor/**", "vendor/chart/a.yaml"));
+        assert!(!path_glob("vendor/*", "vendor/chart/a.yaml"));
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_positions() {
+        let errors =
+            Config::parse("packs: [pss, psa]\nfailOn: sometimes\nrules:\n  disabled: [KG101]\n")
+                .expect_err("invalid");
+        let text: Vec<String> = errors
+            .iter()
+            .map(|(p, m)| format!("{}: {m}", p.map(|p| p.to_string()).unwrap_or_default()))
+            .collect();
+        assert_eq!(errors.len(), 3, "{text:#?}");
+        assert!(
+            text.iter().any(|t| t.starts_with("1:14: packs.1:")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with("2:1: failOn:")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("3:1: rules:") && t.contains("disabled")),
+            "{text:#?}"
+        );
+        let errors = Config::parse("exemptions:\n  objects:\n    - {kind: Pod}\n")
+            .expect_err("reason required");
+        assert!(errors[0].1.contains("reason"), "{errors:?}");
+    }
+}

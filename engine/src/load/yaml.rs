@@ -1,0 +1,782 @@
+//! YAML (and JSON) stream → JSON values with a position for every node.
+//!
+//! Built on `saphyr-parser`'s event stream rather than a DOM so that this module alone decides
+//! how scalars resolve (see [`crate::scalar`]), rejects duplicate keys, bounds alias expansion,
+//! nesting depth and document size, and records where every node came from.
+
+use crate::load::position::{escape_token, Position, PositionIndex, PositionIndexBuilder};
+use crate::load::scalar::{key_string, resolve_plain, Resolved};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+use std::fmt::Write;
+use thiserror::Error;
+
+/// Bounds on what one document may cost. Every bound is checked while parsing, so a hostile
+/// input fails fast instead of exhausting memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file (or stdin) read, in bytes.
+    pub max_file_bytes: usize,
+    /// Largest single document, in characters of source text.
+    pub max_document_chars: usize,
+    /// Deepest nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Most nodes one document may produce, counting every node an alias expands to.
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_document_chars: 8 * 1024 * 1024,
+            max_depth: 100,
+            max_nodes: 500_000,
+        }
+    }
+}
+
+/// Why a YAML stream could not be read. Each carries the position where it was noticed.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum YamlErrorKind {
+    #[error("YAML syntax error: {0}")]
+    Syntax(String),
+    #[error("duplicate key {key:?} (first defined at line {first_line})")]
+    DuplicateKey { key: String, first_line: u32 },
+    #[error("alias expansion exceeds {limit} nodes (a 'billion laughs' document?)")]
+    AliasExpansion { limit: usize },
+    #[error("document has more than {limit} nodes")]
+    TooManyNodes { limit: usize },
+    #[error("nesting deeper than {limit} levels")]
+    TooDeep { limit: usize },
+    #[error("document is larger than {limit} characters")]
+    DocumentTooLarge { limit: usize },
+    #[error("mapping keys must be scalars; complex keys are not supported by Kubernetes")]
+    ComplexKey,
+    #[error("a null mapping key is not allowed")]
+    NullKey,
+    #[error("alias *{0} refers to an unknown anchor")]
+    UnknownAnchor(usize),
+    #[error("value {0:?} has no JSON representation (NaN and infinities are not allowed)")]
+    NonFiniteNumber(String),
+    #[error("value {value:?} cannot be read as {tag}")]
+    BadTaggedValue { value: String, tag: String },
+    #[error("merge key '<<' needs a mapping or a sequence of mappings")]
+    BadMerge,
+}
+
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("{kind}")]
+pub struct YamlError {
+    pub position: Position,
+    pub kind: YamlErrorKind,
+}
+
+/// One document of a stream.
+#[derive(Debug, Clone)]
+pub struct ParsedDocument {
+    pub value: Value,
+    pub positions: PositionIndex,
+    /// Index of the document in its stream, counting empty documents too.
+    pub index: usize,
+    /// Position of the document's first node.
+    pub start: Position,
+    /// Character offsets of the document's content, used to attach Helm `# Source:` comments.
+    pub start_char: usize,
+    pub end_char: usize,
+}
+
+/// What a stream yielded: every complete document before the first error, and that error.
+#[derive(Debug, Default)]
+pub struct ParsedStream {
+    pub documents: Vec<ParsedDocument>,
+    pub error: Option<YamlError>,
+}
+
+/// Parses a YAML stream (JSON is YAML too) into documents. Empty documents are skipped.
+pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut builder = Builder::new(limits);
+    let mut out = ParsedStream::default();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(e) => e,
+            Err(err) => {
+                let m = err.marker();
+                out.error = Some(YamlError {
+                    position: Position::new(m.line() as u32, m.col() as u32 + 1),
+                    kind: YamlErrorKind::Syntax(err.info().to_owned()),
+                });
+                break;
+            }
+        };
+        match builder.on_event(event, span) {
+            Ok(Some(doc)) => out.documents.push(doc),
+            Ok(None) => {}
+            Err(err) => {
+                out.error = Some(err);
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn pos_of(span: &Span) -> Position {
+    Position::new(span.start.line() as u32, span.start.col() as u32 + 1)
+}
+
+enum FrameKind {
+    Seq(Vec<Value>),
+    Map {
+        map: Map<String, Value>,
+        /// The key whose value comes next; `None` when a key comes next.
+        pending_key: Option<PendingKey>,
+        /// Mappings merged in through `<<`, in order of precedence.
+        merges: Vec<Map<String, Value>>,
+    },
+}
+
+enum PendingKey {
+    Key(String),
+    Merge,
+}
+
+struct Frame {
+    kind: FrameKind,
+    anchor: usize,
+    /// Length of this node's own pointer inside `Builder::pointer`.
+    pointer_len: usize,
+    /// Node count when this node started, to size anchored subtrees.
+    nodes_at_start: usize,
+}
+
+struct Builder<'l> {
+    limits: &'l Limits,
+    stack: Vec<Frame>,
+    pointer: String,
+    positions: PositionIndexBuilder,
+    anchors: HashMap<usize, (Value, usize)>,
+    nodes: usize,
+    doc_index: usize,
+    doc_start_char: usize,
+    doc_start: Option<Position>,
+    root: Option<Value>,
+    last_char: usize,
+}
+
+impl<'l> Builder<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            stack: Vec::new(),
+            pointer: String::new(),
+            positions: PositionIndexBuilder::default(),
+            anchors: HashMap::new(),
+            nodes: 0,
+            doc_index: 0,
+            doc_start_char: 0,
+            doc_start: None,
+            root: None,
+            last_char: 0,
+        }
+    }
+
+    fn on_event(
+        &mut self,
+        event: Event<'_>,
+        span: Span,
+    ) -> Result<Option<ParsedDocument>, YamlError> {
+        let err = |kind| YamlError {
+            position: pos_of(&span),
+            kind,
+        };
+        if self.doc_start.is_some()
+            && span.start.index().saturating_sub(self.doc_start_char)
+                > self.limits.max_document_chars
+        {
+            return Err(err(YamlErrorKind::DocumentTooLarge {
+                limit: self.limits.max_document_chars,
+            }));
+        }
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => Ok(None),
+            Event::DocumentStart(_) => {
+                self.reset_document();
+                Ok(None)
+            }
+            Event::DocumentEnd => {
+                let doc = self.finish_document();
+                self.doc_index += 1;
+                Ok(doc)
+            }
+            Event::Alias(id) => {
+                let (value, size) = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| err(YamlErrorKind::UnknownAnchor(id)))?;
+                if self.expecting_key() {
+                    // `*a: value`: an alias of a scalar is a key like the scalar itself.
+                    let key = match value {
+                        Value::String(s) => s,
+                        Value::Bool(b) => b.to_string(),
+                        Value::Number(n) => n.to_string(),
+                        Value::Null => return Err(err(YamlErrorKind::NullKey)),
+                        Value::Array(_) | Value::Object(_) => {
+                            return Err(err(YamlErrorKind::ComplexKey))
+                        }
+                    };
+                    return self.push_key(key, &span);
+                }
+                self.nodes += size;
+                if self.nodes > self.limits.max_nodes {
+                    return Err(err(YamlErrorKind::AliasExpansion {
+                        limit: self.limits.max_nodes,
+                    }));
+                }
+                self.begin_node(&span)?;
+                self.complete(value, &span)
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if self.expecting_key() {
+                    if anchor != 0 {
+                        let value = scalar_value(&text, style, tag.as_deref()).map_err(err)?;
+                        self.anchors.insert(anchor, (value, 1));
+                    }
+                    return self.on_key(&text, style, &span);
+                }
+                self.count_node(&span)?;
+                self.begin_node(&span)?;
+                let value = scalar_value(&text, style, tag.as_deref()).map_err(err)?;
+                if anchor != 0 {
+                    self.anchors.insert(anchor, (value.clone(), 1));
+                }
+                self.complete(value, &span)
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.expecting_key() {
+                    return Err(err(YamlErrorKind::ComplexKey));
+                }
+                self.count_node(&span)?;
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(err(YamlErrorKind::TooDeep {
+                        limit: self.limits.max_depth,
+                    }));
+                }
+                self.begin_node(&span)?;
+                let kind = if matches!(event, Event::SequenceStart(..)) {
+                    FrameKind::Seq(Vec::new())
+                } else {
+                    FrameKind::Map {
+                        map: Map::new(),
+                        pending_key: None,
+                        merges: Vec::new(),
+                    }
+                };
+                self.stack.push(Frame {
+                    kind,
+                    anchor,
+                    pointer_len: self.pointer.len(),
+                    nodes_at_start: self.nodes,
+                });
+                Ok(None)
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(None);
+                };
+                let value = match frame.kind {
+                    FrameKind::Seq(items) => Value::Array(items),
+                    FrameKind::Map {
+                        mut map, merges, ..
+                    } => {
+                        for merged in merges {
+                            for (k, v) in merged {
+                                map.entry(k).or_insert(v);
+                            }
+                        }
+                        Value::Object(map)
+                    }
+                };
+                if frame.anchor != 0 {
+                    let size = self.nodes - frame.nodes_at_start + 1;
+                    self.anchors.insert(frame.anchor, (value.clone(), size));
+                }
+                self.complete(value, &span)
+            }
+        }
+    }
+
+    fn reset_document(&mut self) {
+        self.stack.clear();
+        self.pointer.clear();
+        self.positions = PositionIndexBuilder::default();
+        self.anchors.clear();
+        self.nodes = 0;
+        self.doc_start = None;
+        self.root = None;
+    }
+
+    fn finish_document(&mut self) -> Option<ParsedDocument> {
+        let value = self.root.take()?;
+        let start = self.doc_start.take()?;
+        if value.is_null() {
+            return None;
+        }
+        Some(ParsedDocument {
+            value,
+            positions: std::mem::take(&mut self.positions).build(),
+            index: self.doc_index,
+            start,
+            start_char: self.doc_start_char,
+            end_char: self.last_char,
+        })
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                kind: FrameKind::Map {
+                    pending_key: None,
+                    ..
+                },
+                ..
+            })
+        )
+    }
+
+    fn count_node(&mut self, span: &Span) -> Result<(), YamlError> {
+        self.nodes += 1;
+        if self.nodes > self.limits.max_nodes {
+            return Err(YamlError {
+                position: pos_of(span),
+                kind: YamlErrorKind::TooManyNodes {
+                    limit: self.limits.max_nodes,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Records where a node starts. The pointer already names it: the parent pushed the key
+    /// or index before the node's first event.
+    fn begin_node(&mut self, span: &Span) -> Result<(), YamlError> {
+        if self.doc_start.is_none() {
+            self.doc_start = Some(pos_of(span));
+            self.doc_start_char = span.start.index();
+        }
+        match self.stack.last() {
+            Some(Frame {
+                kind: FrameKind::Seq(items),
+                pointer_len,
+                ..
+            }) => {
+                self.pointer.truncate(*pointer_len);
+                let _ = write!(self.pointer, "/{}", items.len());
+                self.positions.push(&self.pointer, pos_of(span));
+            }
+            Some(Frame {
+                kind: FrameKind::Map { .. },
+                ..
+            }) => {
+                // Position was recorded at the key.
+            }
+            None => self.positions.push("", pos_of(span)),
+        }
+        Ok(())
+    }
+
+    fn on_key(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        span: &Span,
+    ) -> Result<Option<ParsedDocument>, YamlError> {
+        let err = |kind| YamlError {
+            position: pos_of(span),
+            kind,
+        };
+        let key = if style == ScalarStyle::Plain {
+            let resolved = resolve_plain(text);
+            if resolved == Resolved::Merge {
+                if let Some(Frame {
+                    kind: FrameKind::Map { pending_key, .. },
+                    ..
+                }) = self.stack.last_mut()
+                {
+                    *pending_key = Some(PendingKey::Merge);
+                }
+                return Ok(None);
+            }
+            key_string(text, &resolved).ok_or_else(|| err(YamlErrorKind::NullKey))?
+        } else {
+            text.to_owned()
+        };
+        self.push_key(key, span)
+    }
+
+    /// Records a mapping key: its pointer, its position, and the duplicate check.
+    fn push_key(&mut self, key: String, span: &Span) -> Result<Option<ParsedDocument>, YamlError> {
+        let err = |kind| YamlError {
+            position: pos_of(span),
+            kind,
+        };
+        let Some(Frame {
+            kind: FrameKind::Map {
+                map, pending_key, ..
+            },
+            pointer_len,
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return Ok(None);
+        };
+        self.pointer.truncate(*pointer_len);
+        self.pointer.push('/');
+        self.pointer.push_str(&escape_token(&key));
+        if map.contains_key(&key) {
+            let first_line = self.positions.last(&self.pointer).map_or(0, |p| p.line);
+            return Err(err(YamlErrorKind::DuplicateKey { key, first_line }));
+        }
+        self.positions.push(&self.pointer, pos_of(span));
+        *pending_key = Some(PendingKey::Key(key));
+        Ok(None)
+    }
+
+    /// A node is complete: hand it to its parent, or make it the document root.
+    fn complete(&mut self, value: Value, span: &Span) -> Result<Option<ParsedDocument>, YamlError> {
+        self.last_char = span.end.index();
+        let Some(parent) = self.stack.last_mut() else {
+            self.root = Some(value);
+            return Ok(None);
+        };
+        self.pointer.truncate(parent.pointer_len);
+        match &mut parent.kind {
+            FrameKind::Seq(items) => items.push(value),
+            FrameKind::Map {
+                map,
+                pending_key,
+                merges,
+                ..
+            } => match pending_key.take() {
+                Some(PendingKey::Key(key)) => {
+                    map.insert(key, value);
+                }
+                Some(PendingKey::Merge) => {
+                    // Drop the positions recorded inside the merge source: its nodes do not
+                    // exist at the pointers they were recorded under.
+                    let prefix = format!("{}/", &self.pointer);
+                    self.positions.remove_under(&prefix);
+                    match value {
+                        Value::Object(m) => merges.push(m),
+                        Value::Array(items) => {
+                            for item in items {
+                                match item {
+                                    Value::Object(m) => merges.push(m),
+                                    _ => {
+                                        return Err(YamlError {
+                                            position: pos_of(span),
+                                            kind: YamlErrorKind::BadMerge,
+                                        })
+                                    }
+                                }
+                            }
+                        }
+                        _ => {
+                            return Err(YamlError {
+                                position: pos_of(span),
+                                kind: YamlErrorKind::BadMerge,
+                            })
+                        }
+                    }
+                }
+                None => {}
+            },
+        }
+        Ok(None)
+    }
+}
+
+fn is_core_tag(tag: &Tag, suffix: &str) -> bool {
+    (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!") && tag.suffix == suffix
+}
+
+fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, YamlErrorKind> {
+    let bad = |tag: &str| YamlErrorKind::BadTaggedValue {
+        value: text.to_owned(),
+        tag: tag.to_owned(),
+    };
+    if let Some(tag) = tag {
+        for core in ["bool", "int", "float", "null"] {
+            if is_core_tag(tag, core) {
+                let resolved = resolve_plain(text);
+                let ok = matches!(
+                    (core, &resolved),
+                    ("bool", Resolved::Bool(_))
+                        | ("int", Resolved::Int(_) | Resolved::UInt(_))
+                        | (
+                            "float",
+                            Resolved::Float(_) | Resolved::Int(_) | Resolved::UInt(_)
+                        )
+                        | ("null", Resolved::Null)
+                );
+                if !ok {
+                    return Err(bad(&format!("!!{core}")));
+                }
+                return resolved_to_json(text, resolved);
+            }
+        }
+        // `!!str`, `!!binary` and application tags: go-yaml v2 keeps the text.
+        return Ok(Value::String(text.to_owned()));
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.to_owned()));
+    }
+    resolved_to_json(text, resolve_plain(text))
+}
+
+fn resolved_to_json(text: &str, resolved: Resolved) -> Result<Value, YamlErrorKind> {
+    Ok(match resolved {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Number(i.into()),
+        Resolved::UInt(u) => Value::Number(u.into()),
+        Resolved::Float(f) => {
+            float_to_json(f).ok_or_else(|| YamlErrorKind::NonFiniteNumber(text.to_owned()))?
+        }
+        Resolved::Str | Resolved::Merge => Value::String(text.to_owned()),
+    })
+}
+
+/// Go's `encoding/json` writes an integral float64 without a fraction (`8`, not `8.0`), so the
+/// API server decodes it as an integer. Mirror that so `runAsUser: 0.0` is seen as root.
+fn float_to_json(f: f64) -> Option<Value> {
+    if !f.is_finite() {
+        return None;
+    }
+    if f.fract() == 0.0 && f.abs() < 9.2e18 {
+        return Some(Value::Number((f as i64).into()));
+    }
+    Number::from_f64(f).map(Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> ParsedStream {
+        parse_stream(text, &Limits::default())
+    }
+
+    fn one(text: &str) -> ParsedDocument {
+        let stream = parse(text);
+        assert!(
+            stream.error.is_none(),
+            "unexpected error: {:?}",
+            stream.error
+        );
+        assert_eq!(stream.documents.len(), 1);
+        stream.documents.into_iter().next().expect("one document")
+    }
+
+    fn error(text: &str) -> YamlError {
+        parse(text).error.expect("an error")
+    }
+
+    #[test]
+    fn kubernetes_scalar_resolution() {
+        let doc = one(
+            "a: yes\nb: 'yes'\nc: On\nd: 0755\ne: ~\nf:\ng: \"0755\"\nh: 1_000\ni: 1.0\nj: 0x1F\nk: N\nl: 3Mi\nm: !!str true\nz: |\n  yes\nn: key\n",
+        );
+        assert_eq!(
+            doc.value,
+            json!({"a": true, "b": "yes", "c": true, "d": 493, "e": null, "f": null,
+                   "g": "0755", "h": 1000, "i": 1, "j": 31, "k": false, "l": "3Mi",
+                   "m": "true", "z": "yes\n", "false": "key"})
+        );
+    }
+
+    #[test]
+    fn positions_point_at_keys_and_items() {
+        let doc = one("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: x\n    - name: b\n");
+        assert_eq!(doc.positions.get(""), Some(Position::new(1, 1)));
+        assert_eq!(doc.positions.get("/kind"), Some(Position::new(2, 1)));
+        assert_eq!(
+            doc.positions.get("/spec/containers"),
+            Some(Position::new(4, 3))
+        );
+        assert_eq!(
+            doc.positions.get("/spec/containers/0"),
+            Some(Position::new(5, 7))
+        );
+        assert_eq!(
+            doc.positions.get("/spec/containers/0/image"),
+            Some(Position::new(6, 7))
+        );
+        assert_eq!(
+            doc.positions.get("/spec/containers/1/name"),
+            Some(Position::new(7, 7))
+        );
+    }
+
+    #[test]
+    fn keys_with_slashes_and_tildes_are_escaped() {
+        let doc = one("metadata:\n  annotations:\n    a/b~c: x\n");
+        assert_eq!(
+            doc.positions.get("/metadata/annotations/a~1b~0c"),
+            Some(Position::new(3, 5))
+        );
+    }
+
+    #[test]
+    fn multi_document_streams_skip_empty_documents() {
+        let stream = parse("---\n---\na: 1\n---\n# only a comment\n---\nb: 2\n...\n");
+        assert!(stream.error.is_none());
+        let values: Vec<_> = stream.documents.iter().map(|d| d.value.clone()).collect();
+        assert_eq!(values, vec![json!({"a": 1}), json!({"b": 2})]);
+        assert_eq!(stream.documents[1].start, Position::new(7, 1));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = error("a: 1\nb:\n  c: 1\n  c: 2\n");
+        assert_eq!(
+            e.kind,
+            YamlErrorKind::DuplicateKey {
+                key: "c".into(),
+                first_line: 3
+            }
+        );
+        assert_eq!(e.position, Position::new(4, 3));
+        // `yes` and `true` are the same key once resolved.
+        let e = error("yes: 1\ntrue: 2\n");
+        assert!(matches!(e.kind, YamlErrorKind::DuplicateKey { .. }));
+    }
+
+    #[test]
+    fn alias_bomb_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = error(&text);
+        assert!(
+            matches!(e.kind, YamlErrorKind::AliasExpansion { .. }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_expand() {
+        let doc = one("base: &b\n  p: 1\n  q: 2\nobj:\n  <<: *b\n  q: 3\nlist: [*b]\n");
+        assert_eq!(doc.value["obj"], json!({"p": 1, "q": 3}));
+        assert_eq!(doc.value["list"], json!([{"p": 1, "q": 2}]));
+        // Alias-expanded nodes resolve to the alias itself.
+        assert_eq!(
+            doc.positions.resolve("/list/0/p").map(|r| r.0),
+            Some(Position::new(7, 8))
+        );
+    }
+
+    #[test]
+    fn anchored_and_aliased_keys() {
+        let doc = one("a: &k name\nb:\n  *k : web\n  &y yes: 1\nc: *y\n");
+        assert_eq!(doc.value["b"], json!({"name": "web", "true": 1}));
+        assert_eq!(doc.value["c"], json!(true));
+        assert_eq!(doc.positions.get("/b/name"), Some(Position::new(3, 3)));
+        let e = error("a: &m {x: 1}\nb:\n  *m : 1\n");
+        assert!(matches!(e.kind, YamlErrorKind::ComplexKey), "{e:?}");
+        let e = error("a: &k name\nb:\n  name: 1\n  *k : 2\n");
+        assert!(
+            matches!(e.kind, YamlErrorKind::DuplicateKey { first_line: 3, .. }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        // Block nesting hits kubegate's own limit.
+        let mut text = String::new();
+        for depth in 0..150 {
+            text.push_str(&" ".repeat(depth));
+            text.push_str("k:\n");
+        }
+        let e = error(&text);
+        assert!(
+            matches!(e.kind, YamlErrorKind::TooDeep { limit: 100 }),
+            "{e:?}"
+        );
+        assert_eq!(e.position.line, 101);
+        // Flow nesting is stopped by the parser's recursion guard first; either way it is an
+        // error with a position, not a stack overflow.
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = error(&text);
+        assert!(
+            matches!(&e.kind, YamlErrorKind::TooDeep { .. })
+                || matches!(&e.kind, YamlErrorKind::Syntax(m) if m.contains("recursion")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn document_size_is_bounded() {
+        let limits = Limits {
+            max_document_chars: 100,
+            ..Limits::default()
+        };
+        let text = format!("a: [{}]\n", vec!["1"; 200].join(", "));
+        let e = parse_stream(&text, &limits).error.expect("error");
+        assert!(
+            matches!(e.kind, YamlErrorKind::DocumentTooLarge { limit: 100 }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_positions() {
+        let e = error("a:\n  b: 1\n c: 2\n");
+        assert!(matches!(e.kind, YamlErrorKind::Syntax(_)), "{e:?}");
+        assert_eq!(e.position.line, 3);
+        let e = error("a:\n\tb: 1\n");
+        assert!(matches!(e.kind, YamlErrorKind::Syntax(_)), "{e:?}");
+    }
+
+    #[test]
+    fn json_documents_parse_with_positions() {
+        let doc = one("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"spec\": {\"hostPID\":true, \"n\": 1.5}\n}\n");
+        assert_eq!(doc.value["spec"], json!({"hostPID": true, "n": 1.5}));
+        assert_eq!(
+            doc.positions.get("/spec/hostPID"),
+            Some(Position::new(4, 12))
+        );
+    }
+
+    #[test]
+    fn non_finite_numbers_and_null_keys_are_errors() {
+        assert!(matches!(
+            error("a: .inf\n").kind,
+            YamlErrorKind::NonFiniteNumber(_)
+        ));
+        assert!(matches!(error("~: 1\n").kind, YamlErrorKind::NullKey));
+        assert!(matches!(
+            error("? [a]\n: 1\n").kind,
+            YamlErrorKind::ComplexKey
+        ));
+        assert!(matches!(
+            error("a: !!int abc\n").kind,
+            YamlErrorKind::BadTaggedValue { .. }
+        ));
+    }
+
+    #[test]
+    fn earlier_documents_survive_a_later_error() {
+        let stream = parse("a: 1\n---\nb: [\n");
+        assert_eq!(stream.documents.len(), 1);
+        assert!(stream.error.is_some());
+    }
+}

@@ -1,0 +1,107 @@
+//! Every object of a run, indexed, so rules can look across objects (a namespace's
+//! NetworkPolicies, a pod's ServiceAccount) while still reporting on one object.
+
+use crate::model::manifest::Manifest;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// `(group, kind, namespace, name)` of an object.
+type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+
+/// A read-only index over the objects of one run.
+#[derive(Debug, Default)]
+pub struct Inventory<'a> {
+    objects: &'a [Manifest],
+    by_identity: HashMap<Key<'a>, usize>,
+    /// `(group, kind, namespace)` → indices of objects, in input order.
+    by_namespace: HashMap<(&'a str, &'a str, Option<&'a str>), Vec<usize>>,
+    /// namespace → index of the first namespaced object in it, in input order.
+    first_in_namespace: HashMap<&'a str, usize>,
+    /// The run's CustomResourceDefinition schemas, compiled on first use.
+    crds: OnceLock<crate::schema::crd::CrdSchemas>,
+}
+
+impl<'a> Inventory<'a> {
+    pub fn new(objects: &'a [Manifest]) -> Self {
+        let mut by_identity = HashMap::with_capacity(objects.len());
+        let mut by_namespace: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut first_in_namespace = HashMap::new();
+        for (i, m) in objects.iter().enumerate() {
+            let o = &m.object;
+            let ns = o.namespace.as_deref();
+            if let Some(name) = o.name.as_deref() {
+                by_identity
+                    .entry((o.group(), o.kind.as_str(), ns, name))
+                    .or_insert(i);
+            }
+            by_namespace
+                .entry((o.group(), o.kind.as_str(), ns))
+                .or_default()
+                .push(i);
+            if let Some(ns) = ns {
+                first_in_namespace.entry(ns).or_insert(i);
+            }
+        }
+        Self {
+            objects,
+            by_identity,
+            by_namespace,
+            first_in_namespace,
+            crds: OnceLock::new(),
+        }
+    }
+
+    /// The schemas of the CustomResourceDefinitions among these objects, compiled once (the
+    /// first caller's `strict` decides; a run has one setting).
+    pub fn crd_schemas(&self, strict: bool) -> &crate::schema::crd::CrdSchemas {
+        self.crds
+            .get_or_init(|| crate::schema::crd::CrdSchemas::from_manifests(self.objects, strict))
+    }
+
+    /// An inventory of one object only (the webhook's view of a single request).
+    pub fn single(object: &'a Manifest) -> Self {
+        Self::new(std::slice::from_ref(object))
+    }
+
+    /// The object with this identity, if the run has it.
+    pub fn find(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&'a Manifest> {
+        self.by_identity
+            .get(&(group, kind, namespace, name))
+            .map(|&i| &self.objects[i])
+    }
+
+    /// Objects of one kind in one namespace (`None`: cluster-scoped or unset), in input order.
+    pub fn in_namespace(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Vec<&'a Manifest> {
+        let objects = self.objects;
+        self.by_namespace
+            .get(&(group, kind, namespace))
+            .map(|indices| indices.iter().map(|&i| &objects[i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether `manifest` is the first object (in input order) that names `namespace`.
+    pub fn is_first_in_namespace(&self, manifest: &Manifest, namespace: &str) -> bool {
+        self.first_in_namespace
+            .get(namespace)
+            .is_some_and(|&i| std::ptr::eq(&self.objects[i], manifest))
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}

@@ -1,0 +1,216 @@
+//! The loaded form of a Kubernetes object: its JSON value (parsed once), identity, origin
+//! and the position index that turns a JSON pointer into `file:line:column`.
+
+use crate::load::position::{Position, PositionIndex};
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
+
+/// Where a text came from, and the text itself (kept for source excerpts).
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The name shown to people: the path as given (relative stays relative), or `<stdin>`.
+    pub name: String,
+    pub text: String,
+    /// Byte offset of each line's start, built on the first excerpt: most files never need it.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: String) -> Self {
+        Self {
+            name: name.into(),
+            text,
+            line_starts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The text of one 1-based line, without its line break (`\n` or `\r\n`).
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        let start = *starts.get(index)?;
+        let end = starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        if start > self.text.len() || (start == self.text.len() && index > 0) {
+            return None;
+        }
+        let text = &self.text[start..end];
+        Some(text.strip_suffix('\r').unwrap_or(text))
+    }
+}
+
+/// `apiVersion`, `kind`, `namespace` and `name` of an object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+}
+
+impl ObjectRef {
+    /// The API group of `apiVersion` (`""` for the core group).
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group)
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    /// `Kind/namespace/name`, or `Kind/name` for objects without a namespace.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name.as_deref().unwrap_or("<unnamed>");
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, name),
+            None => write!(f, "{}/{}", self.kind, name),
+        }
+    }
+}
+
+/// One Kubernetes object ready for evaluation.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub object: ObjectRef,
+    pub value: Value,
+    pub source: Arc<SourceFile>,
+    /// Index of the document within its file.
+    pub document_index: usize,
+    /// Index inside a `List`'s `items`, for objects that came from one.
+    pub item_index: Option<usize>,
+    /// The Helm template that rendered this document (from `# Source:`), if any.
+    pub template: Option<String>,
+    pub(crate) positions: Arc<PositionIndex>,
+    /// Pointer of this object inside its document (`/items/3` for a List item, else empty).
+    pub(crate) base_pointer: String,
+}
+
+impl Manifest {
+    /// Builds a manifest from an in-memory value that has no source text (an admission request,
+    /// a generated object). Findings on it carry pointers but no line numbers.
+    pub fn from_value(value: Value, source_name: &str) -> Result<Self, crate::LoadErrorKind> {
+        let object = object_ref(&value)?;
+        let source = Arc::new(SourceFile::new(source_name, String::new()));
+        Ok(Self {
+            object,
+            value,
+            source,
+            document_index: 0,
+            item_index: None,
+            template: None,
+            positions: Arc::default(),
+            base_pointer: String::new(),
+        })
+    }
+
+    /// Where the node at `pointer` (relative to this object) is, or its nearest existing parent.
+    pub fn locate(&self, pointer: &str) -> Option<Position> {
+        if self.base_pointer.is_empty() {
+            return self.positions.resolve(pointer).map(|(pos, _)| pos);
+        }
+        let full = format!("{}{}", self.base_pointer, pointer);
+        self.positions.resolve(&full).map(|(pos, _)| pos)
+    }
+
+    /// The object's annotations, if it has any.
+    pub fn annotations(&self) -> Option<&serde_json::Map<String, Value>> {
+        crate::load::position::lookup(&self.value, "/metadata/annotations")?.as_object()
+    }
+}
+
+/// Reads `apiVersion`, `kind`, `metadata.namespace` and `metadata.name` (or `generateName`).
+pub(crate) fn object_ref(value: &Value) -> Result<ObjectRef, crate::LoadErrorKind> {
+    use crate::LoadErrorKind as E;
+    let Value::Object(map) = value else {
+        return Err(E::NotAnObject(json_type(value)));
+    };
+    let field = |name: &'static str| -> Result<String, E> {
+        match map.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(Value::String(_)) | None | Some(Value::Null) => Err(E::MissingField(name)),
+            Some(other) => Err(E::WrongType {
+                field: name,
+                expected: "string",
+                found: json_type(other),
+            }),
+        }
+    };
+    let api_version = field("apiVersion")?;
+    let kind = field("kind")?;
+    let metadata = map.get("metadata");
+    let meta_str = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if let Some(m) = metadata {
+        if !m.is_object() && !m.is_null() {
+            return Err(E::WrongType {
+                field: "metadata",
+                expected: "mapping",
+                found: json_type(m),
+            });
+        }
+    }
+    Ok(ObjectRef {
+        api_version,
+        kind,
+        namespace: meta_str("namespace"),
+        name: meta_str("name").or_else(|| meta_str("generateName")),
+    })
+}
+
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "sequence",
+        Value::Object(_) => "mapping",
+    }
+}
+
+/// A scalar for a message: JSON text (strings quoted), cut after 40 characters; nothing for
+/// mappings and sequences, whose type says enough.
+pub(crate) fn preview(value: &Value) -> String {
+    match value {
+        Value::Object(_) | Value::Array(_) => String::new(),
+        _ => {
+            let text = value.to_string();
+            if text.chars().count() > 40 {
+                format!("{}…", text.chars().take(40).collect::<String>())
+            } else {
+                text
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+
+    #[test]
+    fn lines_by_number() {
+        let f = SourceFile::new("f", "a\r\nbb\n\nlast".to_owned());
+        assert_eq!(f.line(1), Some("a"));
+        assert_eq!(f.line(2), Some("bb"));
+        assert_eq!(f.line(3), Some(""));
+        assert_eq!(f.line(4), Some("last"));
+        assert_eq!(f.line(5), None);
+        assert_eq!(f.line(0), None);
+        let f = SourceFile::new("f", "x\n".to_owned());
+        assert_eq!(f.line(1), Some("x"));
+        assert_eq!(f.line(2), None);
+    }
+}

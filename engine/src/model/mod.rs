@@ -1,0 +1,7 @@
+//! What a loaded object is: a [`manifest::Manifest`] (value, identity, origin, positions), views of
+//! the pod spec it may carry ([`workload`]) and the index over every object of a run
+//! ([`inventory`]).
+
+pub mod inventory;
+pub mod manifest;
+pub mod workload;

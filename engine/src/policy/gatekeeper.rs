@@ -1,0 +1,622 @@
+//! Gatekeeper ConstraintTemplates and Constraints, evaluated as Gatekeeper's audit and `gator`
+//! evaluate them: `input.review` built from the object, `input.parameters` from the constraint,
+//! `violation[{"msg": ..., "details": ...}]` results, `spec.match` deciding which objects a
+//! constraint applies to, and `data.inventory` built from the other objects of the run.
+
+use crate::load::position::Position;
+use crate::model::inventory::Inventory;
+use crate::model::manifest::Manifest;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh/";
+const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh/";
+const ADMISSION_TARGET: &str = "admission.k8s.gatekeeper.sh";
+
+/// What a Gatekeeper document in a policy directory is.
+pub(crate) fn is_gatekeeper(doc: &Value) -> bool {
+    doc.get("apiVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with(TEMPLATE_GROUP) || v.starts_with(CONSTRAINT_GROUP))
+}
+
+/// A compiled ConstraintTemplate.
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    /// The constraint kind it defines (`K8sRequiredLabels`).
+    pub kind: String,
+    pub name: String,
+    /// `data.<package>.violation`.
+    pub query: String,
+    /// The template's policy and libs, compiled in an engine of its own: templates may share
+    /// package names, as Gatekeeper keeps them apart too.
+    pub engine: regorus::Engine,
+    pub schema: Option<Value>,
+    /// Whether the Rego reads `data.inventory` (then each run's objects are added as data).
+    pub uses_inventory: bool,
+}
+
+/// How a constraint's violations are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforcementAction {
+    Deny,
+    Warn,
+    DryRun,
+}
+
+/// A constraint: a template instantiated with parameters and a `match`.
+#[derive(Debug, Clone)]
+pub(crate) struct Constraint {
+    pub kind: String,
+    pub name: String,
+    pub template: usize,
+    pub matcher: Match,
+    pub parameters: Value,
+    pub action: EnforcementAction,
+    pub file: PathBuf,
+}
+
+/// A problem with a Gatekeeper document: the message, and where in the file it is.
+#[derive(Debug, Clone)]
+pub(crate) struct GatekeeperError {
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+fn err(position: Option<Position>, message: impl Into<String>) -> GatekeeperError {
+    GatekeeperError {
+        position,
+        message: message.into(),
+    }
+}
+
+/// Compiles a ConstraintTemplate document.
+pub(crate) fn template(
+    doc: &crate::load::yaml::ParsedDocument,
+    file: &Path,
+) -> Result<Template, GatekeeperError> {
+    let v = &doc.value;
+    let at = |pointer: &str| doc.positions.resolve(pointer).map(|(p, _)| p);
+    if v.get("kind").and_then(Value::as_str) != Some("ConstraintTemplate") {
+        return Err(err(
+            at("/kind"),
+            "templates.gatekeeper.sh documents must be ConstraintTemplates",
+        ));
+    }
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let kind = v
+        .pointer("/spec/crd/spec/names/kind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            err(
+                at("/spec/crd/spec/names/kind"),
+                format!("template {name:?} has no spec.crd.spec.names.kind"),
+            )
+        })?
+        .to_owned();
+    let schema = v
+        .pointer("/spec/crd/spec/validation/openAPIV3Schema")
+        .cloned();
+    let targets = v
+        .pointer("/spec/targets")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let Some((t, target)) = targets
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.get("target").and_then(Value::as_str) == Some(ADMISSION_TARGET))
+    else {
+        return Err(err(
+            at("/spec/targets"),
+            format!("template {name:?} has no {ADMISSION_TARGET} target"),
+        ));
+    };
+    // Rego comes from `rego` + `libs`, or from a `code` entry with engine Rego.
+    let code = target
+        .get("code")
+        .and_then(Value::as_array)
+        .and_then(|code| {
+            code.iter()
+                .find(|c| c.get("engine").and_then(Value::as_str) == Some("Rego"))
+        });
+    let (rego, libs, v1, pointer) = match (target.get("rego").and_then(Value::as_str), code) {
+        (Some(rego), _) => (
+            rego.to_owned(),
+            target.get("libs").cloned(),
+            false,
+            format!("/spec/targets/{t}/rego"),
+        ),
+        (None, Some(code)) => {
+            let source = code.get("source").cloned().unwrap_or(Value::Null);
+            let rego = source
+                .get("rego")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let v1 = source.get("version").and_then(Value::as_str) == Some("v1");
+            (
+                rego,
+                source.get("libs").cloned(),
+                v1,
+                format!("/spec/targets/{t}/code"),
+            )
+        }
+        (None, None) => {
+            return Err(err(
+                at(&format!("/spec/targets/{t}")),
+                format!("template {name:?} has no Rego (rego or code with engine Rego)"),
+            ))
+        }
+    };
+    let mut engine = regorus::Engine::new();
+    engine.set_strict_builtin_errors(false);
+    engine.set_rego_v0(!v1);
+    let label = format!("{}#{name}", file.display());
+    let package = engine
+        .add_policy(label.clone(), rego.clone())
+        .map_err(|e| {
+            err(
+                at(&pointer),
+                format!("template {name:?}: {}", one_line(&e.to_string())),
+            )
+        })?;
+    let mut uses_inventory = rego.contains("data.inventory");
+    for (i, lib) in libs
+        .iter()
+        .flat_map(|l| l.as_array().cloned().unwrap_or_default())
+        .enumerate()
+    {
+        let Some(lib) = lib.as_str() else { continue };
+        uses_inventory |= lib.contains("data.inventory");
+        engine
+            .add_policy(format!("{label}/lib{i}"), lib.to_owned())
+            .map_err(|e| {
+                err(
+                    at(&pointer),
+                    format!("template {name:?} lib {i}: {}", one_line(&e.to_string())),
+                )
+            })?;
+    }
+    let package = package.strip_prefix("data.").unwrap_or(&package).to_owned();
+    Ok(Template {
+        kind,
+        name,
+        query: format!("data.{package}.violation"),
+        engine,
+        schema,
+        uses_inventory,
+    })
+}
+
+fn one_line(message: &str) -> String {
+    let location = message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-->"))
+        .map(str::trim);
+    let what = message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+        .map(str::trim);
+    match (location, what) {
+        (Some(l), Some(w)) => format!("{w} (at {l})"),
+        _ => message.trim().to_owned(),
+    }
+}
+
+/// Reads a Constraint document against the loaded templates.
+pub(crate) fn constraint(
+    doc: &crate::load::yaml::ParsedDocument,
+    file: &Path,
+    templates: &[Template],
+) -> Result<Constraint, GatekeeperError> {
+    let v = &doc.value;
+    let at = |pointer: &str| doc.positions.resolve(pointer).map(|(p, _)| p);
+    let kind = v
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let Some(template) = templates.iter().position(|t| t.kind == kind) else {
+        return Err(err(
+            at("/kind"),
+            format!("constraint {name:?}: no ConstraintTemplate defines kind {kind}"),
+        ));
+    };
+    let parameters = v
+        .pointer("/spec/parameters")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Some(schema) = &templates[template].schema {
+        validate_parameters(schema, &parameters, &name, &at)?;
+    }
+    let action = match v.pointer("/spec/enforcementAction").and_then(Value::as_str) {
+        None | Some("deny") => EnforcementAction::Deny,
+        Some("warn") => EnforcementAction::Warn,
+        Some("dryrun") => EnforcementAction::DryRun,
+        Some(other) => {
+            return Err(err(
+                at("/spec/enforcementAction"),
+                format!(
+                "constraint {name:?}: unknown enforcementAction {other:?} (deny, warn or dryrun)"
+            ),
+            ))
+        }
+    };
+    let matcher = Match::parse(v.pointer("/spec/match"))
+        .map_err(|m| err(at("/spec/match"), format!("constraint {name:?}: {m}")))?;
+    Ok(Constraint {
+        kind,
+        name,
+        template,
+        matcher,
+        parameters,
+        action,
+        file: file.to_path_buf(),
+    })
+}
+
+fn validate_parameters(
+    schema: &Value,
+    parameters: &Value,
+    name: &str,
+    at: &dyn Fn(&str) -> Option<Position>,
+) -> Result<(), GatekeeperError> {
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(schema)
+        .map_err(|e| {
+            err(
+                None,
+                format!("constraint {name:?}: the template's openAPIV3Schema is invalid: {e}"),
+            )
+        })?;
+    let Some(first) = validator.iter_errors(parameters).next() else {
+        return Ok(());
+    };
+    let path = first.instance_path().as_str().to_owned();
+    let field = if path.is_empty() {
+        "parameters".to_owned()
+    } else {
+        format!("parameters{}", path.replace('/', "."))
+    };
+    Err(err(
+        at(&format!("/spec/parameters{path}")),
+        format!("constraint {name:?}: {field}: {first}"),
+    ))
+}
+
+/// `spec.match` of a constraint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Match {
+    /// `(apiGroups, kinds)` pairs; empty means every kind.
+    kinds: Vec<(Vec<String>, Vec<String>)>,
+    namespaces: Vec<String>,
+    excluded_namespaces: Vec<String>,
+    label_selector: Option<Selector>,
+    namespace_selector: Option<Selector>,
+    name: Option<String>,
+    scope: Option<String>,
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Match {
+    fn parse(v: Option<&Value>) -> Result<Self, String> {
+        let Some(v) = v else {
+            return Ok(Self::default());
+        };
+        if !v.is_object() {
+            return Err("spec.match must be a mapping".into());
+        }
+        let kinds = v
+            .get("kinds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|k| (strings(k.get("apiGroups")), strings(k.get("kinds"))))
+            .collect();
+        let scope = v.get("scope").and_then(Value::as_str).map(str::to_owned);
+        if let Some(s) = &scope {
+            if !matches!(s.as_str(), "*" | "Cluster" | "Namespaced") {
+                return Err(format!(
+                    "unknown match scope {s:?} (*, Cluster or Namespaced)"
+                ));
+            }
+        }
+        Ok(Self {
+            kinds,
+            namespaces: strings(v.get("namespaces")),
+            excluded_namespaces: strings(v.get("excludedNamespaces")),
+            label_selector: v.get("labelSelector").map(Selector::parse).transpose()?,
+            namespace_selector: v
+                .get("namespaceSelector")
+                .map(Selector::parse)
+                .transpose()?,
+            name: v.get("name").and_then(Value::as_str).map(str::to_owned),
+            scope,
+        })
+    }
+
+    /// Whether the constraint applies to `manifest`.
+    pub(crate) fn matches(&self, manifest: &Manifest, inventory: &Inventory<'_>) -> bool {
+        let object = &manifest.object;
+        let group = object.group();
+        if !self.kinds.is_empty()
+            && !self.kinds.iter().any(|(groups, kinds)| {
+                (groups.iter().any(|g| g == "*" || g == group))
+                    && (kinds.iter().any(|k| k == "*" || *k == object.kind))
+            })
+        {
+            return false;
+        }
+        let cluster_scoped = is_cluster_scoped(group, &object.kind);
+        match self.scope.as_deref() {
+            Some("Cluster") if !cluster_scoped => return false,
+            Some("Namespaced") if cluster_scoped => return false,
+            _ => {}
+        }
+        // A Namespace object is matched by namespace rules through its own name.
+        let namespace = if group.is_empty() && object.kind == "Namespace" {
+            object.name.as_deref()
+        } else if cluster_scoped {
+            None
+        } else {
+            object.namespace.as_deref()
+        };
+        if let Some(ns) = namespace {
+            if !self.namespaces.is_empty() && !self.namespaces.iter().any(|p| glob(p, ns)) {
+                return false;
+            }
+            if self.excluded_namespaces.iter().any(|p| glob(p, ns)) {
+                return false;
+            }
+        } else if !self.namespaces.is_empty() && !cluster_scoped {
+            // A namespaced object whose namespace is set at apply time cannot be placed.
+            return false;
+        }
+        if let Some(name) = &self.name {
+            if !object.name.as_deref().is_some_and(|n| glob(name, n)) {
+                return false;
+            }
+        }
+        if let Some(selector) = &self.label_selector {
+            if !selector.matches(manifest.value.pointer("/metadata/labels")) {
+                return false;
+            }
+        }
+        if let Some(selector) = &self.namespace_selector {
+            let labels = if group.is_empty() && object.kind == "Namespace" {
+                manifest.value.pointer("/metadata/labels")
+            } else {
+                match namespace.and_then(|ns| inventory.find("", "Namespace", None, ns)) {
+                    Some(ns) => ns.value.pointer("/metadata/labels"),
+                    // The Namespace is not in the input: its labels are unknown.
+                    None => return false,
+                }
+            };
+            if !selector.matches(labels) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Gatekeeper's namespace and name globbing, which kubegate's configuration uses too: an
+/// asterisk at the start or the end (`kube-*`, `*-system`), or an exact name.
+pub fn glob(pattern: &str, value: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        value.starts_with(prefix)
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        value.ends_with(suffix)
+    } else {
+        pattern == value
+    }
+}
+
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, Default)]
+struct Selector {
+    labels: Vec<(String, String)>,
+    expressions: Vec<(String, String, Vec<String>)>,
+}
+
+impl Selector {
+    fn parse(v: &Value) -> Result<Self, String> {
+        let labels = v
+            .get("matchLabels")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
+            .collect();
+        let mut expressions = Vec::new();
+        for e in v
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = e
+                .get("key")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let op = e
+                .get("operator")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if !matches!(op.as_str(), "In" | "NotIn" | "Exists" | "DoesNotExist") {
+                return Err(format!("unknown selector operator {op:?}"));
+            }
+            expressions.push((key, op, strings(e.get("values"))));
+        }
+        Ok(Self {
+            labels,
+            expressions,
+        })
+    }
+
+    fn matches(&self, labels: Option<&Value>) -> bool {
+        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        self.labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
+            && self
+                .expressions
+                .iter()
+                .all(|(k, op, values)| match op.as_str() {
+                    "In" => get(k).is_some_and(|v| values.iter().any(|x| x == v)),
+                    "NotIn" => get(k).is_none_or(|v| !values.iter().any(|x| x == v)),
+                    "Exists" => get(k).is_some(),
+                    _ => get(k).is_none(),
+                })
+    }
+}
+
+/// Kinds that live outside namespaces, for `scope` and the inventory layout.
+pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        (
+            "",
+            "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus"
+        ) | (
+            "rbac.authorization.k8s.io",
+            "ClusterRole" | "ClusterRoleBinding"
+        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | (
+                "storage.k8s.io",
+                "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment"
+            )
+            | ("scheduling.k8s.io", "PriorityClass")
+            | ("node.k8s.io", "RuntimeClass")
+            | ("networking.k8s.io", "IngressClass")
+            | ("certificates.k8s.io", "CertificateSigningRequest")
+            | (
+                "admissionregistration.k8s.io",
+                "ValidatingWebhookConfiguration"
+                    | "MutatingWebhookConfiguration"
+                    | "ValidatingAdmissionPolicy"
+                    | "ValidatingAdmissionPolicyBinding"
+            )
+            | ("apiregistration.k8s.io", "APIService")
+            | (
+                "flowcontrol.apiserver.k8s.io",
+                "FlowSchema" | "PriorityLevelConfiguration"
+            )
+            | ("policy", "PodSecurityPolicy")
+            | ("templates.gatekeeper.sh", "ConstraintTemplate")
+    )
+}
+
+/// `input.review` as Gatekeeper's audit builds it for an existing object.
+pub(crate) fn review(manifest: &Manifest) -> Value {
+    let object = &manifest.object;
+    let (group, version) = match object.api_version.rsplit_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", object.api_version.as_str()),
+    };
+    let mut review = Map::new();
+    review.insert(
+        "kind".into(),
+        json!({"group": group, "version": version, "kind": object.kind}),
+    );
+    review.insert(
+        "name".into(),
+        json!(object.name.clone().unwrap_or_default()),
+    );
+    if let Some(ns) = &object.namespace {
+        review.insert("namespace".into(), json!(ns));
+    }
+    review.insert("operation".into(), json!("CREATE"));
+    review.insert("object".into(), manifest.value.clone());
+    Value::Object(review)
+}
+
+/// `data.inventory` in Gatekeeper's layout: `cluster[groupVersion][kind][name]` and
+/// `namespace[ns][groupVersion][kind][name]`. Namespaced objects without a namespace (set at
+/// apply time) are placed in `default`, where `kubectl apply` would put them.
+pub(crate) fn inventory_data(objects: &[Manifest]) -> Value {
+    let mut cluster = Map::new();
+    let mut namespaced = Map::new();
+    for m in objects {
+        let o = &m.object;
+        let Some(name) = o.name.clone() else { continue };
+        let slot = if is_cluster_scoped(o.group(), &o.kind) {
+            &mut cluster
+        } else {
+            let ns = o.namespace.clone().unwrap_or_else(|| "default".into());
+            match namespaced.entry(ns).or_insert_with(|| json!({})) {
+                Value::Object(map) => map,
+                _ => continue,
+            }
+        };
+        let kinds = slot
+            .entry(o.api_version.clone())
+            .or_insert_with(|| json!({}));
+        if let Some(kinds) = kinds.as_object_mut() {
+            if let Some(names) = kinds
+                .entry(o.kind.clone())
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+            {
+                names.insert(name, m.value.clone());
+            }
+        }
+    }
+    json!({"inventory": {"cluster": cluster, "namespace": namespaced}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_at_either_end() {
+        assert!(glob("kube-*", "kube-system"));
+        assert!(glob("*-system", "gatekeeper-system"));
+        assert!(glob("prod", "prod"));
+        assert!(!glob("prod", "production"));
+        assert!(!glob("kube-*", "my-kube-ns"));
+    }
+
+    #[test]
+    fn selectors() {
+        let s = Selector::parse(&json!({"matchLabels": {"a": "1"}, "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["web", "api"]},
+            {"key": "legacy", "operator": "DoesNotExist"}
+        ]}))
+        .expect("selector");
+        assert!(s.matches(Some(&json!({"a": "1", "tier": "web"}))));
+        assert!(!s.matches(Some(&json!({"a": "1", "tier": "db"}))));
+        assert!(!s.matches(Some(&json!({"a": "1", "tier": "web", "legacy": "x"}))));
+        assert!(!s.matches(None));
+        assert!(
+            Selector::parse(&json!({"matchExpressions": [{"key": "a", "operator": "Near"}]}))
+                .is_err()
+        );
+    }
+}

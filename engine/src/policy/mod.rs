@@ -1,0 +1,7 @@
+//! User policies: Rego modules with conftest conventions ([`rego`]), Gatekeeper
+//! ConstraintTemplates and Constraints ([`gatekeeper`]), and their tests — Rego unit tests and
+//! gator suites ([`verify`]).
+
+pub mod gatekeeper;
+pub mod rego;
+pub mod verify;

@@ -1,0 +1,896 @@
+//! User policies in Rego, evaluated by `regorus`, with conftest's conventions.
+//!
+//! - Rules named `deny`, `violation` and `warn`, or with an `_suffix` (`deny_latest_tag`), in
+//!   package `main` by default (`namespaces`, or every package with `all_namespaces`).
+//! - A result is a string message, or an object with `msg` (other keys are kept as metadata). A
+//!   `path` key (a JSON pointer string, or a list of keys and indices) names the offending field,
+//!   which kubegate resolves to file:line:column like a built-in finding.
+//! - `exception` rules exempt `deny_<name>`/`violation_<name>` rules by name (`""`: the plain
+//!   `deny`/`violation`), as conftest does.
+//! - Metadata: regorus does not read OPA `# METADATA` annotations, so a package may declare
+//!   `__rego_metadata__ := {"id": ..., "title": ..., "severity": ..., "description": ...,
+//!   "remediation": ...}` for its rules. Without it a rule's id is `<package>.<rule>`, and its
+//!   severity is `high` for deny/violation and `low` for warn.
+//!
+//! Policies are compiled once; each worker thread evaluates with its own clone of the engine
+//! (regorus engines are cheap to clone), under a per-evaluation time limit.
+
+use crate::load::position::{escape_token, Position};
+use crate::model::manifest::Manifest;
+use crate::policy::gatekeeper;
+use crate::vocab::{Severity, Violation};
+use serde_json::Value;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// How policies are found and run.
+#[derive(Debug, Clone)]
+pub struct PolicyOptions {
+    /// Packages whose rules run (conftest's `--namespace`); default `main`.
+    pub namespaces: Vec<String>,
+    /// Run the rules of every package (conftest's `--all-namespaces`).
+    pub all_namespaces: bool,
+    /// Longest one evaluation (one rule set on one object) may take.
+    pub timeout: Duration,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        Self {
+            namespaces: vec!["main".to_owned()],
+            all_namespaces: false,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why policies could not be loaded.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum PolicyError {
+    #[error("{}: cannot read: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+    #[error("{}{}: {message}", path.display(), position.map(|p| format!(":{p}")).unwrap_or_default())]
+    Compile {
+        path: PathBuf,
+        position: Option<Position>,
+        message: String,
+    },
+    #[error("{}: invalid data document: {message}", path.display())]
+    Data { path: PathBuf, message: String },
+    #[error("{}: invalid __rego_metadata__ in package {package}: {message}", path.display())]
+    Metadata {
+        path: PathBuf,
+        package: String,
+        message: String,
+    },
+    #[error("policy rule id {id:?} is used twice (packages {first} and {second})")]
+    DuplicateId {
+        id: String,
+        first: String,
+        second: String,
+    },
+}
+
+impl PolicyError {
+    /// The file the error is about.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            PolicyError::Io { path, .. }
+            | PolicyError::Compile { path, .. }
+            | PolicyError::Data { path, .. }
+            | PolicyError::Metadata { path, .. } => Some(path),
+            PolicyError::DuplicateId { .. } => None,
+        }
+    }
+}
+
+/// `deny`, `violation` or `warn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Deny,
+    Violation,
+    Warn,
+}
+
+/// One conftest-style rule of a loaded policy.
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    pub id: String,
+    /// The Rego rule name, `deny_latest_tag`.
+    pub name: String,
+    pub package: String,
+    pub kind: RuleKind,
+    pub title: String,
+    pub severity: Severity,
+    pub description: Option<String>,
+    pub remediation: Option<String>,
+    /// The file that declares the rule (for a Gatekeeper constraint, the constraint's file).
+    pub file: PathBuf,
+    /// Reported but never failing a run (Gatekeeper `enforcementAction: dryrun`).
+    pub advisory: bool,
+    /// `data.<package>.<name>`.
+    query: String,
+    /// Index into the Gatekeeper constraints, for rules that are constraints.
+    constraint: Option<usize>,
+}
+
+impl PolicyRule {
+    /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`), for deny and
+    /// violation rules; warn rules cannot be excepted.
+    fn exception_name(&self) -> Option<&str> {
+        let prefix = match self.kind {
+            RuleKind::Deny => "deny",
+            RuleKind::Violation => "violation",
+            RuleKind::Warn => return None,
+        };
+        let rest = self.name.strip_prefix(prefix)?;
+        Some(rest.strip_prefix('_').unwrap_or(rest))
+    }
+}
+
+/// What a policy rule reported on one object.
+#[derive(Debug, Clone)]
+pub struct PolicyViolation {
+    /// Index into [`PolicySet::rules`].
+    pub rule: usize,
+    pub violation: Violation,
+    /// Keys of a message object other than `msg` and `path`.
+    pub details: serde_json::Map<String, Value>,
+}
+
+/// An evaluation that failed (a runtime error, or the time limit).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("policy {rule} failed on {object}: {message}")]
+pub struct EvalError {
+    pub rule: String,
+    pub object: String,
+    pub message: String,
+}
+
+/// Compiled policies, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    engine: regorus::Engine,
+    templates: Vec<gatekeeper::Template>,
+    constraints: Vec<gatekeeper::Constraint>,
+    /// Each constraint's `spec.parameters`, converted for regorus once.
+    parameters: Vec<regorus::Value>,
+    rules: Vec<PolicyRule>,
+    /// Packages that declare `exception`, with their `data.<pkg>.exception` query.
+    exceptions: Vec<(String, String)>,
+    files: Vec<PathBuf>,
+}
+
+const RULE_PREFIXES: [(&str, RuleKind); 3] = [
+    ("deny", RuleKind::Deny),
+    ("violation", RuleKind::Violation),
+    ("warn", RuleKind::Warn),
+];
+
+impl PolicySet {
+    /// Loads `.rego` files and data documents (`.json`, `.yaml`, `.yml`, merged under `data`)
+    /// from files and directories (recursively). All problems are returned, not only the first.
+    pub fn load(paths: &[PathBuf], options: &PolicyOptions) -> Result<Self, Vec<PolicyError>> {
+        let mut errors = Vec::new();
+        let mut files = Vec::new();
+        for path in paths {
+            collect(path, &mut files, &mut errors);
+        }
+        files.sort();
+        files.dedup();
+        let mut engine = regorus::Engine::new();
+        engine.set_strict_builtin_errors(false);
+        let mut sources = Vec::new();
+        let mut gatekeeper_docs = Vec::new();
+        for file in &files {
+            let text = match std::fs::read_to_string(file) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(PolicyError::Io {
+                        path: file.clone(),
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            match file.extension().and_then(|e| e.to_str()) {
+                Some("rego") => match add_policy(&mut engine, file, &text) {
+                    Ok(package) => sources.push((file.clone(), package, text)),
+                    Err(e) => errors.push(e),
+                },
+                _ => match add_data(&mut engine, file, &text) {
+                    Ok(docs) => gatekeeper_docs.extend(docs.into_iter().map(|d| (file.clone(), d))),
+                    Err(e) => errors.push(e),
+                },
+            }
+        }
+        let mut rules = Vec::new();
+        let mut exceptions = Vec::new();
+        for (file, package, text) in &sources {
+            let selected =
+                options.all_namespaces || options.namespaces.iter().any(|n| n == package);
+            if !selected {
+                continue;
+            }
+            let metadata = match metadata(&mut engine, file, package, text) {
+                Ok(m) => m,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            for name in rule_heads(text) {
+                let Some(kind) = RULE_PREFIXES
+                    .iter()
+                    .find(|(p, _)| {
+                        name == *p || name.strip_prefix(p).is_some_and(|r| r.starts_with('_'))
+                    })
+                    .map(|(_, k)| *k)
+                else {
+                    if name == "exception" && !exceptions.iter().any(|(p, _)| p == package) {
+                        exceptions.push((package.clone(), format!("data.{package}.exception")));
+                    }
+                    continue;
+                };
+                if rules
+                    .iter()
+                    .any(|r: &PolicyRule| r.package == *package && r.name == name)
+                {
+                    continue;
+                }
+                // A package's metadata id names the whole policy: all its rules share it (the
+                // Rego rule name still tells them apart). warn rules never fail a run in
+                // conftest, so they stay `low` whatever the metadata says.
+                let severity = match kind {
+                    RuleKind::Warn => Severity::Low,
+                    _ => metadata.severity.unwrap_or(Severity::High),
+                };
+                let id = metadata
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| format!("{package}.{name}"));
+                rules.push(PolicyRule {
+                    id,
+                    query: format!("data.{package}.{name}"),
+                    name: name.to_owned(),
+                    package: package.clone(),
+                    kind,
+                    title: metadata
+                        .title
+                        .clone()
+                        .unwrap_or_else(|| format!("{package}.{name}")),
+                    severity,
+                    description: metadata.description.clone(),
+                    remediation: metadata.remediation.clone(),
+                    file: file.clone(),
+                    advisory: false,
+                    constraint: None,
+                });
+            }
+        }
+        let (templates, constraints) = load_gatekeeper(&gatekeeper_docs, &mut errors);
+        for (index, c) in constraints.iter().enumerate() {
+            let (severity, advisory) = match c.action {
+                gatekeeper::EnforcementAction::Deny => (Severity::High, false),
+                gatekeeper::EnforcementAction::Warn => (Severity::Low, false),
+                gatekeeper::EnforcementAction::DryRun => (Severity::Low, true),
+            };
+            let template = &templates[c.template];
+            rules.push(PolicyRule {
+                id: format!("{}.{}", c.kind, c.name),
+                name: c.name.clone(),
+                package: template
+                    .query
+                    .trim_start_matches("data.")
+                    .trim_end_matches(".violation")
+                    .to_owned(),
+                kind: RuleKind::Violation,
+                title: format!(
+                    "{} constraint {} (template {})",
+                    c.kind, c.name, template.name
+                ),
+                severity,
+                description: None,
+                remediation: None,
+                file: c.file.clone(),
+                advisory,
+                query: template.query.clone(),
+                constraint: Some(index),
+            });
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(other) = rules[..i]
+                .iter()
+                .find(|r| r.id == rule.id && r.package != rule.package)
+            {
+                errors.push(PolicyError::DuplicateId {
+                    id: rule.id.clone(),
+                    first: other.package.clone(),
+                    second: rule.package.clone(),
+                });
+            }
+            if crate::rules::find(&rule.id).is_some() {
+                errors.push(PolicyError::DuplicateId {
+                    id: rule.id.clone(),
+                    first: "kubegate built-in rules".into(),
+                    second: rule.package.clone(),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: options.timeout,
+            check_interval: NonZeroU32::MIN,
+        });
+        tracing::debug!(files = files.len(), rules = rules.len(), "policies loaded");
+        let parameters = constraints
+            .iter()
+            .map(|c| regorus::Value::from(c.parameters.clone()))
+            .collect();
+        Ok(Self {
+            engine,
+            templates,
+            constraints,
+            parameters,
+            rules,
+            exceptions,
+            files,
+        })
+    }
+
+    pub fn rules(&self) -> &[PolicyRule] {
+        &self.rules
+    }
+
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// Whether any template reads `data.inventory` (then [`PolicySet::worker`] needs it).
+    pub fn needs_inventory(&self) -> bool {
+        self.templates.iter().any(|t| t.uses_inventory)
+    }
+
+    /// Fresh evaluation engines for one worker thread. `inventory` is the run's
+    /// [`gatekeeper::inventory_data`], for templates that read `data.inventory`.
+    pub fn worker(&self, inventory: Option<&Value>) -> PolicyWorker {
+        let templates = self
+            .templates
+            .iter()
+            .map(|t| {
+                let mut engine = t.engine.clone();
+                if let (true, Some(data)) = (t.uses_inventory, inventory) {
+                    if let Err(e) = engine.add_data(regorus::Value::from(data.clone())) {
+                        tracing::error!(template = %t.name, "cannot add the inventory: {e}");
+                    }
+                }
+                engine
+            })
+            .collect();
+        PolicyWorker {
+            engine: self.engine.clone(),
+            templates,
+        }
+    }
+
+    /// The rule with this id, if any.
+    pub fn find(&self, id: &str) -> Option<&PolicyRule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Evaluates every rule and constraint on one object with `worker` (from
+    /// [`PolicySet::worker`]); `inventory` answers Gatekeeper `namespaceSelector`s.
+    pub fn evaluate(
+        &self,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        inventory: &crate::model::inventory::Inventory<'_>,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        self.evaluate_reviewed(worker, manifest, inventory, None, out)
+    }
+
+    /// [`PolicySet::evaluate`] with the `input.review` Gatekeeper templates see given by the
+    /// caller (the admission webhook passes the real request: operation, userInfo,
+    /// oldObject); `None` builds the audit-style review of the object.
+    pub fn evaluate_reviewed(
+        &self,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        inventory: &crate::model::inventory::Inventory<'_>,
+        review: Option<&Value>,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        if self.rules.is_empty() {
+            return Ok(());
+        }
+        self.evaluate_constraints(worker, manifest, inventory, review, out)?;
+        if self.rules.iter().all(|r| r.constraint.is_some()) {
+            return Ok(());
+        }
+        let engine = &mut worker.engine;
+        engine.set_input(regorus::Value::from(manifest.value.clone()));
+        let fail = |rule: &str, e: &dyn std::fmt::Display| EvalError {
+            rule: rule.to_owned(),
+            object: manifest.object.to_string(),
+            message: e.to_string(),
+        };
+        let mut excepted: Vec<(String, String)> = Vec::new();
+        for (package, query) in &self.exceptions {
+            let value = engine
+                .eval_rule(query.clone())
+                .map_err(|e| fail(query, &e))?;
+            if value == regorus::Value::Undefined {
+                continue;
+            }
+            for names in members(&json(&value)) {
+                for name in names
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    excepted.push((package.clone(), name.to_owned()));
+                }
+            }
+        }
+        for (index, rule) in self.rules.iter().enumerate() {
+            if rule.constraint.is_some() {
+                continue;
+            }
+            if let Some(name) = rule.exception_name() {
+                if excepted
+                    .iter()
+                    .any(|(p, n)| *p == rule.package && n == name)
+                {
+                    continue;
+                }
+            }
+            let value = engine
+                .eval_rule(rule.query.clone())
+                .map_err(|e| fail(&rule.id, &e))?;
+            if value == regorus::Value::Undefined {
+                continue;
+            }
+            for result in members(&json(&value)) {
+                out.push(to_violation(index, result));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PolicySet {
+    /// Gatekeeper constraints: each matching constraint's template is evaluated with
+    /// `input.review` and `input.parameters`.
+    fn evaluate_constraints(
+        &self,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        inventory: &crate::model::inventory::Inventory<'_>,
+        given: Option<&Value>,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        // The review is converted once per object and shared (regorus values are
+        // reference-counted); each constraint's parameters were converted once at load.
+        let mut review: Option<regorus::Value> = None;
+        for (index, rule) in self.rules.iter().enumerate() {
+            let Some(c) = rule.constraint.map(|i| &self.constraints[i]) else {
+                continue;
+            };
+            if !c.matcher.matches(manifest, inventory) {
+                continue;
+            }
+            let review = review
+                .get_or_insert_with(|| match given {
+                    Some(r) => regorus::Value::from(r.clone()),
+                    None => regorus::Value::from(gatekeeper::review(manifest)),
+                })
+                .clone();
+            let mut input = std::collections::BTreeMap::new();
+            input.insert(regorus::Value::from("review"), review);
+            input.insert(
+                regorus::Value::from("parameters"),
+                self.parameters[rule.constraint.unwrap_or_default()].clone(),
+            );
+            let engine = &mut worker.templates[c.template];
+            engine.set_input(regorus::Value::from(input));
+            let value = engine
+                .eval_rule(rule.query.clone())
+                .map_err(|e| EvalError {
+                    rule: rule.id.clone(),
+                    object: manifest.object.to_string(),
+                    message: e.to_string(),
+                })?;
+            if value == regorus::Value::Undefined {
+                continue;
+            }
+            for result in members(&json(&value)) {
+                out.push(to_violation(index, result));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One worker thread's engines (see [`PolicySet::worker`]).
+#[derive(Debug, Clone)]
+pub struct PolicyWorker {
+    engine: regorus::Engine,
+    templates: Vec<regorus::Engine>,
+}
+
+/// Compiles templates, then constraints (which need their template).
+fn load_gatekeeper(
+    docs: &[(PathBuf, crate::load::yaml::ParsedDocument)],
+    errors: &mut Vec<PolicyError>,
+) -> (Vec<gatekeeper::Template>, Vec<gatekeeper::Constraint>) {
+    let is_template = |d: &crate::load::yaml::ParsedDocument| {
+        d.value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("templates."))
+    };
+    let compile_error = |file: &PathBuf, e: gatekeeper::GatekeeperError| PolicyError::Compile {
+        path: file.clone(),
+        position: e.position,
+        message: e.message,
+    };
+    let mut templates: Vec<gatekeeper::Template> = Vec::new();
+    for (file, doc) in docs.iter().filter(|(_, d)| is_template(d)) {
+        match gatekeeper::template(doc, file) {
+            Ok(t) if templates.iter().any(|o| o.kind == t.kind) => {
+                errors.push(PolicyError::Compile {
+                    path: file.clone(),
+                    position: Some(doc.start),
+                    message: format!("a second ConstraintTemplate defines kind {}", t.kind),
+                })
+            }
+            Ok(t) => templates.push(t),
+            Err(e) => errors.push(compile_error(file, e)),
+        }
+    }
+    let mut constraints = Vec::new();
+    for (file, doc) in docs.iter().filter(|(_, d)| !is_template(d)) {
+        match gatekeeper::constraint(doc, file, &templates) {
+            Ok(c) => constraints.push(c),
+            Err(e) => errors.push(compile_error(file, e)),
+        }
+    }
+    (templates, constraints)
+}
+
+fn json(value: &regorus::Value) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// The members of a set/array result (an undefined rule has none; a boolean `true`, a
+/// complete rule that fired, counts as one).
+fn members(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null | Value::Bool(false) => Vec::new(),
+        Value::Object(m) if m.is_empty() => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// A message (string or object) as a violation.
+fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
+    let (message, pointer, details) = match result {
+        Value::String(s) => (s.clone(), String::new(), serde_json::Map::new()),
+        Value::Object(map) => {
+            let message = match map.get("msg") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => Value::Object(map.clone()).to_string(),
+            };
+            let pointer = map.get("path").map(path_pointer).unwrap_or_default();
+            let details = map
+                .iter()
+                .filter(|(k, _)| *k != "msg" && *k != "path")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            (message, pointer, details)
+        }
+        Value::Bool(true) => (
+            "policy rule is true".to_owned(),
+            String::new(),
+            serde_json::Map::new(),
+        ),
+        other => (other.to_string(), String::new(), serde_json::Map::new()),
+    };
+    PolicyViolation {
+        rule,
+        violation: Violation { pointer, message },
+        details,
+    }
+}
+
+/// A `path` value as a JSON pointer: a pointer string as is, `spec.replicas` dotted, or a list
+/// of keys and indices.
+fn path_pointer(path: &Value) -> String {
+    match path {
+        Value::String(s) if s.starts_with('/') || s.is_empty() => s.clone(),
+        Value::String(s) => s
+            .split('.')
+            .map(|t| format!("/{}", escape_token(t)))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|t| match t {
+                Value::String(s) => format!("/{}", escape_token(s)),
+                other => format!("/{other}"),
+            })
+            .collect(),
+        _ => String::new(),
+    }
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyError>) {
+    let is_policy_file = |p: &Path| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("rego" | "json" | "yaml" | "yml")
+        ) && !p.to_string_lossy().ends_with("_test.rego")
+    };
+    if path.is_file() {
+        files.push(path.to_path_buf());
+        return;
+    }
+    if !path.is_dir() {
+        errors.push(PolicyError::Io {
+            path: path.to_path_buf(),
+            message: "no such file or directory".into(),
+        });
+        return;
+    }
+    // Links are followed: a mounted ConfigMap's files are symlinks through `..data` (the
+    // hidden `..data` and `..<timestamp>` entries themselves are skipped, so nothing is
+    // loaded twice).
+    for entry in ignore::WalkBuilder::new(path)
+        .require_git(false)
+        .follow_links(true)
+        .build()
+    {
+        match entry {
+            Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_policy_file(e.path()) => {
+                files.push(e.into_path());
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(PolicyError::Io {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Adds one Rego file: as Rego v1 first, then as v0 (older policies and most Gatekeeper
+/// library code). Returns its package path (`main`, `kubernetes.admission`).
+pub(crate) fn add_policy(
+    engine: &mut regorus::Engine,
+    file: &Path,
+    text: &str,
+) -> Result<String, PolicyError> {
+    let name = file.display().to_string();
+    engine.set_rego_v0(false);
+    let v1 = engine.add_policy(name.clone(), text.to_owned());
+    let result = match v1 {
+        Ok(package) => Ok(package),
+        Err(v1_error) => {
+            engine.set_rego_v0(true);
+            let v0 = engine.add_policy(name, text.to_owned());
+            engine.set_rego_v0(false);
+            match v0 {
+                Ok(package) => {
+                    tracing::info!(file = %file.display(), "read as Rego v0 (it does not parse as Rego v1)");
+                    Ok(package)
+                }
+                Err(v0_error) => {
+                    let mut error = compile_error(file, &v1_error.to_string());
+                    if let (PolicyError::Compile { message, .. }, Some(line)) =
+                        (&mut error, one_line_error(&v0_error.to_string()))
+                    {
+                        if *message != line {
+                            message.push_str(&format!(" (as Rego v1; as Rego v0: {line})"));
+                        }
+                    }
+                    Err(error)
+                }
+            }
+        }
+    };
+    result.map(|package| package.strip_prefix("data.").unwrap_or(&package).to_owned())
+}
+
+/// The `error: ...` line of a regorus message.
+fn one_line_error(message: &str) -> Option<String> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+        .map(|m| m.trim().to_owned())
+}
+
+/// A regorus error message as a [`PolicyError::Compile`]: regorus writes
+/// `--> <file>:<line>:<col>`, a source excerpt and `error: <what>`.
+fn compile_error(file: &Path, message: &str) -> PolicyError {
+    let position = message.lines().find_map(|line| {
+        let location = line.trim().strip_prefix("-->")?.trim();
+        let mut parts = location.rsplitn(3, ':');
+        let column = parts.next()?.trim().parse().ok()?;
+        let line = parts.next()?.trim().parse().ok()?;
+        Some(Position::new(line, column))
+    });
+    let what = message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error:"))
+        .map_or_else(|| message.trim().to_owned(), |m| m.trim().to_owned());
+    PolicyError::Compile {
+        path: file.to_path_buf(),
+        position,
+        message: what,
+    }
+}
+
+/// Adds a file's data documents to `data`; returns its Gatekeeper documents instead.
+pub(crate) fn add_data(
+    engine: &mut regorus::Engine,
+    file: &Path,
+    text: &str,
+) -> Result<Vec<crate::load::yaml::ParsedDocument>, PolicyError> {
+    let bad = |message: String| PolicyError::Data {
+        path: file.to_path_buf(),
+        message,
+    };
+    let stream = crate::load::yaml::parse_stream(text, &crate::load::yaml::Limits::default());
+    if let Some(e) = stream.error {
+        return Err(bad(format!("{}: {e}", e.position)));
+    }
+    let mut gatekeeper_docs = Vec::new();
+    for doc in stream.documents {
+        if gatekeeper::is_gatekeeper(&doc.value) {
+            gatekeeper_docs.push(doc);
+            continue;
+        }
+        // Kubernetes objects (test samples, gator suites) sit beside policies but are not data.
+        if doc.value.get("apiVersion").is_some() && doc.value.get("kind").is_some() {
+            tracing::debug!(file = %file.display(), "not data: a Kubernetes object");
+            continue;
+        }
+        if !doc.value.is_object() {
+            return Err(bad("a data document must be a mapping".into()));
+        }
+        engine
+            .add_data(regorus::Value::from(doc.value))
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(gatekeeper_docs)
+}
+
+#[derive(Debug, Default)]
+struct Metadata {
+    id: Option<String>,
+    title: Option<String>,
+    severity: Option<Severity>,
+    description: Option<String>,
+    remediation: Option<String>,
+}
+
+fn metadata(
+    engine: &mut regorus::Engine,
+    file: &Path,
+    package: &str,
+    text: &str,
+) -> Result<Metadata, PolicyError> {
+    if !rule_heads(text).any(|n| n == "__rego_metadata__") {
+        return Ok(Metadata::default());
+    }
+    let bad = |message: String| PolicyError::Metadata {
+        path: file.to_path_buf(),
+        package: package.to_owned(),
+        message,
+    };
+    engine.set_input(regorus::Value::from(serde_json::json!({})));
+    let value = engine
+        .eval_rule(format!("data.{package}.__rego_metadata__"))
+        .map_err(|e| bad(e.to_string()))?;
+    let Value::Object(map) = json(&value) else {
+        return Err(bad(
+            "must be an object with id, title, severity, description, remediation".into(),
+        ));
+    };
+    let text_field = |key: &str| -> Result<Option<String>, PolicyError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(format!("`{key}` must be a string"))),
+        }
+    };
+    for key in map.keys() {
+        if !["id", "title", "severity", "description", "remediation"].contains(&key.as_str()) {
+            return Err(bad(format!("unknown key `{key}`")));
+        }
+    }
+    let severity = match text_field("severity")? {
+        None => None,
+        Some(s) => Some(s.parse::<Severity>().map_err(bad)?),
+    };
+    Ok(Metadata {
+        id: text_field("id")?,
+        title: text_field("title")?,
+        severity,
+        description: text_field("description")?,
+        remediation: text_field("remediation")?,
+    })
+}
+
+/// Names of the rules a Rego file declares at top level (`deny_x contains msg if`,
+/// `deny[msg] {`, `warn := ...`). Functions (`name(args)`) are not rules.
+pub(crate) fn rule_heads(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|line| {
+        let name_end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(line.len());
+        let name = &line[..name_end];
+        let first = name.chars().next()?;
+        if !(first.is_ascii_alphabetic() || first == '_')
+            || ["package", "import", "default"].contains(&name)
+        {
+            return None;
+        }
+        let rest = line[name_end..].trim_start();
+        let is_rule = rest.starts_with('[')
+            || rest.starts_with('{')
+            || rest.starts_with(":=")
+            || rest.starts_with('=')
+            || rest.starts_with("contains ")
+            || rest.starts_with("if ")
+            || rest.starts_with("if{");
+        is_rule.then_some(name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_heads_find_conftest_rules_in_both_rego_versions() {
+        let text = "package main\nimport rego.v1\n\ndeny contains msg if {\n}\ndeny_latest[msg] {\n}\nwarn_x := true\nviolation_y contains {\"msg\": m} if {\n}\nhelper(x) := y if {\n}\n__rego_metadata__ := {}\nexception contains rules if {\n}\n  deny_indented {\n";
+        let heads: Vec<&str> = rule_heads(text).collect();
+        assert_eq!(
+            heads,
+            vec![
+                "deny",
+                "deny_latest",
+                "warn_x",
+                "violation_y",
+                "__rego_metadata__",
+                "exception"
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_become_pointers() {
+        assert_eq!(
+            path_pointer(&serde_json::json!("/spec/replicas")),
+            "/spec/replicas"
+        );
+        assert_eq!(
+            path_pointer(&serde_json::json!("spec.replicas")),
+            "/spec/replicas"
+        );
+        assert_eq!(
+            path_pointer(&serde_json::json!(["spec", "containers", 0, "a/b"])),
+            "/spec/containers/0/a~1b"
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! `kubegate test`: Rego unit tests (`test_*` rules, as `opa test` and `conftest verify` run
+//! them) and Gatekeeper `gator` Suite files (`test.gatekeeper.sh/v1alpha1`), judged as
+//! `gator verify` judges them.
+
+use crate::load::{Input, Loader};
+use crate::model::inventory::Inventory;
+use crate::policy::rego::{add_data, add_policy, rule_heads, PolicyOptions, PolicySet};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// What kind of test a result is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestKind {
+    Rego,
+    Gator,
+}
+
+/// How one test ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status", content = "message")]
+pub enum TestStatus {
+    Pass,
+    Fail(String),
+    Error(String),
+    Skip,
+}
+
+/// One test's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    pub kind: TestKind,
+    /// `data.main.test_denies_latest`, or `suite / test / case` for gator.
+    pub name: String,
+    pub file: String,
+    pub line: Option<u32>,
+    #[serde(flatten)]
+    pub status: TestStatus,
+}
+
+/// Runs every Rego test and gator suite found under `paths` (files or directories).
+pub fn run(paths: &[PathBuf]) -> Vec<TestResult> {
+    let mut rego = Vec::new();
+    let mut data = Vec::new();
+    let mut yaml = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            sort_file(path.to_path_buf(), &mut rego, &mut data, &mut yaml);
+            continue;
+        }
+        for entry in ignore::WalkBuilder::new(path)
+            .require_git(false)
+            .build()
+            .flatten()
+        {
+            if entry.file_type().is_some_and(|t| t.is_file()) {
+                sort_file(entry.into_path(), &mut rego, &mut data, &mut yaml);
+            }
+        }
+    }
+    for v in [&mut rego, &mut data, &mut yaml] {
+        v.sort();
+        v.dedup();
+    }
+    let mut results = rego_tests(&rego, &data);
+    for file in yaml {
+        results.extend(gator_suite(&file));
+    }
+    results
+}
+
+fn sort_file(
+    path: PathBuf,
+    rego: &mut Vec<PathBuf>,
+    data: &mut Vec<PathBuf>,
+    yaml: &mut Vec<PathBuf>,
+) {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("rego") => rego.push(path),
+        Some("json") => data.push(path),
+        Some("yaml" | "yml") => {
+            // Suites are gator's; other YAML is Rego data unless it is Gatekeeper or Kubernetes.
+            let head = std::fs::read_to_string(&path).unwrap_or_default();
+            if head.contains("test.gatekeeper.sh/") {
+                yaml.push(path);
+            } else if !head.contains("apiVersion:") {
+                data.push(path);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Compiles all Rego (tests included) and data, then evaluates every `test_*` rule.
+fn rego_tests(files: &[PathBuf], data: &[PathBuf]) -> Vec<TestResult> {
+    let mut results = Vec::new();
+    if !files
+        .iter()
+        .any(|f| f.to_string_lossy().ends_with("_test.rego"))
+    {
+        return results;
+    }
+    let mut engine = regorus::Engine::new();
+    engine.set_strict_builtin_errors(false);
+    let mut tests = Vec::new();
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                results.push(error(
+                    TestKind::Rego,
+                    file,
+                    None,
+                    file.display().to_string(),
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        match add_policy(&mut engine, file, &text) {
+            Ok(package) => {
+                for (line, name) in test_rules(&text) {
+                    if !tests
+                        .iter()
+                        .any(|(_, _, p, n): &(PathBuf, u32, String, String)| {
+                            *p == package && *n == name
+                        })
+                    {
+                        tests.push((file.clone(), line, package.clone(), name));
+                    }
+                }
+            }
+            Err(e) => results.push(error(
+                TestKind::Rego,
+                file,
+                None,
+                file.display().to_string(),
+                e.to_string(),
+            )),
+        }
+    }
+    for file in data {
+        if let Err(e) = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| add_data(&mut engine, file, &t).map_err(|e| e.to_string()))
+        {
+            results.push(error(
+                TestKind::Rego,
+                file,
+                None,
+                file.display().to_string(),
+                e,
+            ));
+        }
+    }
+    if results
+        .iter()
+        .any(|r| matches!(r.status, TestStatus::Error(_)))
+    {
+        return results;
+    }
+    engine.set_input(regorus::Value::from(serde_json::json!({})));
+    for (file, line, package, name) in tests {
+        let query = format!("data.{package}.{name}");
+        let status = match engine.eval_rule(query.clone()) {
+            Ok(regorus::Value::Bool(true)) => TestStatus::Pass,
+            Ok(regorus::Value::Undefined) => {
+                TestStatus::Fail("undefined: a test rule's body was not satisfied".into())
+            }
+            Ok(other) => TestStatus::Fail(format!(
+                "evaluated to {}",
+                serde_json::to_string(&other).unwrap_or_default()
+            )),
+            Err(e) => TestStatus::Error(e.to_string()),
+        };
+        results.push(TestResult {
+            kind: TestKind::Rego,
+            name: query,
+            file: file.display().to_string(),
+            line: Some(line),
+            status,
+        });
+    }
+    results
+}
+
+/// `(line, name)` of each `test_*` rule in a file.
+fn test_rules(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(name) = rule_heads(line).next().filter(|n| n.starts_with("test_")) {
+            if !out.iter().any(|(_, n)| n == name) {
+                out.push((i as u32 + 1, name.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+fn error(
+    kind: TestKind,
+    file: &Path,
+    line: Option<u32>,
+    name: String,
+    message: String,
+) -> TestResult {
+    TestResult {
+        kind,
+        name,
+        file: file.display().to_string(),
+        line,
+        status: TestStatus::Error(message),
+    }
+}
+
+/// Runs one gator Suite file.
+fn gator_suite(file: &Path) -> Vec<TestResult> {
+    let mut results = Vec::new();
+    let fail = |line: Option<u32>, name: String, message: String| TestResult {
+        kind: TestKind::Gator,
+        name,
+        file: file.display().to_string(),
+        line,
+        status: TestStatus::Error(message),
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return vec![fail(None, file.display().to_string(), e.to_string())],
+    };
+    let stream = crate::load::yaml::parse_stream(&text, &crate::load::yaml::Limits::default());
+    if let Some(e) = stream.error {
+        return vec![fail(
+            Some(e.position.line),
+            file.display().to_string(),
+            e.to_string(),
+        )];
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    for doc in stream.documents {
+        if doc.value.get("kind").and_then(Value::as_str) != Some("Suite") {
+            continue;
+        }
+        let suite = doc
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("suite")
+            .to_owned();
+        let at = |pointer: &str| doc.positions.resolve(pointer).map(|(p, _)| p.line);
+        for (t, test) in doc
+            .value
+            .get("tests")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let test_name = test
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("test")
+                .to_owned();
+            let path = |key: &str| test.get(key).and_then(Value::as_str).map(|p| base.join(p));
+            let (Some(template), Some(constraint)) = (path("template"), path("constraint")) else {
+                results.push(fail(
+                    at(&format!("/tests/{t}")),
+                    format!("{suite} / {test_name}"),
+                    "a test needs `template` and `constraint`".into(),
+                ));
+                continue;
+            };
+            let policies = match PolicySet::load(&[template, constraint], &PolicyOptions::default())
+            {
+                Ok(p) => p,
+                Err(errors) => {
+                    let message = errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    results.push(fail(
+                        at(&format!("/tests/{t}")),
+                        format!("{suite} / {test_name}"),
+                        message,
+                    ));
+                    continue;
+                }
+            };
+            for (c, case) in test
+                .get("cases")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let case_name = case.get("name").and_then(Value::as_str).unwrap_or("case");
+                let name = format!("{suite} / {test_name} / {case_name}");
+                let line = at(&format!("/tests/{t}/cases/{c}"));
+                let skip = |v: &Value| v.get("skip") == Some(&Value::Bool(true));
+                if skip(test) || skip(case) {
+                    results.push(TestResult {
+                        kind: TestKind::Gator,
+                        name,
+                        file: file.display().to_string(),
+                        line,
+                        status: TestStatus::Skip,
+                    });
+                    continue;
+                }
+                let status = run_case(base, case, &policies).unwrap_or_else(TestStatus::Error);
+                results.push(TestResult {
+                    kind: TestKind::Gator,
+                    name,
+                    file: file.display().to_string(),
+                    line,
+                    status,
+                });
+            }
+        }
+    }
+    results
+}
+
+/// Evaluates one case: its object against the test's constraints, with its inventory.
+fn run_case(base: &Path, case: &Value, policies: &PolicySet) -> Result<TestStatus, String> {
+    let object = case
+        .get("object")
+        .and_then(Value::as_str)
+        .ok_or("a case needs `object`")?;
+    let loader = Loader::default();
+    let loaded = loader.load(&[Input::Path(base.join(object))]);
+    if let Some(e) = loaded.errors.first() {
+        return Err(e.to_string());
+    }
+    let [manifest] = loaded.manifests.as_slice() else {
+        return Err(format!(
+            "{object}: a case's object file must hold exactly one object"
+        ));
+    };
+    let inventory_files: Vec<Input> = case
+        .get("inventory")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|p| Input::Path(base.join(p)))
+        .collect();
+    let inventory_loaded = loader.load(&inventory_files);
+    if let Some(e) = inventory_loaded.errors.first() {
+        return Err(e.to_string());
+    }
+    let mut everything = inventory_loaded.manifests.clone();
+    everything.push(manifest.clone());
+    let inventory = Inventory::new(&everything);
+    let data = crate::policy::gatekeeper::inventory_data(&inventory_loaded.manifests);
+    let mut worker = policies.worker(Some(&data));
+    let mut found = Vec::new();
+    policies
+        .evaluate(&mut worker, manifest, &inventory, &mut found)
+        .map_err(|e| e.to_string())?;
+    let messages: Vec<&str> = found.iter().map(|v| v.violation.message.as_str()).collect();
+    for (i, assertion) in case
+        .get("assertions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let matching: Vec<&&str> = match assertion.get("message").and_then(Value::as_str) {
+            Some(pattern) => {
+                let re = regex_lite(pattern)
+                    .map_err(|e| format!("assertion {i}: bad message regex {pattern:?}: {e}"))?;
+                messages.iter().filter(|m| re.is_match(m)).collect()
+            }
+            None => messages.iter().collect(),
+        };
+        let ok = match assertion.get("violations") {
+            // YAML 1.1 reads `yes`/`no` as booleans.
+            Some(Value::Bool(true)) => !matching.is_empty(),
+            Some(Value::Bool(false)) | None => matching.is_empty(),
+            Some(Value::String(s)) if s == "yes" => !matching.is_empty(),
+            Some(Value::String(s)) if s == "no" => matching.is_empty(),
+            Some(Value::Number(n)) => n.as_u64() == Some(matching.len() as u64),
+            Some(other) => {
+                return Err(format!(
+                    "assertion {i}: violations must be yes, no or a number, not {other}"
+                ))
+            }
+        };
+        if !ok {
+            let expected = assertion
+                .get("violations")
+                .map_or("no".to_owned(), |v| match v {
+                    Value::Bool(true) => "yes".into(),
+                    Value::Bool(false) => "no".into(),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+            return Ok(TestStatus::Fail(format!(
+                "assertion {i}: expected {expected} violation(s){}, got {}: {:?}",
+                assertion
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(|m| format!(" matching {m:?}"))
+                    .unwrap_or_default(),
+                matching.len(),
+                messages
+            )));
+        }
+    }
+    Ok(TestStatus::Pass)
+}
+
+/// The regex engine regorus already links (`regex`), for assertion messages.
+fn regex_lite(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_test_rules_once_with_lines() {
+        let text = "package main\n\ntest_a if {\n  true\n}\ntest_a if {\n  false\n}\n\ntest_b {\n}\nhelper := 1\n";
+        assert_eq!(
+            test_rules(text),
+            vec![(3, "test_a".to_owned()), (10, "test_b".to_owned())]
+        );
+    }
+}

@@ -1,0 +1,99 @@
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
+
+/// Without a NetworkPolicy, every pod in a namespace accepts traffic from everywhere.
+#[derive(Debug)]
+pub struct NamespaceWithoutNetworkPolicy;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "KG401",
+    name: "namespace-without-network-policy",
+    title: "Every namespace should have a NetworkPolicy",
+    category: Category::Network,
+    rationale: "Pods accept traffic from any pod in the cluster until a NetworkPolicy selects \
+them. One compromised pod can then reach every database and internal API. CIS 5.3.2 asks that \
+every namespace has NetworkPolicies. kubegate judges the input as a whole: a namespace is \
+reported when the input declares it (a Namespace object) or puts objects in it, and no \
+NetworkPolicy in the input belongs to it. Objects without `metadata.namespace` and the \
+`kube-system`, `kube-public` and `kube-node-lease` namespaces are not judged. Policies already \
+in the cluster are not visible; exempt the object if the namespace has them.",
+    remediation: "Add a NetworkPolicy to the namespace, at least a default-deny policy \
+(`podSelector: {}` with `policyTypes: [Ingress]`) plus policies that allow the traffic the \
+applications need.",
+    failing_example: r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+"#,
+    passing_example: r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny-ingress
+  namespace: shop
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+"#,
+    since: "0.1.0",
+};
+
+/// Namespaces Kubernetes creates for itself.
+const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+impl Rule for NamespaceWithoutNetworkPolicy {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    /// Yes: the NetworkPolicies of the namespace are other objects.
+    fn needs_whole_input(&self) -> bool {
+        true
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let manifest = cx.manifest;
+        let object = &manifest.object;
+        let has_policy = |ns: &str| {
+            !cx.inventory
+                .in_namespace("networking.k8s.io", "NetworkPolicy", Some(ns))
+                .is_empty()
+        };
+        let consequence = "its pods accept traffic from every pod in the cluster";
+        if object.group().is_empty() && object.kind == "Namespace" {
+            let Some(name) = object.name.as_deref() else {
+                return;
+            };
+            if !SYSTEM_NAMESPACES.contains(&name) && !has_policy(name) {
+                out.push(Violation {
+                    pointer: "/metadata/name".to_owned(),
+                    message: format!(
+                        "namespace {name:?} has no NetworkPolicy in the input, so {consequence}"
+                    ),
+                });
+            }
+            return;
+        }
+        // A namespace the input uses but does not declare is reported once, on its first object.
+        let Some(ns) = object.namespace.as_deref() else {
+            return;
+        };
+        if SYSTEM_NAMESPACES.contains(&ns)
+            || !cx.inventory.is_first_in_namespace(manifest, ns)
+            || cx.inventory.find("", "Namespace", None, ns).is_some()
+            || has_policy(ns)
+        {
+            return;
+        }
+        out.push(Violation {
+            pointer: "/metadata/namespace".to_owned(),
+            message: format!(
+                "namespace {ns:?}, used here, has no NetworkPolicy in the input, so {consequence}"
+            ),
+        });
+    }
+}

@@ -1,0 +1,91 @@
+use crate::rules::cis::rbac_match::{Role, WILDCARD};
+use crate::rules::{Context, Rule};
+use crate::vocab::{Category, RuleMeta, Violation};
+
+/// `bind`, `escalate` and `impersonate` let a subject step around RBAC's own limits.
+#[derive(Debug)]
+pub struct RbacEscalationVerbs;
+
+pub static META: RuleMeta = RuleMeta {
+    id: "KG308",
+    name: "rbac-escalation-verbs",
+    title: "Roles should not grant the bind, escalate or impersonate verbs",
+    category: Category::Rbac,
+    rationale: "RBAC stops a subject from granting permissions it does not hold, except through \
+these verbs: `bind` lets it bind roles it does not hold, `escalate` lets it write roles with \
+more than it holds, and `impersonate` lets it act as another user, group or service account. \
+Each is a path to cluster-admin. CIS 5.1.8 asks to limit them. (A `*` verb is reported by \
+KG303.)",
+    remediation: "Remove the verbs, or restrict the rule with `resourceNames` to the exact roles \
+or identities an operator must bind or impersonate.",
+    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: team-onboarding
+rules:
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [clusterroles]
+    verbs: [get, list, bind, escalate]
+"#,
+    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: team-onboarding
+rules:
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [clusterroles]
+    verbs: [get, list]
+"#,
+    since: "0.1.0",
+};
+
+const VERBS: [&str; 3] = ["bind", "escalate", "impersonate"];
+
+/// What each verb allows, for messages.
+fn allows(verb: &str) -> &'static str {
+    match verb {
+        "bind" => "bind lets it grant roles it does not hold",
+        "escalate" => "escalate lets it add permissions it does not hold to roles",
+        _ => "impersonate lets it act as other users, groups or service accounts",
+    }
+}
+
+impl Rule for RbacEscalationVerbs {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Some(role) = Role::of(cx.manifest) else {
+            return;
+        };
+        for rule in role.rules() {
+            let mut verbs = rule.explicit_verbs(&VERBS);
+            if verbs.is_empty() {
+                continue;
+            }
+            verbs.sort_unstable();
+            verbs.dedup();
+            let resources: Vec<&str> = rule
+                .entries("resources")
+                .map(|(_, r)| if r == WILDCARD { "\"*\"" } else { r })
+                .collect();
+            let on = if resources.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", resources.join(", "))
+            };
+            let why: Vec<&str> = verbs.iter().map(|v| allows(v)).collect();
+            out.push(Violation {
+                pointer: rule.pointer("verbs"),
+                message: format!(
+                    "{} rule {} grants {}{on}: {}",
+                    role.label(),
+                    rule.index,
+                    verbs.join(", "),
+                    why.join("; ")
+                ),
+            });
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Schema validation: the bundled Kubernetes API schemas of built-in kinds ([`builtin`]) and the
+//! schemas of CustomResourceDefinitions ([`crd`]).
+
+pub mod builtin;
+pub mod crd;
