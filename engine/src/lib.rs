@@ -18,9 +18,9 @@ pub mod source;
 pub mod vocab;
 
 pub use check::{Checker, Finding, Location, Report, Summary};
-pub use load::position::Position;
 pub use load::yaml::Limits;
 pub use load::{Input, LoadError, LoadErrorKind, Loaded, Loader};
 pub use model::manifest::{Manifest, ObjectRef, SourceFile};
+pub use model::position::Position;
 pub use rules::{Context, Rule, Settings};
 pub use vocab::{Category, RuleMeta, Severity, Violation};

@@ -107,16 +107,46 @@ impl fmt::Display for Category {
     }
 }
 
-/// What a rule is and why, declared once next to its code. Its default severity, packs and
-/// benchmark references are data under `policies/` (see [`crate::catalog`]).
-#[derive(Debug, Serialize)]
+/// What a rule needs to see to decide: this sets where it can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The object alone: runs everywhere, the admission webhook included.
+    Object,
+    /// Other objects of the input too (a namespace's NetworkPolicies, a Deployment's
+    /// autoscaler): judging one object alone would give a wrong answer, so one admission request
+    /// does not run it. Rules that only take schemas from the input (CRDs, KG004/KG006) are not
+    /// such rules: they get the same schemas from `--crd`.
+    WholeInput,
+    /// The object's other findings: the engine reports these while it applies exemption
+    /// annotations (KG001, KG002); the rule itself inspects nothing.
+    Exemptions,
+}
+
+/// Whether a rule id is in use. Ids are never reused: a retired rule keeps its entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    /// No longer checked since kubegate `since`; `note` says why, or what replaces it.
+    Retired {
+        since: &'static str,
+        note: &'static str,
+    },
+}
+
+/// What a rule is and why, declared once next to its code (`declare_rule!` in `rules/`).
+/// Its packs and benchmark references are data under `policies/`.
+#[derive(Debug)]
 pub struct RuleMeta {
     /// Stable identifier, never reused (`KG101`).
     pub id: &'static str,
     /// Short kebab-case name (`privileged-container`); also accepted wherever an id is.
     pub name: &'static str,
     pub title: &'static str,
+    /// Severity of its findings unless a configuration overrides it.
+    pub severity: Severity,
     pub category: Category,
+    pub scope: Scope,
+    pub status: Status,
     pub rationale: &'static str,
     pub remediation: &'static str,
     /// A manifest the rule must flag. The test suite runs it.

@@ -242,12 +242,9 @@ impl Checker {
 
     /// A checker running only the given rules.
     pub fn with_rules(rules: Vec<&'static dyn Rule>) -> Self {
-        let catalog = Catalog::builtin()
-            .map_err(|e| tracing::error!("built-in rule catalogue is invalid: {e}"))
-            .ok();
         let severities = crate::rules::all_metas()
-            .into_iter()
-            .map(|m| (m.id, catalog.map_or(Severity::Medium, |c| c.severity(m.id))))
+            .iter()
+            .map(|m| (m.id, m.severity))
             .collect();
         Self {
             rules,
@@ -394,6 +391,7 @@ impl Checker {
         }
         let known = |name: &str| -> Option<String> {
             crate::rules::find(name)
+                .filter(|m| !m.is_retired())
                 .map(|m| m.id.to_owned())
                 .or_else(|| self.policies.as_deref()?.find(name).map(|r| r.id.clone()))
         };

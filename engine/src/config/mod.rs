@@ -6,7 +6,7 @@
 pub mod setup;
 
 use crate::check::Finding;
-use crate::load::position::Position;
+use crate::model::position::Position;
 use crate::policy::gatekeeper::glob;
 use crate::vocab::Severity;
 use serde::Deserialize;

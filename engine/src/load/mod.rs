@@ -1,12 +1,11 @@
 //! Reads manifests from files, directories and stdin, in parallel, into [`Manifest`]s.
 
-pub mod position;
 pub mod scalar;
 pub mod yaml;
 
-use crate::load::position::{index_pointer, Position, PositionIndex};
 use crate::load::yaml::{parse_stream, Limits, ParsedDocument};
-use crate::model::manifest::{json_type, object_ref, Manifest, SourceFile};
+use crate::model::manifest::{json_type, object_ref, Manifest, ObjectError, SourceFile};
+use crate::model::position::{index_pointer, Position, PositionIndex};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -26,16 +25,9 @@ pub enum LoadErrorKind {
     FileTooLarge { size: u64, limit: usize },
     #[error(transparent)]
     Yaml(#[from] crate::load::yaml::YamlErrorKind),
-    #[error("document is a {0}, not a Kubernetes object (a mapping)")]
-    NotAnObject(&'static str),
-    #[error("document has no `{0}`; every Kubernetes object needs `apiVersion` and `kind`")]
-    MissingField(&'static str),
-    #[error("`{field}` must be a {expected}, found a {found}")]
-    WrongType {
-        field: &'static str,
-        expected: &'static str,
-        found: &'static str,
-    },
+    /// The document is not a Kubernetes object: not a mapping, or no `apiVersion`/`kind`.
+    #[error(transparent)]
+    Object(#[from] ObjectError),
     #[error("path does not exist")]
     NotFound,
     #[error("{0}")]
@@ -429,7 +421,7 @@ fn into_manifests(
             .or(Some(doc.start)),
         kind,
     };
-    let object = object_ref(&doc.value).map_err(|k| err(k, "", &doc.positions))?;
+    let object = object_ref(&doc.value).map_err(|k| err(k.into(), "", &doc.positions))?;
     let positions = Arc::new(doc.positions);
     if is_list(&object, &doc.value) {
         let Value::Object(mut map) = doc.value else {
@@ -440,11 +432,12 @@ fn into_manifests(
             Some(Value::Null) | None => Vec::new(),
             Some(other) => {
                 return Err(err(
-                    LoadErrorKind::WrongType {
+                    ObjectError::WrongType {
                         field: "items",
                         expected: "sequence",
                         found: json_type(&other),
-                    },
+                    }
+                    .into(),
                     "/items",
                     &positions,
                 ))
@@ -477,7 +470,7 @@ fn into_manifests(
                     base_pointer: pointer,
                 }),
                 Err(kind) => {
-                    first_error.get_or_insert_with(|| err(kind, &pointer, &positions));
+                    first_error.get_or_insert_with(|| err(kind.into(), &pointer, &positions));
                 }
             }
         }
@@ -536,14 +529,14 @@ mod tests {
         let (m, e) = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata:\n  name: b\n");
         assert_eq!(m.len(), 1);
         assert_eq!(e.len(), 1);
-        assert_eq!(e[0].kind, LoadErrorKind::MissingField("kind"));
+        assert_eq!(e[0].kind, ObjectError::MissingField("kind").into());
         assert_eq!(e[0].position, Some(Position::new(5, 1)));
         let (_, e) = load("- a\n- b\n");
-        assert_eq!(e[0].kind, LoadErrorKind::NotAnObject("sequence"));
+        assert_eq!(e[0].kind, ObjectError::NotAnObject("sequence").into());
         let (_, e) = load("apiVersion: v1\nkind: [Pod]\n");
         assert!(matches!(
             e[0].kind,
-            LoadErrorKind::WrongType { field: "kind", .. }
+            LoadErrorKind::Object(ObjectError::WrongType { field: "kind", .. })
         ));
     }
 

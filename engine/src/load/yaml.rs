@@ -4,8 +4,8 @@
 //! how scalars resolve (see [`crate::scalar`]), rejects duplicate keys, bounds alias expansion,
 //! nesting depth and document size, and records where every node came from.
 
-use crate::load::position::{escape_token, Position, PositionIndex, PositionIndexBuilder};
 use crate::load::scalar::{key_string, resolve_plain, Resolved};
+use crate::model::position::{escape_token, Position, PositionIndex, PositionIndexBuilder};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;

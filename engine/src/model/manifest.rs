@@ -1,7 +1,7 @@
 //! The loaded form of a Kubernetes object: its JSON value (parsed once), identity, origin
 //! and the position index that turns a JSON pointer into `file:line:column`.
 
-use crate::load::position::{Position, PositionIndex};
+use crate::model::position::{Position, PositionIndex};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -96,7 +96,7 @@ pub struct Manifest {
 impl Manifest {
     /// Builds a manifest from an in-memory value that has no source text (an admission request,
     /// a generated object). Findings on it carry pointers but no line numbers.
-    pub fn from_value(value: Value, source_name: &str) -> Result<Self, crate::LoadErrorKind> {
+    pub fn from_value(value: Value, source_name: &str) -> Result<Self, ObjectError> {
         let object = object_ref(&value)?;
         let source = Arc::new(SourceFile::new(source_name, String::new()));
         Ok(Self {
@@ -122,13 +122,28 @@ impl Manifest {
 
     /// The object's annotations, if it has any.
     pub fn annotations(&self) -> Option<&serde_json::Map<String, Value>> {
-        crate::load::position::lookup(&self.value, "/metadata/annotations")?.as_object()
+        crate::model::position::lookup(&self.value, "/metadata/annotations")?.as_object()
     }
 }
 
+/// Why a value is not a Kubernetes object (the loader reports these as load errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectError {
+    #[error("document is a {0}, not a Kubernetes object (a mapping)")]
+    NotAnObject(&'static str),
+    #[error("document has no `{0}`; every Kubernetes object needs `apiVersion` and `kind`")]
+    MissingField(&'static str),
+    #[error("`{field}` must be a {expected}, found a {found}")]
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
+}
+
 /// Reads `apiVersion`, `kind`, `metadata.namespace` and `metadata.name` (or `generateName`).
-pub(crate) fn object_ref(value: &Value) -> Result<ObjectRef, crate::LoadErrorKind> {
-    use crate::LoadErrorKind as E;
+pub(crate) fn object_ref(value: &Value) -> Result<ObjectRef, ObjectError> {
+    use ObjectError as E;
     let Value::Object(map) = value else {
         return Err(E::NotAnObject(json_type(value)));
     };

@@ -175,7 +175,7 @@ impl<'a> PodSpec<'a> {
 
     /// The pod's annotations (on the pod template for workload kinds).
     pub fn annotations(&self, manifest: &'a Manifest) -> Option<&'a Map<String, Value>> {
-        crate::load::position::lookup(&manifest.value, &self.metadata_pointer())?
+        crate::model::position::lookup(&manifest.value, &self.metadata_pointer())?
             .get("annotations")?
             .as_object()
     }

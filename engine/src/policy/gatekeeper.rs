@@ -3,9 +3,9 @@
 //! `violation[{"msg": ..., "details": ...}]` results, `spec.match` deciding which objects a
 //! constraint applies to, and `data.inventory` built from the other objects of the run.
 
-use crate::load::position::Position;
 use crate::model::inventory::Inventory;
 use crate::model::manifest::Manifest;
+use crate::model::position::Position;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 

@@ -15,8 +15,8 @@
 //! Policies are compiled once; each worker thread evaluates with its own clone of the engine
 //! (regorus engines are cheap to clone), under a per-evaluation time limit.
 
-use crate::load::position::{escape_token, Position};
 use crate::model::manifest::Manifest;
+use crate::model::position::{escape_token, Position};
 use crate::policy::gatekeeper;
 use crate::vocab::{Severity, Violation};
 use serde_json::Value;

@@ -1,20 +1,15 @@
-//! The rule catalogue as data: default severities (`policies/rules.yaml`), packs and profiles
+//! The rule catalogue as data: packs and profiles
 //! (`policies/packs.yaml`) and benchmark mappings (`policies/benchmarks/*.yaml`), embedded at
 //! build time and checked against the rules compiled into the engine.
 
 use crate::rules::pss::{PssLevel, PssSettings};
 use crate::rules::Rule;
-use crate::vocab::{Category, RuleMeta, Severity};
+use crate::vocab::{Category, RuleMeta, Severity, Status};
 use serde::Deserialize;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use thiserror::Error;
 
-const RULES_YAML: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../policies/rules.yaml"
-));
 const PACKS_YAML: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../policies/packs.yaml"
@@ -109,21 +104,6 @@ pub struct Benchmark {
     pub controls: Vec<Control>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-struct RuleDefaults {
-    severity: Severity,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesFile {
-    #[serde(rename = "apiVersion")]
-    _api_version: String,
-    kind: String,
-    rules: BTreeMap<String, RuleDefaults>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PacksFile {
@@ -139,6 +119,12 @@ pub enum CatalogError {
     UnknownPack { name: String, known: String },
     #[error("unknown rule {0:?} (see `kubegate rules`)")]
     UnknownRule(String),
+    #[error("rule {id} was retired in kubegate {since}: {note}")]
+    RetiredRule {
+        id: &'static str,
+        since: &'static str,
+        note: &'static str,
+    },
     #[error("{file} is invalid: {message}")]
     Invalid { file: &'static str, message: String },
 }
@@ -146,7 +132,6 @@ pub enum CatalogError {
 /// Everything the policy files say, validated.
 #[derive(Debug)]
 pub struct Catalog {
-    defaults: BTreeMap<String, RuleDefaults>,
     pub packs: Vec<Pack>,
     pub benchmarks: Vec<Benchmark>,
 }
@@ -169,37 +154,18 @@ fn parse<T: serde::de::DeserializeOwned>(
 }
 
 impl Catalog {
-    fn parse(
-        rules: &str,
-        packs: &str,
-        benchmarks: &[(&'static str, &str)],
-    ) -> Result<Self, CatalogError> {
-        let rules_file: RulesFile = parse("policies/rules.yaml", rules)?;
+    fn parse(packs: &str, benchmarks: &[(&'static str, &str)]) -> Result<Self, CatalogError> {
         let packs_file: PacksFile = parse("policies/packs.yaml", packs)?;
         let invalid = |file, message: String| CatalogError::Invalid { file, message };
-        if rules_file.kind != "RuleDefaults" || packs_file.kind != "RulePacks" {
+        if packs_file.kind != "RulePacks" {
             return Err(invalid(
-                "policies/",
-                "unexpected `kind` in rules.yaml or packs.yaml".into(),
+                "policies/packs.yaml",
+                "unexpected `kind` (expected RulePacks)".into(),
             ));
         }
-        let known = |id: &str| crate::rules::find(id).is_some_and(|m| m.id == id);
-        for id in rules_file.rules.keys() {
-            if !known(id) {
-                return Err(invalid(
-                    "policies/rules.yaml",
-                    format!("unknown rule {id:?}"),
-                ));
-            }
-        }
-        for meta in crate::rules::all_metas() {
-            if !rules_file.rules.contains_key(meta.id) {
-                return Err(invalid(
-                    "policies/rules.yaml",
-                    format!("no default severity for {}", meta.id),
-                ));
-            }
-        }
+        // Packs and benchmarks name active rules by id; a retired id is an error too.
+        let known =
+            |id: &str| crate::rules::find(id).is_some_and(|m| m.id == id && !m.is_retired());
         for pack in &packs_file.packs {
             for profile in &pack.profiles {
                 if let Some(base) = &profile.extends {
@@ -239,7 +205,6 @@ impl Catalog {
             parsed_benchmarks.push(b);
         }
         Ok(Self {
-            defaults: rules_file.rules,
             packs: packs_file.packs,
             benchmarks: parsed_benchmarks,
         })
@@ -250,17 +215,14 @@ impl Catalog {
     pub fn builtin() -> Result<&'static Catalog, CatalogError> {
         static CATALOG: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
         CATALOG
-            .get_or_init(|| Catalog::parse(RULES_YAML, PACKS_YAML, &BENCHMARK_FILES))
+            .get_or_init(|| Catalog::parse(PACKS_YAML, &BENCHMARK_FILES))
             .as_ref()
             .map_err(Clone::clone)
     }
 
-    /// Default severity of a rule (`Medium` for an id the data does not know, which the test
-    /// suite rules out for built-in rules).
+    /// Default severity of a rule, as its declaration gives it (`Medium` for an unknown id).
     pub fn severity(&self, rule_id: &str) -> Severity {
-        self.defaults
-            .get(rule_id)
-            .map_or(Severity::Medium, |d| d.severity)
+        crate::rules::find(rule_id).map_or(Severity::Medium, |m| m.severity)
     }
 
     /// Benchmark references of a rule: from the profiles that hold it and from benchmark
@@ -387,8 +349,8 @@ impl Catalog {
     /// Every rule, sorted by id, with its data.
     pub fn infos(&self) -> Vec<RuleInfo> {
         crate::rules::all_metas()
-            .into_iter()
-            .map(|m| self.info(m))
+            .iter()
+            .map(|&m| self.info(m))
             .collect()
     }
 
@@ -406,9 +368,16 @@ impl Catalog {
             names
                 .iter()
                 .map(|n| {
-                    crate::rules::find(n)
-                        .map(|m| m.id)
-                        .ok_or_else(|| CatalogError::UnknownRule(n.clone()))
+                    let meta = crate::rules::find(n)
+                        .ok_or_else(|| CatalogError::UnknownRule(n.clone()))?;
+                    match meta.status {
+                        Status::Active => Ok(meta.id),
+                        Status::Retired { since, note } => Err(CatalogError::RetiredRule {
+                            id: meta.id,
+                            since,
+                            note,
+                        }),
+                    }
                 })
                 .collect()
         };
@@ -554,23 +523,14 @@ mod tests {
     #[test]
     fn invalid_policy_files_are_reported() {
         let packs = "apiVersion: v\nkind: RulePacks\npacks:\n  - name: x\n    description: d\n    profiles:\n      - name: p\n        rules: [KG999]\n";
-        let err = Catalog::parse(RULES_YAML, packs, &[]);
+        let err = Catalog::parse(packs, &[]);
         assert!(
             matches!(&err, Err(CatalogError::Invalid { message, .. }) if message.contains("KG999")),
             "{err:?}"
         );
-        let err = Catalog::parse(
-            "apiVersion: v\nkind: RuleDefaults\nrules: {KG101: {severity: high}}\n",
-            PACKS_YAML,
-            &[],
-        );
-        assert!(
-            matches!(&err, Err(CatalogError::Invalid { message, .. }) if message.contains("no default severity")),
-            "{err:?}"
-        );
-        let err = Catalog::parse(RULES_YAML, "packs: [\n", &[]);
+        let err = Catalog::parse("packs: [\n", &[]);
         assert!(matches!(err, Err(CatalogError::Invalid { .. })));
-        let err = Catalog::parse(RULES_YAML, PACKS_YAML, &[("b.yaml", "apiVersion: v\nkind: BenchmarkMapping\nbenchmark: b\nshort: B\nversion: v1\ncontrols: [{id: '1', title: t, rules: [KG998]}]\n")]);
+        let err = Catalog::parse(PACKS_YAML, &[("b.yaml", "apiVersion: v\nkind: BenchmarkMapping\nbenchmark: b\nshort: B\nversion: v1\ncontrols: [{id: '1', title: t, rules: [KG998]}]\n")]);
         assert!(
             matches!(&err, Err(CatalogError::Invalid { message, .. }) if message.contains("KG998")),
             "{err:?}"

@@ -27,22 +27,16 @@ impl Context<'_> {
     }
 }
 
-/// A built-in check. Rules get the parsed object once and report by JSON pointer; they never
-/// re-parse and never compute positions.
-pub trait Rule: Send + Sync + 'static {
+/// What a rule declares about itself; `declare_rule!` implements it.
+pub trait Declared {
     fn meta(&self) -> &'static RuleMeta;
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
+}
 
-    /// Whether the verdict on an object depends on *other* objects of the input (through
-    /// [`Context::inventory`]), so that judging the object alone gives a wrong answer: a
-    /// Namespace without its NetworkPolicies, a Deployment without its autoscaler. Front ends
-    /// that see one object at a time (the admission webhook) do not run these rules.
-    ///
-    /// Rules that only *add* schemas from the input (CRDs, KG004/KG006) are not such rules:
-    /// they get the same schemas from `--crd`.
-    fn needs_whole_input(&self) -> bool {
-        false
-    }
+/// A built-in check. Rules get the parsed object once and report by JSON pointer; they never
+/// re-parse and never compute positions. What a rule needs to see is its declared
+/// [`crate::vocab::Scope`]: the checker runs a whole-input rule only where it has the whole input.
+pub trait Rule: Declared + Send + Sync + 'static {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>);
 
     /// Whether this run reports the rule's findings as advisory notes (shown, never failing
     /// the run, dry-run in the webhook) rather than at their severity. Asked only when the

@@ -178,7 +178,7 @@ pub(crate) fn describe(
 ) {
     use jsonschema::error::ValidationErrorKind as K;
     let field = |p: &str| {
-        let f = crate::load::position::dotted(p);
+        let f = crate::model::position::dotted(p);
         if f.is_empty() {
             "object".to_owned()
         } else {
@@ -198,7 +198,7 @@ pub(crate) fn describe(
         ),
         K::AdditionalProperties { unexpected } => {
             for name in unexpected {
-                let child = format!("{pointer}/{}", crate::load::position::escape_token(name));
+                let child = format!("{pointer}/{}", crate::model::position::escape_token(name));
                 out.push(Violation {
                     message: format!("{}: unknown field {name:?}", field(&child)),
                     pointer: child,

@@ -1,27 +1,28 @@
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde::Deserialize;
 use std::sync::OnceLock;
 
-/// Objects whose `apiVersion` the API server no longer serves.
-#[derive(Debug)]
-pub struct DeprecatedApiVersion;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG210",
-    name: "deprecated-api-version",
-    title: "Objects must not use an API version Kubernetes has removed",
-    category: Category::ApiVersions,
-    rationale: "Kubernetes removes beta API versions some releases after their replacement \
+declare_rule! {
+    /// Objects whose `apiVersion` the API server no longer serves.
+    DeprecatedApiVersion {
+        id: "KG210",
+        name: "deprecated-api-version",
+        title: "Objects must not use an API version Kubernetes has removed",
+        severity: High,
+        category: ApiVersions,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Kubernetes removes beta API versions some releases after their replacement \
 ships. An API server that no longer serves a version refuses every object that uses it, so a \
 manifest that deployed last year fails on the upgraded cluster, often in the middle of a \
 release. kubegate reports each `apiVersion` and `kind` that the Kubernetes Deprecated API \
 Migration Guide lists as removed (releases 1.16 to 1.32), with the release that removed it and \
 the version to use instead. The table is data, in `policies/deprecated-apis.yaml`.",
-    remediation: "Change `apiVersion` to the replacement and adapt the fields that changed with \
+        remediation: "Change `apiVersion` to the replacement and adapt the fields that changed with \
 it (for Ingress `networking.k8s.io/v1`: `pathType` and `service.name`/`service.port`; for \
 `apps/v1`: a required, immutable `spec.selector`). `kubectl convert` can rewrite a manifest.",
-    failing_example: r#"apiVersion: extensions/v1beta1
+        failing_example: r#"apiVersion: extensions/v1beta1
 kind: Ingress
 metadata:
   name: shop
@@ -36,7 +37,7 @@ spec:
               serviceName: storefront
               servicePort: 80
 "#,
-    passing_example: r#"apiVersion: networking.k8s.io/v1
+        passing_example: r#"apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: shop
@@ -53,8 +54,9 @@ spec:
                 name: storefront
                 port: {number: 80}
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const DEPRECATED_APIS_YAML: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -141,10 +143,6 @@ pub fn is_removed(api_version: &str, kind: &str) -> bool {
 }
 
 impl Rule for DeprecatedApiVersion {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let object = &cx.manifest.object;
         if let Some(api) = lookup(removed_apis(), &object.api_version, &object.kind) {

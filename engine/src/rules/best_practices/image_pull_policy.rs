@@ -1,18 +1,19 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Pull policies that leave nodes without the image or with a stale one.
-#[derive(Debug)]
-pub struct ImagePullPolicy;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG206",
-    name: "image-pull-policy",
-    title: "Pull policies must not strand nodes without the image or with a stale `latest`",
-    category: Category::Images,
-    rationale: "Two explicit settings are reported, in every container list. \
+declare_rule! {
+    /// Pull policies that leave nodes without the image or with a stale one.
+    ImagePullPolicy {
+        id: "KG206",
+        name: "image-pull-policy",
+        title: "Pull policies must not strand nodes without the image or with a stale `latest`",
+        severity: Low,
+        category: Images,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Two explicit settings are reported, in every container list. \
 `imagePullPolicy: Never` makes the kubelet use only images already on the node: on any node \
 that was not preloaded, which in a cluster with autoscaled or replaced nodes is most of them, \
 the pod fails with `ErrImageNeverPull`. `imagePullPolicy: IfNotPresent` on an image tagged \
@@ -20,10 +21,10 @@ the pod fails with `ErrImageNeverPull`. `imagePullPolicy: IfNotPresent` on an im
 first: nodes run different code and a new push never arrives. A digest-pinned image is never \
 reported, and neither is an unset policy: Kubernetes then defaults to `Always` for `latest` and \
 untagged images and to `IfNotPresent` otherwise. The `latest` tag itself is KG201's concern.",
-    remediation: "Remove `imagePullPolicy: Never` (keep it for local development clusters that \
+        remediation: "Remove `imagePullPolicy: Never` (keep it for local development clusters that \
 load images into their nodes). For `IfNotPresent`, pin the image to a version tag or a digest, \
 or drop the field so Kubernetes pulls `latest` every time.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   name: node-exporter
@@ -39,7 +40,7 @@ spec:
           image: quay.io/prometheus/node-exporter:latest
           imagePullPolicy: IfNotPresent
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   name: node-exporter
@@ -55,8 +56,9 @@ spec:
           image: quay.io/prometheus/node-exporter:v1.8.2
           imagePullPolicy: IfNotPresent
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// Whether `image` names the moving `latest`: tagged `latest` (or with an empty tag) or
 /// untagged, and not pinned by digest.
@@ -73,10 +75,6 @@ fn is_latest(image: &str) -> bool {
 }
 
 impl Rule for ImagePullPolicy {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

@@ -1,23 +1,24 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Images must name a fixed version: a tag other than `latest`, or a digest.
-#[derive(Debug)]
-pub struct ImageTag;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG201",
-    name: "image-tag-not-pinned",
-    title: "Images must be pinned to a tag other than `latest` or to a digest",
-    category: Category::Images,
-    rationale: "An image without a tag means `:latest`, which moves: two replicas of the same \
+declare_rule! {
+    /// Images must name a fixed version: a tag other than `latest`, or a digest.
+    ImageTag {
+        id: "KG201",
+        name: "image-tag-not-pinned",
+        title: "Images must be pinned to a tag other than `latest` or to a digest",
+        severity: Medium,
+        category: Images,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "An image without a tag means `:latest`, which moves: two replicas of the same \
 Deployment can run different code, a rollback redeploys whatever is newest, and a review of the \
 manifest says nothing about what runs.",
-    remediation: "Reference a versioned tag (`nginx:1.27.2`) or, better, a digest \
+        remediation: "Reference a versioned tag (`nginx:1.27.2`) or, better, a digest \
 (`nginx@sha256:...`).",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -32,7 +33,7 @@ spec:
         - name: web
           image: nginx:latest
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -47,8 +48,9 @@ spec:
         - name: web
           image: registry.example.com:5000/nginx:1.27.2
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// The tag of an image reference, `None` if it has none; digests count as pinned.
 enum ImagePin<'a> {
@@ -70,10 +72,6 @@ fn image_pin(image: &str) -> ImagePin<'_> {
 }
 
 impl Rule for ImageTag {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

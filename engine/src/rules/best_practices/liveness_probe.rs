@@ -1,19 +1,20 @@
 use crate::model::manifest::Manifest;
 use crate::model::workload::{pod_spec, PodSpec};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Long-running containers without a liveness probe.
-#[derive(Debug)]
-pub struct LivenessProbe;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG204",
-    name: "liveness-probe-missing",
-    title: "Long-running containers should have a liveness probe",
-    category: Category::Reliability,
-    rationale: "The kubelet restarts a container when its process exits, but not when it hangs: \
+declare_rule! {
+    /// Long-running containers without a liveness probe.
+    LivenessProbe {
+        id: "KG204",
+        name: "liveness-probe-missing",
+        title: "Long-running containers should have a liveness probe",
+        severity: Low,
+        category: Reliability,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The kubelet restarts a container when its process exits, but not when it hangs: \
 a deadlocked server or an exhausted worker pool keeps running, and keeps its place, until \
 someone notices. A liveness probe lets the kubelet detect that and restart the container. \
 kubegate judges the regular containers of pods that run until stopped: Pods (unless their \
@@ -22,10 +23,10 @@ and ReplicationControllers. Jobs and CronJobs run to completion and are not judg
 containers with `restartPolicy: Always` (native sidecars) are not judged either: they are \
 helpers such as proxies and log shippers, usually supplied and health-checked by the tool that \
 provides them; Kubernetes does run their probes, so add one if a sidecar of your own can hang.",
-    remediation: "Add a `livenessProbe` to each container: an HTTP, gRPC, TCP or exec check that \
+        remediation: "Add a `livenessProbe` to each container: an HTTP, gRPC, TCP or exec check that \
 fails only when a restart would help (not when a dependency is down), with an \
 `initialDelaySeconds` or a `startupProbe` that covers the slowest start.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: checkout
@@ -43,7 +44,7 @@ spec:
           ports:
             - containerPort: 8080
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: checkout
@@ -64,8 +65,9 @@ spec:
             httpGet: {path: /healthz, port: 8080}
             periodSeconds: 10
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// The pod spec of an object whose pods run until they are stopped; `None` for Jobs,
 /// CronJobs, run-to-completion Pods and kinds without pods.
@@ -113,10 +115,6 @@ pub(super) fn check_probe(
 }
 
 impl Rule for LivenessProbe {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         check_probe(
             cx,

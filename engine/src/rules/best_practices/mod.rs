@@ -1,14 +1,16 @@
 //! The `best-practices` pack: workload hygiene that prevents outages and surprises.
 
-pub(crate) mod deprecated_api_version;
-pub(crate) mod image_pull_policy;
-pub(crate) mod image_tag;
-pub(crate) mod liveness_probe;
-pub(crate) mod pdb_blocks_eviction;
-pub(crate) mod read_only_root_filesystem;
-pub(crate) mod readiness_probe;
-pub(crate) mod recommended_labels;
-pub(crate) mod resource_limits;
-pub(crate) mod resource_requests;
-pub(crate) mod service_exposed;
-pub(crate) mod single_replica;
+rules! {
+    deprecated_api_version::DeprecatedApiVersion,
+    image_pull_policy::ImagePullPolicy,
+    image_tag::ImageTag,
+    liveness_probe::LivenessProbe,
+    pdb_blocks_eviction::PdbBlocksEviction,
+    read_only_root_filesystem::ReadOnlyRootFilesystem,
+    readiness_probe::ReadinessProbe,
+    recommended_labels::RecommendedLabels,
+    resource_limits::ResourceLimits,
+    resource_requests::ResourceRequests,
+    service_exposed::ServiceExposed,
+    single_replica::SingleReplica,
+}

@@ -1,19 +1,20 @@
 use crate::model::manifest::Manifest;
 use crate::rules::best_practices::single_replica::{autoscaler, declared_replicas, is_replicated};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::{Map, Value};
 
-/// PodDisruptionBudgets that allow no voluntary eviction of the workload they cover.
-#[derive(Debug)]
-pub struct PdbBlocksEviction;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG212",
-    name: "pdb-blocks-eviction",
-    title: "PodDisruptionBudgets must allow at least one pod to be evicted",
-    category: Category::Reliability,
-    rationale: "A PodDisruptionBudget whose `minAvailable` equals or exceeds the replicas of the \
+declare_rule! {
+    /// PodDisruptionBudgets that allow no voluntary eviction of the workload they cover.
+    PdbBlocksEviction {
+        id: "KG212",
+        name: "pdb-blocks-eviction",
+        title: "PodDisruptionBudgets must allow at least one pod to be evicted",
+        severity: Medium,
+        category: Reliability,
+        scope: WholeInput,
+        since: "0.1.0",
+        rationale: "A PodDisruptionBudget whose `minAvailable` equals or exceeds the replicas of the \
 workloads it selects (or whose `maxUnavailable` is 0) allows no voluntary eviction at all: \
 `kubectl drain`, cluster upgrades and the cluster autoscaler wait on its pods forever, and the \
 node cannot be emptied without overriding the budget. kubegate judges `policy/v1` budgets \
@@ -23,9 +24,9 @@ none), counting their replicas together as the disruption controller does. A wor
 is `spec.replicas` (1 when unset), or the `minReplicas` of a HorizontalPodAutoscaler of the \
 input that scales it, since at that size the budget blocks. A percentage is rounded up, as the disruption controller does: `minAvailable: 50%` of \
 one replica is one pod.",
-    remediation: "Run at least one replica more than `minAvailable` (or set `minAvailable` one \
+        remediation: "Run at least one replica more than `minAvailable` (or set `minAvailable` one \
 lower), or use `maxUnavailable: 1` instead, which allows one eviction at any scale.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: payments
@@ -52,7 +53,7 @@ spec:
   selector:
     matchLabels: {app: payments}
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: payments
@@ -79,8 +80,9 @@ spec:
   selector:
     matchLabels: {app: payments}
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// An `IntOrString` budget: a count or a percentage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,15 +233,6 @@ fn describe(selected: &[Selected], total: u128) -> String {
 }
 
 impl Rule for PdbBlocksEviction {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    /// Yes: the budget is judged against the workloads it selects, other objects.
-    fn needs_whole_input(&self) -> bool {
-        true
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;
@@ -271,7 +264,7 @@ impl Rule for PdbBlocksEviction {
             .filter(|w| is_replicated(w))
         {
             let labels =
-                crate::load::position::lookup(&workload.value, "/spec/template/metadata/labels")
+                crate::model::position::lookup(&workload.value, "/spec/template/metadata/labels")
                     .and_then(Value::as_object)
                     .unwrap_or(&empty);
             if selector_matches(selector, labels) != Some(true) {

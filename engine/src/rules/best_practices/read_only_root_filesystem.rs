@@ -1,27 +1,28 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Containers whose root filesystem is writable.
-#[derive(Debug)]
-pub struct ReadOnlyRootFilesystem;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG207",
-    name: "read-only-root-filesystem",
-    title: "Containers should run with a read-only root filesystem",
-    category: Category::PodSecurity,
-    rationale: "With a writable root filesystem, an attacker who gets code execution in a \
+declare_rule! {
+    /// Containers whose root filesystem is writable.
+    ReadOnlyRootFilesystem {
+        id: "KG207",
+        name: "read-only-root-filesystem",
+        title: "Containers should run with a read-only root filesystem",
+        severity: Low,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "With a writable root filesystem, an attacker who gets code execution in a \
 container can drop tools and binaries into it, replace the application's files or plant a \
 backdoor that survives until the container is recreated; a buggy application can fill the \
 node's disk through it. A read-only root filesystem confines writes to the volumes the pod \
 declares. Containers and init containers are judged; ephemeral debugging containers are not. \
 Windows pods are skipped: Kubernetes does not allow the field there.",
-    remediation: "Set `securityContext.readOnlyRootFilesystem: true` on every container and \
+        remediation: "Set `securityContext.readOnlyRootFilesystem: true` on every container and \
 mount an `emptyDir` volume at each path the application must write (`/tmp`, caches, PID \
 files).",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: frontend
@@ -39,7 +40,7 @@ spec:
           securityContext:
             allowPrivilegeEscalation: false
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: frontend
@@ -64,14 +65,11 @@ spec:
         - name: tmp
           emptyDir: {}
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for ReadOnlyRootFilesystem {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

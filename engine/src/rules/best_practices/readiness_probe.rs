@@ -1,17 +1,18 @@
 use super::liveness_probe::check_probe;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Long-running containers without a readiness probe.
-#[derive(Debug)]
-pub struct ReadinessProbe;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG205",
-    name: "readiness-probe-missing",
-    title: "Long-running containers should have a readiness probe",
-    category: Category::Reliability,
-    rationale: "Without a readiness probe a pod counts as ready as soon as its containers have \
+declare_rule! {
+    /// Long-running containers without a readiness probe.
+    ReadinessProbe {
+        id: "KG205",
+        name: "readiness-probe-missing",
+        title: "Long-running containers should have a readiness probe",
+        severity: Low,
+        category: Reliability,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Without a readiness probe a pod counts as ready as soon as its containers have \
 started: Services send it requests while it is still loading, and a rolling update removes \
 old pods as soon as new ones start, so a release that starts but cannot serve replaces every \
 replica. A readiness probe also takes a pod out of its Services while it is overloaded, without \
@@ -19,9 +20,9 @@ restarting it. kubegate judges the same containers as KG204: the regular contain
 (unless their `restartPolicy` is `Never` or `OnFailure`), Deployments, StatefulSets, \
 DaemonSets, ReplicaSets and ReplicationControllers; not Jobs, CronJobs or native sidecars \
 (init containers with `restartPolicy: Always`).",
-    remediation: "Add a `readinessProbe` to each container that checks the container can serve \
+        remediation: "Add a `readinessProbe` to each container that checks the container can serve \
 now (an HTTP or gRPC endpoint, a TCP port), separate from the liveness check.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: StatefulSet
 metadata:
   name: search
@@ -40,7 +41,7 @@ spec:
           livenessProbe:
             tcpSocket: {port: 9200}
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: StatefulSet
 metadata:
   name: search
@@ -61,14 +62,11 @@ spec:
           readinessProbe:
             httpGet: {path: /_cluster/health, port: 9200}
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for ReadinessProbe {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         check_probe(
             cx,

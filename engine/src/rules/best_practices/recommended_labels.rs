@@ -1,22 +1,23 @@
-use crate::load::position::child_pointer;
+use crate::model::position::child_pointer;
 use crate::model::workload::{is_pod_bearing, pod_spec};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
-
-/// Workloads and Services without the `app.kubernetes.io/name` label.
-#[derive(Debug)]
-pub struct RecommendedLabels;
 
 /// The one recommended label kubegate requires.
 const NAME_LABEL: &str = "app.kubernetes.io/name";
 
-pub static META: RuleMeta = RuleMeta {
-    id: "KG211",
-    name: "recommended-labels",
-    title: "Workloads and Services should carry the `app.kubernetes.io/name` label",
-    category: Category::Labels,
-    rationale: "Kubernetes recommends a shared set of labels under the `app.kubernetes.io` \
+declare_rule! {
+    /// Workloads and Services without the `app.kubernetes.io/name` label.
+    RecommendedLabels {
+        id: "KG211",
+        name: "recommended-labels",
+        title: "Workloads and Services should carry the `app.kubernetes.io/name` label",
+        severity: Low,
+        category: Labels,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Kubernetes recommends a shared set of labels under the `app.kubernetes.io` \
 prefix so that dashboards, `kubectl`, cost reports and policies can tell which application an \
 object belongs to without knowing each team's private conventions. kubegate requires only \
 `app.kubernetes.io/name`, the application's name, on workloads (every kind that carries a pod \
@@ -24,9 +25,9 @@ template) and Services; on a workload it is also required in the pod template, s
 are what metrics and logs are grouped by. The other recommended labels, `instance`, `version`, \
 `component`, `part-of` and `managed-by`, are worth setting but not required: Kubernetes \
 recommends them, no core tooling needs them.",
-    remediation: "Add `app.kubernetes.io/name: <application>` to `metadata.labels` and to the pod \
+        remediation: "Add `app.kubernetes.io/name: <application>` to `metadata.labels` and to the pod \
 template's labels (and, ideally, the other recommended labels).",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: inventory
@@ -43,7 +44,7 @@ spec:
         - name: inventory
           image: registry.example.com/inventory:2.2.0
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: inventory
@@ -64,14 +65,11 @@ spec:
         - name: inventory
           image: registry.example.com/inventory:2.2.0
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for RecommendedLabels {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;
@@ -86,7 +84,7 @@ impl Rule for RecommendedLabels {
         );
         let mut judge = |metadata: &str, whose: String| {
             let labels = format!("{metadata}/labels");
-            let has = crate::load::position::lookup(&manifest.value, &labels)
+            let has = crate::model::position::lookup(&manifest.value, &labels)
                 .and_then(|l| l.get(NAME_LABEL))
                 .and_then(Value::as_str)
                 .is_some_and(|v| !v.is_empty());

@@ -1,23 +1,24 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Containers without CPU and memory limits.
-#[derive(Debug)]
-pub struct ResourceLimits;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG202",
-    name: "resource-limits-missing",
-    title: "Containers must set CPU and memory limits",
-    category: Category::Resources,
-    rationale: "Without a memory limit one leaking container can push the node into memory \
+declare_rule! {
+    /// Containers without CPU and memory limits.
+    ResourceLimits {
+        id: "KG202",
+        name: "resource-limits-missing",
+        title: "Containers must set CPU and memory limits",
+        severity: Medium,
+        category: Resources,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Without a memory limit one leaking container can push the node into memory \
 pressure and get its neighbours evicted; without a CPU limit a busy container starves them. \
 Limits also make a namespace's ResourceQuota enforceable.",
-    remediation: "Set `resources.limits.cpu` and `resources.limits.memory` on every container \
+        remediation: "Set `resources.limits.cpu` and `resources.limits.memory` on every container \
 and init container, sized from observed usage.",
-    failing_example: r#"apiVersion: batch/v1
+        failing_example: r#"apiVersion: batch/v1
 kind: CronJob
 metadata:
   name: report
@@ -35,7 +36,7 @@ spec:
                 limits:
                   cpu: 500m
 "#,
-    passing_example: r#"apiVersion: batch/v1
+        passing_example: r#"apiVersion: batch/v1
 kind: CronJob
 metadata:
   name: report
@@ -54,14 +55,11 @@ spec:
                   cpu: 500m
                   memory: 256Mi
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for ResourceLimits {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

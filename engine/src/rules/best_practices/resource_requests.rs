@@ -1,27 +1,28 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Containers without CPU and memory requests.
-#[derive(Debug)]
-pub struct ResourceRequests;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG203",
-    name: "resource-requests-missing",
-    title: "Containers must set CPU and memory requests",
-    category: Category::Resources,
-    rationale: "The scheduler places pods by their requests, not by what they use. A container \
+declare_rule! {
+    /// Containers without CPU and memory requests.
+    ResourceRequests {
+        id: "KG203",
+        name: "resource-requests-missing",
+        title: "Containers must set CPU and memory requests",
+        severity: Medium,
+        category: Resources,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The scheduler places pods by their requests, not by what they use. A container \
 without requests reserves nothing, so it lands on nodes that are already full; under memory \
 pressure the kubelet evicts first the pods whose usage exceeds their requests, and a missing \
 request counts as zero. A pod without any request or limit gets the BestEffort QoS class, the \
 first to go. The HorizontalPodAutoscaler measures utilization as a share of the request and \
 cannot scale on a resource that has none. A resource whose limit is set is not reported: \
 Kubernetes then uses the limit as the request.",
-    remediation: "Set `resources.requests.cpu` and `resources.requests.memory` on every container \
+        remediation: "Set `resources.requests.cpu` and `resources.requests.memory` on every container \
 and init container, sized from observed usage (a limit alone also works: the request then \
 equals it).",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: api
@@ -40,7 +41,7 @@ spec:
             requests:
               cpu: 250m
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: api
@@ -60,14 +61,11 @@ spec:
               cpu: 250m
               memory: 256Mi
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for ResourceRequests {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

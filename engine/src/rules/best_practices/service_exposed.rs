@@ -1,27 +1,28 @@
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Services reachable from outside the cluster network.
-#[derive(Debug)]
-pub struct ServiceExposed;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG209",
-    name: "service-exposed",
-    title: "NodePort and LoadBalancer Services expose workloads outside the cluster",
-    category: Category::Exposure,
-    rationale: "A NodePort Service opens its port on every node's address, whichever nodes run \
+declare_rule! {
+    /// Services reachable from outside the cluster network.
+    ServiceExposed {
+        id: "KG209",
+        name: "service-exposed",
+        title: "NodePort and LoadBalancer Services expose workloads outside the cluster",
+        severity: Low,
+        category: Exposure,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A NodePort Service opens its port on every node's address, whichever nodes run \
 its pods, and bypasses the Ingress or gateway where TLS, authentication and rate limits usually \
 live. A LoadBalancer Service asks the cloud provider for a load balancer, often with a public \
 address, and by default opens node ports as well (unless `allocateLoadBalancerNodePorts: \
 false`). That is often intended, so this finding is for awareness: each one should be a \
 decision. kubegate does not interpret provider annotations that make a load balancer internal; \
 exempt such a Service with the reason.",
-    remediation: "Use a ClusterIP Service behind an Ingress or Gateway for HTTP traffic. Where a \
+        remediation: "Use a ClusterIP Service behind an Ingress or Gateway for HTTP traffic. Where a \
 NodePort or LoadBalancer Service is needed, restrict it (`loadBalancerSourceRanges`, an internal \
 load balancer, firewall rules) and record the decision with an exemption annotation.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Service
 metadata:
   name: admin
@@ -35,7 +36,7 @@ spec:
       targetPort: 8080
       nodePort: 30080
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Service
 metadata:
   name: admin
@@ -48,8 +49,9 @@ spec:
       port: 80
       targetPort: 8080
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// `80/TCP`, with ` (node port 30080)` when `node_ports` and one is given.
 fn describe_port(port: &Value, node_ports: bool) -> Option<String> {
@@ -69,10 +71,6 @@ fn describe_port(port: &Value, node_ports: bool) -> Option<String> {
 }
 
 impl Rule for ServiceExposed {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;

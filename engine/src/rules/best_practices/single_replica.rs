@@ -1,18 +1,19 @@
 use crate::model::manifest::Manifest;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Deployments and StatefulSets that run one replica.
-#[derive(Debug)]
-pub struct SingleReplica;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG208",
-    name: "single-replica",
-    title: "Deployments and StatefulSets should run at least two replicas",
-    category: Category::Reliability,
-    rationale: "With one replica, every node drain, cluster upgrade, eviction or crash leaves the \
+declare_rule! {
+    /// Deployments and StatefulSets that run one replica.
+    SingleReplica {
+        id: "KG208",
+        name: "single-replica",
+        title: "Deployments and StatefulSets should run at least two replicas",
+        severity: Low,
+        category: Reliability,
+        scope: WholeInput,
+        since: "0.1.0",
+        rationale: "With one replica, every node drain, cluster upgrade, eviction or crash leaves the \
 workload with no pod until a new one is scheduled and ready. A PodDisruptionBudget cannot fix \
 that: with one replica, `minAvailable: 1` blocks every voluntary eviction, so node drains and \
 upgrades hang instead (KG212 reports such budgets), and without a budget a drain takes the only \
@@ -20,11 +21,11 @@ pod down. `spec.replicas` left unset means 1. A workload that a HorizontalPodAut
 (`autoscaling/*`) in the input scales with `minReplicas` of 2 or more is not reported; one \
 scaled with a lower `minReplicas` is. `spec.replicas: 0` (deliberately scaled down) is not \
 reported.",
-    remediation: "Set `spec.replicas: 2` or more (or `minReplicas: 2` on its \
+        remediation: "Set `spec.replicas: 2` or more (or `minReplicas: 2` on its \
 HorizontalPodAutoscaler), spread the replicas over nodes with `topologySpreadConstraints` or \
 pod anti-affinity, and add a PodDisruptionBudget that allows one pod to be evicted. A workload \
 that must be a singleton (a leader without failover) can be exempted with the reason.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: orders
@@ -40,7 +41,7 @@ spec:
         - name: orders
           image: registry.example.com/orders:1.9.0
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: orders
@@ -74,8 +75,9 @@ spec:
         name: cpu
         target: {type: Utilization, averageUtilization: 70}
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// Whether the object is a Deployment or StatefulSet, the replicated kinds judged here.
 pub(super) fn is_replicated(manifest: &Manifest) -> bool {
@@ -85,7 +87,7 @@ pub(super) fn is_replicated(manifest: &Manifest) -> bool {
 
 /// `spec.replicas`, 1 when unset (the API default); `None` when it is not a count.
 pub(super) fn declared_replicas(manifest: &Manifest) -> Option<u64> {
-    match crate::load::position::lookup(&manifest.value, "/spec/replicas") {
+    match crate::model::position::lookup(&manifest.value, "/spec/replicas") {
         None | Some(Value::Null) => Some(1),
         Some(v) => v.as_u64(),
     }
@@ -111,7 +113,7 @@ pub(super) fn autoscaler<'a>(cx: &Context<'a>, workload: &Manifest) -> Option<Au
         )
         .into_iter()
         .find_map(|hpa| {
-            let target = crate::load::position::lookup(&hpa.value, "/spec/scaleTargetRef")?;
+            let target = crate::model::position::lookup(&hpa.value, "/spec/scaleTargetRef")?;
             let str_field = |key: &str| target.get(key).and_then(Value::as_str);
             let group_matches = match str_field("apiVersion") {
                 Some(api_version) => {
@@ -125,7 +127,7 @@ pub(super) fn autoscaler<'a>(cx: &Context<'a>, workload: &Manifest) -> Option<Au
             {
                 return None;
             }
-            let min_replicas = match crate::load::position::lookup(&hpa.value, "/spec/minReplicas")
+            let min_replicas = match crate::model::position::lookup(&hpa.value, "/spec/minReplicas")
             {
                 None | Some(Value::Null) => Some(1),
                 Some(v) => v.as_u64(),
@@ -138,15 +140,6 @@ pub(super) fn autoscaler<'a>(cx: &Context<'a>, workload: &Manifest) -> Option<Au
 }
 
 impl Rule for SingleReplica {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    /// Yes: a HorizontalPodAutoscaler, another object, sets the replica count.
-    fn needs_whole_input(&self) -> bool {
-        true
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         if !is_replicated(manifest) {
@@ -173,7 +166,7 @@ impl Rule for SingleReplica {
             }
             return;
         }
-        let message = match crate::load::position::lookup(&manifest.value, "/spec/replicas") {
+        let message = match crate::model::position::lookup(&manifest.value, "/spec/replicas") {
             None | Some(Value::Null) => format!(
                 "{workload} does not set spec.replicas, so it runs a single replica: \
 {consequence}"

@@ -4,25 +4,26 @@ use crate::rules::pss::{
     container_sc, join_quote, minor, strings, CAPABILITIES_BASELINE, CAPABILITIES_RESTRICTED,
 };
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// CIS 5.2.9: containers should not add capabilities at all.
-#[derive(Debug)]
-pub struct AddedCapabilities;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG132",
-    name: "added-capabilities",
-    title: "Containers should not add Linux capabilities",
-    category: Category::PodSecurity,
-    rationale: "Every added capability widens what a compromised container can do to the node. \
+declare_rule! {
+    /// CIS 5.2.9: containers should not add capabilities at all.
+    AddedCapabilities {
+        id: "KG132",
+        name: "added-capabilities",
+        title: "Containers should not add Linux capabilities",
+        severity: Low,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Every added capability widens what a compromised container can do to the node. \
 CIS 5.2.9 asks to minimize containers with added capabilities, and audits any non-empty \
 `capabilities.add`. Where the Pod Security rules run, they report the capabilities they forbid \
 (KG105, KG126); this rule reports the ones left over, such as NET_BIND_SERVICE, which the \
 restricted level tolerates but CIS still counts.",
-    remediation: "Remove `securityContext.capabilities.add`; bind to ports above 1024 instead of \
+        remediation: "Remove `securityContext.capabilities.add`; bind to ports above 1024 instead of \
 adding NET_BIND_SERVICE.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -35,7 +36,7 @@ spec:
           drop: [ALL]
           add: [NET_BIND_SERVICE]
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -47,14 +48,11 @@ spec:
         capabilities:
           drop: [ALL]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for AddedCapabilities {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

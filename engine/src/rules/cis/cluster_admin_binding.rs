@@ -1,25 +1,26 @@
 use crate::rules::cis::rbac_match::Binding;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// A binding to the `cluster-admin` ClusterRole hands its subjects every permission there is.
-#[derive(Debug)]
-pub struct ClusterAdminBinding;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG301",
-    name: "cluster-admin-binding",
-    title: "Only the built-in binding may grant the cluster-admin role",
-    category: Category::Rbac,
-    rationale: "`cluster-admin` allows every verb on every resource. Bound cluster-wide it \
+declare_rule! {
+    /// A binding to the `cluster-admin` ClusterRole hands its subjects every permission there is.
+    ClusterAdminBinding {
+        id: "KG301",
+        name: "cluster-admin-binding",
+        title: "Only the built-in binding may grant the cluster-admin role",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "`cluster-admin` allows every verb on every resource. Bound cluster-wide it \
 controls the whole cluster; bound with a RoleBinding it controls everything in the namespace, \
 its Secrets and RBAC included. A leaked credential of any subject bound to it is a full \
 compromise. Kubernetes ships one such binding, `cluster-admin` to the `system:masters` group; \
 CIS 5.1.1 asks that no other is needed.",
-    remediation: "Bind a Role or ClusterRole that grants only the verbs and resources the \
+        remediation: "Bind a Role or ClusterRole that grants only the verbs and resources the \
 subject uses (the built-in `admin`, `edit` or `view`, or your own), then delete the \
 cluster-admin binding.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
   name: ci-deployer-admin
@@ -32,7 +33,7 @@ subjects:
     name: deployer
     namespace: ci
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
   name: ci-deployer-edit
@@ -46,14 +47,11 @@ subjects:
     name: deployer
     namespace: ci
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for ClusterAdminBinding {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(binding) = Binding::of(cx.manifest) else {
             return;

@@ -1,23 +1,24 @@
 use crate::rules::cis::rbac_match::{report_grants, Access, Verbs};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Approving certificate signing requests mints credentials.
-#[derive(Debug)]
-pub struct CsrApprovalAccess;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG311",
-    name: "csr-approval-access",
-    title: "Roles should not grant approving certificate signing requests",
-    category: Category::Rbac,
-    rationale: "Updating `certificatesigningrequests/approval` approves CSRs. With a client \
+declare_rule! {
+    /// Approving certificate signing requests mints credentials.
+    CsrApprovalAccess {
+        id: "KG311",
+        name: "csr-approval-access",
+        title: "Roles should not grant approving certificate signing requests",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Updating `certificatesigningrequests/approval` approves CSRs. With a client \
 signer, an approved CSR becomes a certificate for whatever user and groups the request names, \
 so a subject that can approve its own request can authenticate as anyone. CIS 5.1.11 asks to \
 minimize this access.",
-    remediation: "Leave CSR approval to the controllers built for it (kubelet serving and client \
+        remediation: "Leave CSR approval to the controllers built for it (kubelet serving and client \
 certificates) and remove `certificatesigningrequests/approval` from the rule.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: csr-approver
@@ -30,7 +31,7 @@ rules:
     resourceNames: [kubernetes.io/kube-apiserver-client]
     verbs: [approve]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: csr-viewer
@@ -39,8 +40,9 @@ rules:
     resources: [certificatesigningrequests]
     verbs: [get, list, watch]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["update", "patch"]),
@@ -49,10 +51,6 @@ const ACCESS: Access = Access {
 };
 
 impl Rule for CsrApprovalAccess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         report_grants(
             cx.manifest,

@@ -1,25 +1,26 @@
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// The `default` namespace is where everything without a home ends up.
-#[derive(Debug)]
-pub struct DefaultNamespace;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG403",
-    name: "default-namespace",
-    title: "Objects should not be placed in the default namespace",
-    category: Category::Namespaces,
-    rationale: "Namespaces are the boundary for RBAC, NetworkPolicies, quotas and Pod Security \
+declare_rule! {
+    /// The `default` namespace is where everything without a home ends up.
+    DefaultNamespace {
+        id: "KG403",
+        name: "default-namespace",
+        title: "Objects should not be placed in the default namespace",
+        severity: Low,
+        category: Namespaces,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Namespaces are the boundary for RBAC, NetworkPolicies, quotas and Pod Security \
 levels. `default` is shared by everything deployed without a namespace, so policies scoped to \
 it cannot fit any one application, and access granted there reaches all of them. CIS 5.7.4 \
 says the default namespace should not be used. Only an explicit `metadata.namespace: default` \
 is reported: objects without a namespace get one when they are applied (Helm, kustomize, \
 `kubectl -n`). The `kubernetes` Service, which Kubernetes itself keeps in `default`, is not \
 reported.",
-    remediation: "Create a namespace for the application and set `metadata.namespace` to it, \
+        remediation: "Create a namespace for the application and set `metadata.namespace` to it, \
 or leave the field out and choose the namespace at deploy time.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: ConfigMap
 metadata:
   name: web-config
@@ -27,7 +28,7 @@ metadata:
 data:
   LOG_LEVEL: info
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: ConfigMap
 metadata:
   name: web-config
@@ -35,14 +36,11 @@ metadata:
 data:
   LOG_LEVEL: info
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for DefaultNamespace {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let object = &cx.manifest.object;
         if object.namespace.as_deref() != Some("default") {

@@ -1,47 +1,44 @@
 use crate::rules::cis::rbac_match::Binding;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Every pod that names no service account runs as `default`; it should have no token and no
-/// permissions.
-#[derive(Debug)]
-pub struct DefaultServiceAccount;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG305",
-    name: "default-service-account",
-    title: "Default service accounts should not mount tokens or be granted roles",
-    category: Category::Rbac,
-    rationale: "Each namespace has a ServiceAccount named `default`, and every pod that does not \
+declare_rule! {
+    /// Every pod that names no service account runs as `default`; it should have no token and no
+    /// permissions.
+    DefaultServiceAccount {
+        id: "KG305",
+        name: "default-service-account",
+        title: "Default service accounts should not mount tokens or be granted roles",
+        severity: Medium,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Each namespace has a ServiceAccount named `default`, and every pod that does not \
 name another one runs as it. A token mounted from it, or a role bound to it, is handed to every \
 such pod, wanted or not. CIS 5.1.5 asks that `default` sets `automountServiceAccountToken: false` \
 and is bound to no roles.",
-    remediation:
-        "Set `automountServiceAccountToken: false` on each `default` ServiceAccount. Give \
+        remediation: "Set `automountServiceAccountToken: false` on each `default` ServiceAccount. Give \
 workloads that call the API their own ServiceAccount, bind the roles to that one, and set \
 `serviceAccountName` in their pod spec.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: default
   namespace: shop
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: default
   namespace: shop
 automountServiceAccountToken: false
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for DefaultServiceAccount {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;

@@ -2,24 +2,27 @@
 //! (RBAC, network policies, secrets, namespaces, capabilities); the PSS rules the benchmark maps
 //! to live in `pss/`.
 
-pub(crate) mod added_capabilities;
-pub(crate) mod cluster_admin_binding;
-pub(crate) mod csr_approval_access;
-pub(crate) mod default_namespace;
-pub(crate) mod default_service_account;
-pub(crate) mod namespace_without_network_policy;
-pub(crate) mod namespace_without_pod_security;
-pub(crate) mod net_raw_capability;
-pub(crate) mod node_proxy_access;
-pub(crate) mod persistent_volume_create;
-pub(crate) mod pod_create_access;
-pub(crate) mod rbac_escalation_verbs;
 pub(crate) mod rbac_match;
-pub(crate) mod rbac_wildcard;
-pub(crate) mod secret_in_env;
-pub(crate) mod secrets_access;
-pub(crate) mod security_context_missing;
-pub(crate) mod service_account_token_automount;
-pub(crate) mod service_account_token_create;
-pub(crate) mod system_masters_binding;
-pub(crate) mod webhook_config_access;
+
+rules! {
+    added_capabilities::AddedCapabilities,
+    cluster_admin_binding::ClusterAdminBinding,
+    csr_approval_access::CsrApprovalAccess,
+    default_namespace::DefaultNamespace,
+    default_service_account::DefaultServiceAccount,
+    namespace_without_network_policy::NamespaceWithoutNetworkPolicy,
+    namespace_without_pod_security::NamespaceWithoutPodSecurity,
+    net_raw_capability::NetRawCapability,
+    node_proxy_access::NodeProxyAccess,
+    persistent_volume_create::PersistentVolumeCreate,
+    pod_create_access::PodCreateAccess,
+    rbac_escalation_verbs::RbacEscalationVerbs,
+    rbac_wildcard::RbacWildcard,
+    secret_in_env::SecretInEnv,
+    secrets_access::SecretsAccess,
+    security_context_missing::SecurityContextMissing,
+    service_account_token_automount::ServiceAccountTokenAutomount,
+    service_account_token_create::ServiceAccountTokenCreate,
+    system_masters_binding::SystemMastersBinding,
+    webhook_config_access::WebhookConfigAccess,
+}

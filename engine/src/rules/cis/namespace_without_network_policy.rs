@@ -1,31 +1,32 @@
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Without a NetworkPolicy, every pod in a namespace accepts traffic from everywhere.
-#[derive(Debug)]
-pub struct NamespaceWithoutNetworkPolicy;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG401",
-    name: "namespace-without-network-policy",
-    title: "Every namespace should have a NetworkPolicy",
-    category: Category::Network,
-    rationale: "Pods accept traffic from any pod in the cluster until a NetworkPolicy selects \
+declare_rule! {
+    /// Without a NetworkPolicy, every pod in a namespace accepts traffic from everywhere.
+    NamespaceWithoutNetworkPolicy {
+        id: "KG401",
+        name: "namespace-without-network-policy",
+        title: "Every namespace should have a NetworkPolicy",
+        severity: Medium,
+        category: Network,
+        scope: WholeInput,
+        since: "0.1.0",
+        rationale: "Pods accept traffic from any pod in the cluster until a NetworkPolicy selects \
 them. One compromised pod can then reach every database and internal API. CIS 5.3.2 asks that \
 every namespace has NetworkPolicies. kubegate judges the input as a whole: a namespace is \
 reported when the input declares it (a Namespace object) or puts objects in it, and no \
 NetworkPolicy in the input belongs to it. Objects without `metadata.namespace` and the \
 `kube-system`, `kube-public` and `kube-node-lease` namespaces are not judged. Policies already \
 in the cluster are not visible; exempt the object if the namespace has them.",
-    remediation: "Add a NetworkPolicy to the namespace, at least a default-deny policy \
+        remediation: "Add a NetworkPolicy to the namespace, at least a default-deny policy \
 (`podSelector: {}` with `policyTypes: [Ingress]`) plus policies that allow the traffic the \
 applications need.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Namespace
 metadata:
   name: shop
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Namespace
 metadata:
   name: shop
@@ -39,22 +40,14 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// Namespaces Kubernetes creates for itself.
 const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
 impl Rule for NamespaceWithoutNetworkPolicy {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    /// Yes: the NetworkPolicies of the namespace are other objects.
-    fn needs_whole_input(&self) -> bool {
-        true
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;

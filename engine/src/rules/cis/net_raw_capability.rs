@@ -4,25 +4,26 @@ use crate::rules::pss::{
     container_sc, minor, strings, CAPABILITIES_BASELINE, CAPABILITIES_RESTRICTED,
 };
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// CIS 5.2.8: containers must not keep NET_RAW.
-#[derive(Debug)]
-pub struct NetRawCapability;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG131",
-    name: "net-raw-capability",
-    title: "Containers must drop the NET_RAW capability",
-    category: Category::PodSecurity,
-    rationale: "NET_RAW lets a process craft raw packets: ARP and DNS spoofing of its neighbours \
+declare_rule! {
+    /// CIS 5.2.8: containers must not keep NET_RAW.
+    NetRawCapability {
+        id: "KG131",
+        name: "net-raw-capability",
+        title: "Containers must drop the NET_RAW capability",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "NET_RAW lets a process craft raw packets: ARP and DNS spoofing of its neighbours \
 on the node's network. Container runtimes grant it by default, so a container keeps it unless it \
 drops NET_RAW (or ALL). CIS 5.2.8 asks to minimize containers with NET_RAW. Where the Pod \
 Security rules run they already cover this (KG126 requires dropping ALL, KG105 forbids adding \
 NET_RAW); this rule reports only what they do not.",
-    remediation: "Add `NET_RAW` (or better `ALL`) to `securityContext.capabilities.drop`, and do \
+        remediation: "Add `NET_RAW` (or better `ALL`) to `securityContext.capabilities.drop`, and do \
 not add it back.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -34,7 +35,7 @@ spec:
         capabilities:
           drop: [MKNOD]
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -46,14 +47,11 @@ spec:
         capabilities:
           drop: [NET_RAW]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for NetRawCapability {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

@@ -1,22 +1,23 @@
 use crate::rules::cis::rbac_match::{report_grants, Access, Verbs, CORE_GROUP};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// `nodes/proxy` is a direct line to every kubelet's API.
-#[derive(Debug)]
-pub struct NodeProxyAccess;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG310",
-    name: "node-proxy-access",
-    title: "Roles should not grant access to the nodes/proxy subresource",
-    category: Category::Rbac,
-    rationale: "Requests to `nodes/proxy` are passed to the node's kubelet API, which can run \
+declare_rule! {
+    /// `nodes/proxy` is a direct line to every kubelet's API.
+    NodeProxyAccess {
+        id: "KG310",
+        name: "node-proxy-access",
+        title: "Roles should not grant access to the nodes/proxy subresource",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Requests to `nodes/proxy` are passed to the node's kubelet API, which can run \
 commands in any container on that node. They skip admission control and the API server's audit \
 log records only the proxy call, not what it did. CIS 5.1.10 asks to minimize this access.",
-    remediation: "Read node and pod metrics through `nodes/metrics`, `nodes/stats` or the \
+        remediation: "Read node and pod metrics through `nodes/metrics`, `nodes/stats` or the \
 metrics API instead, and remove `nodes/proxy` from the rule.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: metrics-scraper
@@ -25,7 +26,7 @@ rules:
     resources: [nodes, nodes/proxy, nodes/metrics]
     verbs: [get, list, watch]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: metrics-scraper
@@ -34,8 +35,9 @@ rules:
     resources: [nodes, nodes/metrics]
     verbs: [get, list, watch]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const ACCESS: Access = Access {
     verbs: Verbs::Any,
@@ -44,10 +46,6 @@ const ACCESS: Access = Access {
 };
 
 impl Rule for NodeProxyAccess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         report_grants(
             cx.manifest,

@@ -1,22 +1,23 @@
 use crate::rules::cis::rbac_match::{report_grants, Access, Verbs, CORE_GROUP};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// A PersistentVolume can expose any node directory, and Pod Security admission never sees it.
-#[derive(Debug)]
-pub struct PersistentVolumeCreate;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG309",
-    name: "persistent-volume-create",
-    title: "Roles should not grant creating PersistentVolumes",
-    category: Category::Rbac,
-    rationale: "A PersistentVolume can be a `hostPath` volume. Whoever creates one and claims it \
+declare_rule! {
+    /// A PersistentVolume can expose any node directory, and Pod Security admission never sees it.
+    PersistentVolumeCreate {
+        id: "KG309",
+        name: "persistent-volume-create",
+        title: "Roles should not grant creating PersistentVolumes",
+        severity: Medium,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A PersistentVolume can be a `hostPath` volume. Whoever creates one and claims it \
 mounts that node directory into a pod, and Pod Security admission, which forbids hostPath in pod \
 specs, does not check PersistentVolumes. CIS 5.1.9 asks to minimize this access.",
-    remediation: "Let applications request storage through PersistentVolumeClaims and a \
+        remediation: "Let applications request storage through PersistentVolumeClaims and a \
 StorageClass; keep `create` on `persistentvolumes` to the storage provisioner.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: storage-self-service
@@ -25,7 +26,7 @@ rules:
     resources: [persistentvolumes]
     verbs: [get, list, create]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: storage-self-service
@@ -37,8 +38,9 @@ rules:
     resources: [persistentvolumeclaims]
     verbs: [get, list, create]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["create"]),
@@ -47,10 +49,6 @@ const ACCESS: Access = Access {
 };
 
 impl Rule for PersistentVolumeCreate {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         report_grants(
             cx.manifest,

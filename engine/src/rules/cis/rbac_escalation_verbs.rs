@@ -1,24 +1,25 @@
 use crate::rules::cis::rbac_match::{Role, WILDCARD};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// `bind`, `escalate` and `impersonate` let a subject step around RBAC's own limits.
-#[derive(Debug)]
-pub struct RbacEscalationVerbs;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG308",
-    name: "rbac-escalation-verbs",
-    title: "Roles should not grant the bind, escalate or impersonate verbs",
-    category: Category::Rbac,
-    rationale: "RBAC stops a subject from granting permissions it does not hold, except through \
+declare_rule! {
+    /// `bind`, `escalate` and `impersonate` let a subject step around RBAC's own limits.
+    RbacEscalationVerbs {
+        id: "KG308",
+        name: "rbac-escalation-verbs",
+        title: "Roles should not grant the bind, escalate or impersonate verbs",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "RBAC stops a subject from granting permissions it does not hold, except through \
 these verbs: `bind` lets it bind roles it does not hold, `escalate` lets it write roles with \
 more than it holds, and `impersonate` lets it act as another user, group or service account. \
 Each is a path to cluster-admin. CIS 5.1.8 asks to limit them. (A `*` verb is reported by \
 KG303.)",
-    remediation: "Remove the verbs, or restrict the rule with `resourceNames` to the exact roles \
+        remediation: "Remove the verbs, or restrict the rule with `resourceNames` to the exact roles \
 or identities an operator must bind or impersonate.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: team-onboarding
@@ -27,7 +28,7 @@ rules:
     resources: [clusterroles]
     verbs: [get, list, bind, escalate]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: team-onboarding
@@ -36,8 +37,9 @@ rules:
     resources: [clusterroles]
     verbs: [get, list]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const VERBS: [&str; 3] = ["bind", "escalate", "impersonate"];
 
@@ -51,10 +53,6 @@ fn allows(verb: &str) -> &'static str {
 }
 
 impl Rule for RbacEscalationVerbs {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(role) = Role::of(cx.manifest) else {
             return;

@@ -8,8 +8,8 @@
 //! where a list belongs, a number among the verbs) are skipped: the API server rejects such an
 //! object anyway, and a rule must not panic on it.
 
-use crate::load::position::{child_pointer, index_pointer};
 use crate::model::manifest::Manifest;
+use crate::model::position::{child_pointer, index_pointer};
 use crate::vocab::Violation;
 use serde_json::{Map, Value};
 use std::fmt;

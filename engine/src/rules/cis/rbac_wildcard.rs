@@ -1,23 +1,24 @@
 use crate::rules::cis::rbac_match::Role;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// A `*` in a role grants everything of its kind, today's and tomorrow's.
-#[derive(Debug)]
-pub struct RbacWildcard;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG303",
-    name: "rbac-wildcard",
-    title: "Roles should not use \"*\" in verbs, resources, apiGroups or nonResourceURLs",
-    category: Category::Rbac,
-    rationale: "A `*` grants every verb, resource or API group, including ones added later: a \
+declare_rule! {
+    /// A `*` in a role grants everything of its kind, today's and tomorrow's.
+    RbacWildcard {
+        id: "KG303",
+        name: "rbac-wildcard",
+        title: "Roles should not use \"*\" in verbs, resources, apiGroups or nonResourceURLs",
+        severity: Medium,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A `*` grants every verb, resource or API group, including ones added later: a \
 new CRD, a new subresource, or the `escalate`, `bind` and `impersonate` verbs. The role then \
 grants far more than its author reviewed. CIS 5.1.3 asks to minimize wildcards. The ClusterRoles \
 Kubernetes ships (`cluster-admin`, `system:*`) are not reported.",
-    remediation: "List the verbs, API groups and resources the subject uses explicitly. \
+        remediation: "List the verbs, API groups and resources the subject uses explicitly. \
 `kubectl auth can-i --list --as=<subject>` or the audit log shows what it actually does.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: ops
@@ -26,7 +27,7 @@ rules:
     resources: ["*"]
     verbs: [get, list, watch]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: ops
@@ -35,8 +36,9 @@ rules:
     resources: [deployments, statefulsets, daemonsets]
     verbs: [get, list, watch]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// What a `*` in each field covers, for messages.
 fn covers(field: &str) -> &'static str {
@@ -49,10 +51,6 @@ fn covers(field: &str) -> &'static str {
 }
 
 impl Rule for RbacWildcard {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(role) = Role::of(cx.manifest) else {
             return;

@@ -1,24 +1,25 @@
 use crate::model::workload::{pod_spec, Container};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Secrets in environment variables leak wherever the environment goes.
-#[derive(Debug)]
-pub struct SecretInEnv;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG402",
-    name: "secret-in-env",
-    title: "Containers should read Secrets from files, not environment variables",
-    category: Category::Secrets,
-    rationale: "Environment variables are inherited by every child process, printed by crash \
+declare_rule! {
+    /// Secrets in environment variables leak wherever the environment goes.
+    SecretInEnv {
+        id: "KG402",
+        name: "secret-in-env",
+        title: "Containers should read Secrets from files, not environment variables",
+        severity: Low,
+        category: Secrets,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Environment variables are inherited by every child process, printed by crash \
 reports and debug endpoints, and visible in `/proc/<pid>/environ`; applications often log them \
 at startup. They also never change while the container runs, so a rotated Secret needs a \
 restart. A Secret mounted as a volume avoids all of this. CIS 5.4.1 prefers Secrets as files.",
-    remediation: "Mount the Secret as a `secret` volume (or a projected volume) and have the \
+        remediation: "Mount the Secret as a `secret` volume (or a projected volume) and have the \
 application read the file, instead of `env[].valueFrom.secretKeyRef` or `envFrom[].secretRef`.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: api
@@ -33,7 +34,7 @@ spec:
               name: db
               key: password
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: api
@@ -53,8 +54,9 @@ spec:
       secret:
         secretName: db
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// The entries of a container's list field (`env`, `envFrom`) with their indices.
 fn list<'a>(c: &Container<'a>, field: &str) -> impl Iterator<Item = (usize, &'a Value)> + 'a {
@@ -67,23 +69,19 @@ fn list<'a>(c: &Container<'a>, field: &str) -> impl Iterator<Item = (usize, &'a 
 }
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    crate::load::position::lookup(value, pointer)
+    crate::model::position::lookup(value, pointer)
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>")
 }
 
 impl Rule for SecretInEnv {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;
         };
         for c in spec.containers() {
             for (i, var) in list(&c, "env") {
-                let Some(secret) = crate::load::position::lookup(var, "/valueFrom/secretKeyRef")
+                let Some(secret) = crate::model::position::lookup(var, "/valueFrom/secretKeyRef")
                 else {
                     continue;
                 };

@@ -1,24 +1,25 @@
 use crate::rules::cis::rbac_match::{report_grants, Access, Verbs, CORE_GROUP};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Reading Secrets reads every credential stored in them.
-#[derive(Debug)]
-pub struct SecretsAccess;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG302",
-    name: "secrets-access",
-    title: "Roles should not grant read access to Secrets",
-    category: Category::Rbac,
-    rationale: "Secrets hold passwords, API keys, TLS keys and service account tokens. `get`, \
+declare_rule! {
+    /// Reading Secrets reads every credential stored in them.
+    SecretsAccess {
+        id: "KG302",
+        name: "secrets-access",
+        title: "Roles should not grant read access to Secrets",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Secrets hold passwords, API keys, TLS keys and service account tokens. `get`, \
 `list` or `watch` on them lets a subject read every one in scope (`list` and `watch` return \
 the contents too), and a token read this way can carry more permissions than the reader has. \
 CIS 5.1.2 asks to minimize this access.",
-    remediation: "Remove `secrets` (and `*`) from the rule, or narrow it with `resourceNames` to \
+        remediation: "Remove `secrets` (and `*`) from the rule, or narrow it with `resourceNames` to \
 the few Secrets the subject must read. Workloads should receive Secrets as mounted volumes \
 rather than read them from the API.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
   name: config-reader
@@ -28,7 +29,7 @@ rules:
     resources: [configmaps, secrets]
     verbs: [get, list, watch]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
   name: config-reader
@@ -38,8 +39,9 @@ rules:
     resources: [configmaps]
     verbs: [get, list, watch]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["get", "list", "watch"]),
@@ -48,10 +50,6 @@ const ACCESS: Access = Access {
 };
 
 impl Rule for SecretsAccess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         report_grants(
             cx.manifest,

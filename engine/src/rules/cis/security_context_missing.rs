@@ -1,28 +1,29 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// CIS 5.7.3: pods and containers should have a security context.
-#[derive(Debug)]
-pub struct SecurityContextMissing;
-
 /// The restricted Pod Security rule that requires a security context on every container.
-const PRIVILEGE_ESCALATION: &str = "KG122";
+const PRIVILEGE_ESCALATION: &str = crate::rules::pss::allow_privilege_escalation::META.id;
 
-pub static META: RuleMeta = RuleMeta {
-    id: "KG133",
-    name: "security-context-missing",
-    title: "Pods and containers should set a security context",
-    category: Category::PodSecurity,
-    rationale: "Without a security context a container runs with the image's user (often root), \
+declare_rule! {
+    /// CIS 5.7.3: pods and containers should have a security context.
+    SecurityContextMissing {
+        id: "KG133",
+        name: "security-context-missing",
+        title: "Pods and containers should set a security context",
+        severity: Low,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Without a security context a container runs with the image's user (often root), \
 the runtime's default capabilities and privilege escalation allowed. CIS 5.7.3 asks to apply \
 security contexts to pods and containers. Where the Pod Security restricted rules run they \
 demand specific settings on every container; this rule then stays silent.",
-    remediation: "Set `spec.securityContext` (runAsNonRoot, seccompProfile) and each container's \
+        remediation: "Set `spec.securityContext` (runAsNonRoot, seccompProfile) and each container's \
 `securityContext` (allowPrivilegeEscalation: false, capabilities.drop: [ALL], \
 readOnlyRootFilesystem).",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -31,7 +32,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -44,8 +45,9 @@ spec:
       securityContext:
         allowPrivilegeEscalation: false
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 fn is_empty(value: Option<&Value>) -> bool {
     match value {
@@ -56,10 +58,6 @@ fn is_empty(value: Option<&Value>) -> bool {
 }
 
 impl Rule for SecurityContextMissing {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if cx.is_active(PRIVILEGE_ESCALATION) {
             return;

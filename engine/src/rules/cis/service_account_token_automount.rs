@@ -1,27 +1,28 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// A mounted service account token is an API credential in every container's filesystem.
-#[derive(Debug)]
-pub struct ServiceAccountTokenAutomount;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG306",
-    name: "service-account-token-automount",
-    title: "Pods should mount a service account token only when they use the API",
-    category: Category::Rbac,
-    rationale: "Unless told otherwise, Kubernetes mounts the pod's service account token into \
+declare_rule! {
+    /// A mounted service account token is an API credential in every container's filesystem.
+    ServiceAccountTokenAutomount {
+        id: "KG306",
+        name: "service-account-token-automount",
+        title: "Pods should mount a service account token only when they use the API",
+        severity: Low,
+        category: Rbac,
+        scope: WholeInput,
+        since: "0.1.0",
+        rationale: "Unless told otherwise, Kubernetes mounts the pod's service account token into \
 every container. Most applications never call the Kubernetes API, yet anyone who gets code \
 execution in them can use the token with all of the account's permissions. The pod spec's \
 `automountServiceAccountToken` decides when set; when it is unset, the ServiceAccount's field \
 decides. A ServiceAccount that is not in the input is assumed to mount (the Kubernetes default). \
 CIS 5.1.6 asks to mount tokens only where necessary.",
-    remediation: "Set `automountServiceAccountToken: false` in the pod spec, or on the \
+        remediation: "Set `automountServiceAccountToken: false` in the pod spec, or on the \
 ServiceAccount the pod uses. Pods that do call the API keep the token and run as their own \
 ServiceAccount with a narrow role.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -37,7 +38,7 @@ spec:
         - name: web
           image: nginx:1.27.2
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: web
@@ -61,21 +62,13 @@ spec:
         - name: web
           image: nginx:1.27.2
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const FIELD: &str = "automountServiceAccountToken";
 
 impl Rule for ServiceAccountTokenAutomount {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    /// Yes: a pod's automount setting is inherited from its ServiceAccount, another object.
-    fn needs_whole_input(&self) -> bool {
-        true
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

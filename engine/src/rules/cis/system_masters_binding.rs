@@ -1,24 +1,25 @@
 use crate::rules::cis::rbac_match::Binding;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Members of `system:masters` bypass RBAC entirely; nothing should rely on the group.
-#[derive(Debug)]
-pub struct SystemMastersBinding;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG307",
-    name: "system-masters-binding",
-    title: "Bindings should not name the system:masters group",
-    category: Category::Rbac,
-    rationale: "The API server grants members of `system:masters` every permission without \
+declare_rule! {
+    /// Members of `system:masters` bypass RBAC entirely; nothing should rely on the group.
+    SystemMastersBinding {
+        id: "KG307",
+        name: "system-masters-binding",
+        title: "Bindings should not name the system:masters group",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The API server grants members of `system:masters` every permission without \
 consulting RBAC, and the membership comes from client certificates, which cannot be revoked \
 before they expire. A binding that names the group suggests credentials are being issued into \
 it. CIS 5.1.7 asks to avoid the group. The built-in `cluster-admin` ClusterRoleBinding, which \
 Kubernetes creates for this group itself, is not reported.",
-    remediation: "Bind an ordinary group or user from your identity provider to the role it \
+        remediation: "Bind an ordinary group or user from your identity provider to the role it \
 needs, and issue no certificates with organization `system:masters` beyond the break-glass one.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
   name: platform-admins
@@ -31,7 +32,7 @@ subjects:
     kind: Group
     name: system:masters
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
   name: platform-admins
@@ -44,14 +45,11 @@ subjects:
     kind: Group
     name: platform-admins
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for SystemMastersBinding {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(binding) = Binding::of(cx.manifest) else {
             return;

@@ -1,23 +1,24 @@
 use crate::rules::cis::rbac_match::{report_grants, Access, Verbs};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Admission webhooks see, and may rewrite or block, the objects sent to the API server.
-#[derive(Debug)]
-pub struct WebhookConfigAccess;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG312",
-    name: "webhook-config-access",
-    title: "Roles should not grant changing admission webhook configurations",
-    category: Category::Rbac,
-    rationale: "Whoever writes a ValidatingWebhookConfiguration or MutatingWebhookConfiguration \
+declare_rule! {
+    /// Admission webhooks see, and may rewrite or block, the objects sent to the API server.
+    WebhookConfigAccess {
+        id: "KG312",
+        name: "webhook-config-access",
+        title: "Roles should not grant changing admission webhook configurations",
+        severity: High,
+        category: Rbac,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Whoever writes a ValidatingWebhookConfiguration or MutatingWebhookConfiguration \
 decides which service receives API requests: it can read every object sent, Secrets included, \
 rewrite pods as they are created, or delete the policy webhooks that guard the cluster. CIS \
 5.1.12 asks to minimize this access.",
-    remediation: "Keep create, update, patch and delete on webhook configurations to the \
+        remediation: "Keep create, update, patch and delete on webhook configurations to the \
 operators that install their own webhooks; others need `get`, `list` and `watch` at most.",
-    failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: cert-injector
@@ -26,7 +27,7 @@ rules:
     resources: [validatingwebhookconfigurations, mutatingwebhookconfigurations]
     verbs: [get, list, watch, update, patch]
 "#,
-    passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
+        passing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
   name: webhook-viewer
@@ -35,8 +36,9 @@ rules:
     resources: [validatingwebhookconfigurations, mutatingwebhookconfigurations]
     verbs: [get, list, watch]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["create", "update", "patch", "delete"]),
@@ -48,10 +50,6 @@ const ACCESS: Access = Access {
 };
 
 impl Rule for WebhookConfigAccess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         report_grants(
             cx.manifest,

@@ -1,24 +1,25 @@
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Custom resources must match the schema of the CustomResourceDefinition in the same input.
-#[derive(Debug)]
-pub struct CustomResourceSchema;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG004",
-    name: "custom-resource-schema",
-    title: "Custom resources must match their CustomResourceDefinition's schema",
-    category: Category::Kubegate,
-    rationale: "The API server validates a custom resource against its CRD's openAPIV3Schema and \
+declare_rule! {
+    /// Custom resources must match the schema of the CustomResourceDefinition in the same input.
+    CustomResourceSchema {
+        id: "KG004",
+        name: "custom-resource-schema",
+        title: "Custom resources must match their CustomResourceDefinition's schema",
+        severity: High,
+        category: Kubegate,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The API server validates a custom resource against its CRD's openAPIV3Schema and \
 rejects it (or, without strict field validation, silently drops unknown fields). When the CRD \
 travels with its resources, as in a Helm chart or an operator bundle, kubegate validates them the \
 same way before they reach a cluster: wrong types, missing required fields, values outside an \
 enum, and (strict, as `kubectl apply` does by default) unknown fields, each at its line. A CRD \
 whose schema does not compile, or a resource in a version the CRD does not serve, is reported too.",
-    remediation: "Give each field the type and value its CustomResourceDefinition defines, and \
+        remediation: "Give each field the type and value its CustomResourceDefinition defines, and \
 remove fields it does not know (a misspelt field name is the usual cause).",
-    failing_example: concat!(
+        failing_example: concat!(
         backup_crd!(),
         r#"apiVersion: ops.example.com/v1
 kind: Backup
@@ -29,7 +30,7 @@ spec:
   retain: "7"
 "#
     ),
-    passing_example: concat!(
+        passing_example: concat!(
         backup_crd!(),
         r#"apiVersion: ops.example.com/v1
 kind: Backup
@@ -40,14 +41,11 @@ spec:
   retain: 7
 "#
     ),
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for CustomResourceSchema {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         // The CRDs travelling with the resources come first: they are what will be applied.
         if !cx

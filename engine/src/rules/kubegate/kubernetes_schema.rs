@@ -1,17 +1,18 @@
 use crate::rules::{Context, Rule};
 use crate::schema::builtin::Lookup;
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Built-in objects must match the Kubernetes API schema of the target version.
-#[derive(Debug)]
-pub struct KubernetesSchema;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG005",
-    name: "kubernetes-schema",
-    title: "Objects must match the Kubernetes API schema of the target version",
-    category: Category::Kubegate,
-    rationale: "The API server rejects an object whose fields have the wrong type, that lacks a \
+declare_rule! {
+    /// Built-in objects must match the Kubernetes API schema of the target version.
+    KubernetesSchema {
+        id: "KG005",
+        name: "kubernetes-schema",
+        title: "Objects must match the Kubernetes API schema of the target version",
+        severity: High,
+        category: Kubegate,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The API server rejects an object whose fields have the wrong type, that lacks a \
 required field, or (with strict field validation, what `kubectl apply` does by default) that \
 carries a field the API does not define. Found at apply time, that is a stalled rollout; found \
 in a pre-commit hook, it is a one-line fix. kubegate validates every built-in kind against the \
@@ -21,11 +22,11 @@ offline, and points at the offending field: `replicas: \"3\"` in a chart, a miss
 fields (`RawExtension`) and `status` in dumps are accepted as the API server accepts them. An \
 `apiVersion` and `kind` the target version does not serve are reported too, with the version to \
 use (the removals the Deprecated API Migration Guide lists are KG210's).",
-    remediation: "Give each field the type the API defines (`replicas: 3`, not `\"3\"`), move \
+        remediation: "Give each field the type the API defines (`replicas: 3`, not `\"3\"`), move \
 misplaced fields to where the API expects them, and fix misspelt field names. `kubectl explain \
 <kind>.<field>` shows what a field takes. For a field of a newer Kubernetes release, raise \
 `--kube-version` (or `kubernetesVersion` in `.kubegate.yaml`) to the cluster's version.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -42,7 +43,7 @@ spec:
           image: registry.example.com/web:1.4.2
           imagePullPolice: Always
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
@@ -59,14 +60,11 @@ spec:
           image: registry.example.com/web:1.4.2
           imagePullPolicy: Always
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for KubernetesSchema {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let schemas = match cx.schema.builtin() {
             Ok(s) => s,

@@ -1,7 +1,11 @@
 //! The always-on pack: problems with kubegate's own inputs (malformed workloads, schemas,
 //! unknown kinds, exemption annotations).
 
-pub(crate) mod custom_resource_schema;
-pub(crate) mod kubernetes_schema;
-pub(crate) mod unknown_kind;
-pub(crate) mod workload_structure;
+rules! {
+    custom_resource_schema::CustomResourceSchema,
+    invalid_exemption::InvalidExemption,
+    kubernetes_schema::KubernetesSchema,
+    unknown_kind::UnknownKind,
+    unused_exemption::UnusedExemption,
+    workload_structure::WorkloadStructure,
+}

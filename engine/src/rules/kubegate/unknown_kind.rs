@@ -1,32 +1,33 @@
 use crate::rules::{Context, Rule};
 use crate::schema::builtin::{Lookup, UnknownKinds};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// Objects that no schema describes, so nothing validated them.
-#[derive(Debug)]
-pub struct UnknownKind;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG006",
-    name: "unknown-kind",
-    title: "Objects of kinds no schema describes are not schema-validated",
-    category: Category::Kubegate,
-    rationale: "kubegate validates built-in kinds against the bundled Kubernetes schemas and \
+declare_rule! {
+    /// Objects that no schema describes, so nothing validated them.
+    UnknownKind {
+        id: "KG006",
+        name: "unknown-kind",
+        title: "Objects of kinds no schema describes are not schema-validated",
+        severity: Medium,
+        category: Kubegate,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "kubegate validates built-in kinds against the bundled Kubernetes schemas and \
 custom resources against their CustomResourceDefinitions, from the input or from `--crd`. An \
 object of any other kind (a custom resource whose CRD kubegate was not given, or a misspelt \
 `apiVersion` group) passes through unvalidated. By default that is a note that never fails a \
 run (`schema.unknownKinds: skip`); with `--unknown-kinds fail` (or `schema.unknownKinds: fail`) \
 it is a finding at this rule's severity, for pipelines that must validate everything.",
-    remediation: "Give kubegate the CustomResourceDefinition with `--crd <dir>` (or \
+        remediation: "Give kubegate the CustomResourceDefinition with `--crd <dir>` (or \
 `schema.crds` in `.kubegate.yaml`), include it in the input, or correct the `apiVersion`.",
-    failing_example: r#"apiVersion: ops.example.com/v1
+        failing_example: r#"apiVersion: ops.example.com/v1
 kind: Backup
 metadata:
   name: nightly
 spec:
   schedule: "0 3 * * *"
 "#,
-    passing_example: concat!(
+        passing_example: concat!(
         backup_crd!(),
         r#"apiVersion: ops.example.com/v1
 kind: Backup
@@ -36,14 +37,11 @@ spec:
   schedule: "0 3 * * *"
 "#
     ),
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for UnknownKind {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// Objects no schema describes are a note unless the run asks them to fail.
     fn advisory(&self, cx: &Context<'_>) -> bool {
         cx.schema.unknown_kinds() == UnknownKinds::Skip

@@ -1,26 +1,27 @@
 use crate::model::manifest::{json_type, preview};
 use crate::model::workload::{is_pod_bearing, pod_spec, CONTAINER_FIELDS};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Fields the security rules read must have the type the API server expects. A value of the
-/// wrong type (`hostPID: "true"`, a mapping where a list belongs) would otherwise slip past
-/// every rule silently.
-#[derive(Debug)]
-pub struct WorkloadStructure;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG003",
-    name: "malformed-workload",
-    title: "Pod specs must have the structure and field types Kubernetes expects",
-    category: Category::Kubegate,
-    rationale: "The API server rejects a pod spec whose fields have the wrong type, and a checker \
+declare_rule! {
+    /// Fields the security rules read must have the type the API server expects. A value of the
+    /// wrong type (`hostPID: "true"`, a mapping where a list belongs) would otherwise slip past
+    /// every rule silently.
+    WorkloadStructure {
+        id: "KG003",
+        name: "malformed-workload",
+        title: "Pod specs must have the structure and field types Kubernetes expects",
+        severity: High,
+        category: Kubegate,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The API server rejects a pod spec whose fields have the wrong type, and a checker \
 that silently skips such fields would let the same manifest pass review. kubegate reports them \
 so a typo like `hostPID: \"true\"` or `containers:` written as a mapping is fixed before it ships.",
-    remediation: "Give each field the type the Kubernetes API defines: booleans unquoted, \
+        remediation: "Give each field the type the Kubernetes API defines: booleans unquoted, \
 `containers` and `volumes` as lists of mappings, `image` as a string.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: typo
@@ -30,7 +31,7 @@ spec:
     name: app
     image: nginx:1.27.2
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: typo
@@ -40,8 +41,9 @@ spec:
     - name: app
       image: nginx:1.27.2
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 fn wrong_type(
     out: &mut Vec<Violation>,
@@ -64,10 +66,6 @@ fn wrong_type(
 
 /// Scalars are quoted in the message; a whole mapping or list is only named by its type.
 impl Rule for WorkloadStructure {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;
@@ -90,7 +88,7 @@ impl Rule for WorkloadStructure {
                 "CronJob" => "/spec/jobTemplate/spec/template/spec",
                 _ => "/spec/template/spec",
             };
-            match crate::load::position::lookup(&manifest.value, template_pointer) {
+            match crate::model::position::lookup(&manifest.value, template_pointer) {
                 Some(v) if !v.is_null() => {
                     if !schema_covers {
                         wrong_type(out, template_pointer.into(), "the pod spec", "mapping", v)

@@ -1,25 +1,25 @@
 use super::{container_sc, minor};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `allowPrivilegeEscalation` (restricted, v1.8; Windows pods allowed from v1.25).
-#[derive(Debug)]
-pub struct AllowPrivilegeEscalation;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG122",
-    name: "privilege-escalation-allowed",
-    title: "Containers must set allowPrivilegeEscalation to false",
-    category: Category::PodSecurity,
-    rationale:
-        "Unless `allowPrivilegeEscalation` is false, a process can gain more privileges than \
+declare_rule! {
+    /// PSA `allowPrivilegeEscalation` (restricted, v1.8; Windows pods allowed from v1.25).
+    AllowPrivilegeEscalation {
+        id: "KG122",
+        name: "privilege-escalation-allowed",
+        title: "Containers must set allowPrivilegeEscalation to false",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Unless `allowPrivilegeEscalation` is false, a process can gain more privileges than \
 its parent (setuid binaries, file capabilities). The restricted level requires every container to \
 set it to false explicitly; unset counts as allowed.",
-    remediation: "Set `securityContext.allowPrivilegeEscalation: false` on every container, init \
+        remediation: "Set `securityContext.allowPrivilegeEscalation: false` on every container, init \
 container and ephemeral container.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -28,7 +28,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -39,14 +39,11 @@ spec:
       securityContext:
         allowPrivilegeEscalation: false
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for AllowPrivilegeEscalation {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 8 {
             return;

@@ -1,27 +1,28 @@
 use super::container_sc;
-use crate::load::position::child_pointer;
+use crate::model::position::child_pointer;
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
-
-/// PSA `appArmorProfile` (baseline, v1.0; fields since the library of v1.30, at every version).
-#[derive(Debug)]
-pub struct AppArmorProfile;
 
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-pub static META: RuleMeta = RuleMeta {
-    id: "KG106",
-    name: "apparmor-unconfined",
-    title: "AppArmor must not be disabled or overridden with an unknown profile",
-    category: Category::PodSecurity,
-    rationale: "AppArmor confines what a container process may do on the node. Setting the \
+declare_rule! {
+    /// PSA `appArmorProfile` (baseline, v1.0; fields since the library of v1.30, at every version).
+    AppArmorProfile {
+        id: "KG106",
+        name: "apparmor-unconfined",
+        title: "AppArmor must not be disabled or overridden with an unknown profile",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "AppArmor confines what a container process may do on the node. Setting the \
 profile to Unconfined (or an unknown value) removes that layer. Pod Security Standards allow only \
 the runtime's default profile or a profile loaded on the node.",
-    remediation: "Remove the AppArmor setting, or set `securityContext.appArmorProfile.type` to \
+        remediation: "Remove the AppArmor setting, or set `securityContext.appArmorProfile.type` to \
 `RuntimeDefault` or `Localhost` (annotations: `runtime/default` or `localhost/<profile>`).",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: debug
@@ -33,7 +34,7 @@ spec:
         appArmorProfile:
           type: Unconfined
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: debug
@@ -45,8 +46,9 @@ spec:
         appArmorProfile:
           type: RuntimeDefault
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// The type of a set `appArmorProfile`, if it is not allowed (an unset `type` is `""`).
 fn bad_type(profile: Option<&Value>) -> Option<&str> {
@@ -56,10 +58,6 @@ fn bad_type(profile: Option<&Value>) -> Option<&str> {
 }
 
 impl Rule for AppArmorProfile {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

@@ -1,12 +1,7 @@
 use super::{minor, strings, CAPABILITIES_RESTRICTED};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
-
-/// PSA `capabilities_baseline` (baseline, v1.0): `capabilities.add` only from the runtime's
-/// default set.
-#[derive(Debug)]
-pub struct CapabilitiesBaseline;
+use crate::vocab::Violation;
 
 /// The capabilities container runtimes grant by default; adding them back is allowed.
 pub(crate) const BASELINE_CAPABILITIES: [&str; 13] = [
@@ -25,18 +20,23 @@ pub(crate) const BASELINE_CAPABILITIES: [&str; 13] = [
     "SYS_CHROOT",
 ];
 
-pub static META: RuleMeta = RuleMeta {
-    id: "KG105",
-    name: "non-default-capabilities",
-    title: "Containers must not add capabilities beyond the runtime's default set",
-    category: Category::PodSecurity,
-    rationale: "Capabilities such as SYS_ADMIN, NET_ADMIN, NET_RAW or SYS_PTRACE hand a container \
+declare_rule! {
+    /// PSA `capabilities_baseline` (baseline, v1.0): `capabilities.add` only from the runtime's
+    /// default set.
+    CapabilitiesBaseline {
+        id: "KG105",
+        name: "non-default-capabilities",
+        title: "Containers must not add capabilities beyond the runtime's default set",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Capabilities such as SYS_ADMIN, NET_ADMIN, NET_RAW or SYS_PTRACE hand a container \
 large parts of root's power over the node's kernel. Pod Security Standards allow adding back only \
 the capabilities container runtimes grant by default.",
-    remediation:
-        "Remove the extra entries from `securityContext.capabilities.add`; if the workload \
+        remediation: "Remove the extra entries from `securityContext.capabilities.add`; if the workload \
 really needs one, give it a dedicated, reviewed exemption.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: sniffer
@@ -48,7 +48,7 @@ spec:
         capabilities:
           add: [NET_RAW, NET_ADMIN]
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -60,14 +60,11 @@ spec:
         capabilities:
           add: [NET_BIND_SERVICE]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for CapabilitiesBaseline {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

@@ -2,25 +2,25 @@ use super::capabilities_baseline::BASELINE_CAPABILITIES;
 use super::{container_sc, minor, strings, CAPABILITIES_BASELINE};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// PSA `capabilities_restricted` (restricted, v1.22; Windows pods allowed from v1.25;
-/// overrides `capabilities_baseline`).
-#[derive(Debug)]
-pub struct CapabilitiesRestricted;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG126",
-    name: "capabilities-not-dropped",
-    title: "Containers must drop all capabilities and add back at most NET_BIND_SERVICE",
-    category: Category::PodSecurity,
-    rationale: "Even the runtime's default capabilities (CHOWN, DAC_OVERRIDE, SETUID, …) are more \
+declare_rule! {
+    /// PSA `capabilities_restricted` (restricted, v1.22; Windows pods allowed from v1.25;
+    /// overrides `capabilities_baseline`).
+    CapabilitiesRestricted {
+        id: "KG126",
+        name: "capabilities-not-dropped",
+        title: "Containers must drop all capabilities and add back at most NET_BIND_SERVICE",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Even the runtime's default capabilities (CHOWN, DAC_OVERRIDE, SETUID, …) are more \
 than most applications need. The restricted level requires `drop: [ALL]` on every container and \
 allows adding back only NET_BIND_SERVICE.",
-    remediation:
-        "Set `securityContext.capabilities.drop: [\"ALL\"]` on every container and remove \
+        remediation: "Set `securityContext.capabilities.drop: [\"ALL\"]` on every container and remove \
 added capabilities other than NET_BIND_SERVICE.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -32,7 +32,7 @@ spec:
         capabilities:
           add: [CHOWN]
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -45,14 +45,11 @@ spec:
           drop: [ALL]
           add: [NET_BIND_SERVICE]
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for CapabilitiesRestricted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 22 {
             return;

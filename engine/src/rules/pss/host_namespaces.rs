@@ -1,23 +1,24 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// Sharing the host's network, PID or IPC namespace.
-#[derive(Debug)]
-pub struct HostNamespaces;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG102",
-    name: "host-namespaces",
-    title: "Pods must not share the host's network, PID or IPC namespace",
-    category: Category::PodSecurity,
-    rationale: "With hostPID a pod sees and can signal every process on the node; with hostIPC it \
+declare_rule! {
+    /// Sharing the host's network, PID or IPC namespace.
+    HostNamespaces {
+        id: "KG102",
+        name: "host-namespaces",
+        title: "Pods must not share the host's network, PID or IPC namespace",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "With hostPID a pod sees and can signal every process on the node; with hostIPC it \
 can read other processes' shared memory; with hostNetwork it can sniff node traffic and reach \
 services bound to localhost. Pod Security Standards forbid all three at the baseline level.",
-    remediation: "Remove `hostNetwork`, `hostPID` and `hostIPC` from the pod spec (or set them to \
+        remediation: "Remove `hostNetwork`, `hostPID` and `hostIPC` from the pod spec (or set them to \
 false). Expose ports through a Service instead of the host network.",
-    failing_example: r#"apiVersion: apps/v1
+        failing_example: r#"apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   name: node-agent
@@ -33,7 +34,7 @@ spec:
         - name: agent
           image: example.com/agent:2.1.0
 "#,
-    passing_example: r#"apiVersion: apps/v1
+        passing_example: r#"apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   name: node-agent
@@ -49,14 +50,11 @@ spec:
         - name: agent
           image: example.com/agent:2.1.0
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for HostNamespaces {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

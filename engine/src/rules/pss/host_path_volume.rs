@@ -1,23 +1,24 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// hostPath volumes mount a node directory into the pod.
-#[derive(Debug)]
-pub struct HostPathVolume;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG103",
-    name: "host-path-volume",
-    title: "Pods must not mount hostPath volumes",
-    category: Category::PodSecurity,
-    rationale: "A hostPath volume exposes the node's filesystem: the container runtime socket, \
+declare_rule! {
+    /// hostPath volumes mount a node directory into the pod.
+    HostPathVolume {
+        id: "KG103",
+        name: "host-path-volume",
+        title: "Pods must not mount hostPath volumes",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A hostPath volume exposes the node's filesystem: the container runtime socket, \
 kubelet credentials or /etc can be read or changed from inside the pod. Pod Security Standards \
 forbid hostPath volumes at the baseline level.",
-    remediation: "Use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim instead. Node \
+        remediation: "Use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim instead. Node \
 agents that truly need host access belong in a dedicated, exempted namespace.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: logs
@@ -30,7 +31,7 @@ spec:
       hostPath:
         path: /var/log
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: logs
@@ -42,14 +43,11 @@ spec:
     - name: scratch
       emptyDir: {}
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for HostPathVolume {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

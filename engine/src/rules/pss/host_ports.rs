@@ -1,22 +1,23 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `hostPorts` (baseline, v1.0): no container may use a host port other than 0.
-#[derive(Debug)]
-pub struct HostPorts;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG104",
-    name: "host-ports",
-    title: "Containers must not bind host ports",
-    category: Category::PodSecurity,
-    rationale: "A hostPort binds a port on the node itself: it bypasses NetworkPolicy on many \
+declare_rule! {
+    /// PSA `hostPorts` (baseline, v1.0): no container may use a host port other than 0.
+    HostPorts {
+        id: "KG104",
+        name: "host-ports",
+        title: "Containers must not bind host ports",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A hostPort binds a port on the node itself: it bypasses NetworkPolicy on many \
 CNIs, limits scheduling to nodes where the port is free, and exposes the container on the node's \
 address. Pod Security Standards forbid host ports at the baseline level.",
-    remediation: "Remove `hostPort` (or set it to 0) and expose the container through a Service.",
-    failing_example: r#"apiVersion: v1
+        remediation: "Remove `hostPort` (or set it to 0) and expose the container through a Service.",
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: proxy
@@ -28,7 +29,7 @@ spec:
         - containerPort: 8080
           hostPort: 80
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: proxy
@@ -39,14 +40,11 @@ spec:
       ports:
         - containerPort: 8080
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for HostPorts {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

@@ -9,26 +9,29 @@
 //! allows a pod outright (Windows pods, from v1.25), the baseline rule stands down when the
 //! restricted rule is active, so verdicts match upstream at both levels.
 
-pub(crate) mod allow_privilege_escalation;
-pub(crate) mod apparmor_profile;
-pub(crate) mod capabilities_baseline;
-pub(crate) mod capabilities_restricted;
-pub(crate) mod host_namespaces;
-pub(crate) mod host_path_volume;
-pub(crate) mod host_ports;
-pub(crate) mod privileged_container;
-pub(crate) mod probe_host;
-pub(crate) mod proc_mount;
-pub(crate) mod proc_mount_restricted;
-pub(crate) mod restricted_volumes;
-pub(crate) mod run_as_non_root;
-pub(crate) mod run_as_user;
-pub(crate) mod seccomp_baseline;
-pub(crate) mod seccomp_restricted;
-pub(crate) mod selinux_options;
+rules! {
+    allow_privilege_escalation::AllowPrivilegeEscalation,
+    apparmor_profile::AppArmorProfile,
+    capabilities_baseline::CapabilitiesBaseline,
+    capabilities_restricted::CapabilitiesRestricted,
+    host_namespaces::HostNamespaces,
+    host_path_volume::HostPathVolume,
+    host_ports::HostPorts,
+    privileged_container::PrivilegedContainer,
+    probe_host::ProbeHost,
+    proc_mount::ProcMount,
+    proc_mount_restricted::ProcMountRestricted,
+    restricted_volumes::RestrictedVolumes,
+    run_as_non_root::RunAsNonRoot,
+    run_as_user::RunAsUser,
+    seccomp_baseline::SeccompBaseline,
+    seccomp_restricted::SeccompRestricted,
+    selinux_options::SeLinuxOptions,
+    sysctls::Sysctls,
+    windows_host_process::WindowsHostProcess,
+}
+
 mod settings;
-pub(crate) mod sysctls;
-pub(crate) mod windows_host_process;
 
 pub use settings::{PssError, PssLevel, PssSettings, PssVersion, NEWEST_MINOR};
 
@@ -36,12 +39,12 @@ use crate::model::workload::Container;
 use crate::rules::Context;
 use serde_json::Value;
 
-pub(crate) const HOST_PATH_VOLUMES: &str = "KG103";
-pub(crate) const CAPABILITIES_BASELINE: &str = "KG105";
-pub(crate) const PROC_MOUNT: &str = "KG108";
-pub(crate) const SECCOMP_BASELINE: &str = "KG109";
-pub(crate) const SECCOMP_RESTRICTED: &str = "KG125";
-pub(crate) const CAPABILITIES_RESTRICTED: &str = "KG126";
+pub(crate) const HOST_PATH_VOLUMES: &str = host_path_volume::META.id;
+pub(crate) const CAPABILITIES_BASELINE: &str = capabilities_baseline::META.id;
+pub(crate) const PROC_MOUNT: &str = proc_mount::META.id;
+pub(crate) const SECCOMP_BASELINE: &str = seccomp_baseline::META.id;
+pub(crate) const SECCOMP_RESTRICTED: &str = seccomp_restricted::META.id;
+pub(crate) const CAPABILITIES_RESTRICTED: &str = capabilities_restricted::META.id;
 
 /// The policy minor version being judged (`latest` is the newest known).
 pub(crate) fn minor(cx: &Context<'_>) -> u32 {

@@ -1,23 +1,23 @@
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// A privileged container runs with every capability and full access to the host's devices.
-#[derive(Debug)]
-pub struct PrivilegedContainer;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG101",
-    name: "privileged-container",
-    title: "Containers must not run privileged",
-    category: Category::PodSecurity,
-    rationale: "A privileged container has all Linux capabilities and sees every host device; \
+declare_rule! {
+    /// A privileged container runs with every capability and full access to the host's devices.
+    PrivilegedContainer {
+        id: "KG101",
+        name: "privileged-container",
+        title: "Containers must not run privileged",
+        severity: Critical,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A privileged container has all Linux capabilities and sees every host device; \
 escaping to the node is trivial. Pod Security Standards forbid it at the baseline level.",
-    remediation:
-        "Remove `securityContext.privileged: true` (or set it to false) and grant only the \
+        remediation: "Remove `securityContext.privileged: true` (or set it to false) and grant only the \
 specific capabilities the workload needs.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: debug
@@ -28,7 +28,7 @@ spec:
       securityContext:
         privileged: true
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: debug
@@ -39,14 +39,11 @@ spec:
       securityContext:
         privileged: false
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for PrivilegedContainer {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let Some(spec) = pod_spec(manifest) else {

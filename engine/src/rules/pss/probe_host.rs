@@ -1,26 +1,25 @@
 use super::minor;
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `hostProbesAndHostLifecycle` (baseline, v1.34).
-#[derive(Debug)]
-pub struct ProbeHost;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG112",
-    name: "probe-host",
-    title: "Probes and lifecycle hooks must not target another host",
-    category: Category::PodSecurity,
-    rationale:
-        "An HTTP or TCP probe or lifecycle hook with `host` set makes the kubelet connect to \
+declare_rule! {
+    /// PSA `hostProbesAndHostLifecycle` (baseline, v1.34).
+    ProbeHost {
+        id: "KG112",
+        name: "probe-host",
+        title: "Probes and lifecycle hooks must not target another host",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "An HTTP or TCP probe or lifecycle hook with `host` set makes the kubelet connect to \
 an address of the pod author's choosing, from the node: a way to reach services the pod itself \
 cannot. From policy v1.34 the baseline level forbids any `host` (including localhost).",
-    remediation:
-        "Remove `host` from `httpGet` and `tcpSocket` handlers; they then target the pod's \
+        remediation: "Remove `host` from `httpGet` and `tcpSocket` handlers; they then target the pod's \
 own IP.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -34,7 +33,7 @@ spec:
           path: /
           port: 80
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: web
@@ -47,8 +46,9 @@ spec:
           path: /
           port: 80
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 const HANDLERS: [(&str, &str); 5] = [
     ("livenessProbe", ""),
@@ -59,10 +59,6 @@ const HANDLERS: [(&str, &str); 5] = [
 ];
 
 impl Rule for ProbeHost {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 34 {
             return;

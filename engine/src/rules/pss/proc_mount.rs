@@ -1,24 +1,25 @@
 use super::{container_sc, minor};
 use crate::model::workload::{pod_spec, Container, PodSpec};
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `procMount` (baseline, v1.0 and v1.35: pods in a user namespace are relaxed).
-#[derive(Debug)]
-pub struct ProcMount;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG108",
-    name: "proc-mount-unmasked",
-    title: "Containers must use the default (masked) /proc mount",
-    category: Category::PodSecurity,
-    rationale: "The default /proc mount masks paths such as /proc/kcore and /proc/sysrq-trigger \
+declare_rule! {
+    /// PSA `procMount` (baseline, v1.0 and v1.35: pods in a user namespace are relaxed).
+    ProcMount {
+        id: "KG108",
+        name: "proc-mount-unmasked",
+        title: "Containers must use the default (masked) /proc mount",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "The default /proc mount masks paths such as /proc/kcore and /proc/sysrq-trigger \
 that expose or control the node's kernel. `Unmasked` removes those masks. From policy v1.35 the \
 baseline level allows it for pods in their own user namespace (`hostUsers: false`), where the \
 masks protect nothing of the node's; the restricted level never does.",
-    remediation: "Remove `securityContext.procMount` or set it to `Default`.",
-    failing_example: r#"apiVersion: v1
+        remediation: "Remove `securityContext.procMount` or set it to `Default`.",
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: nested
@@ -29,7 +30,7 @@ spec:
       securityContext:
         procMount: Unmasked
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: nested
@@ -40,8 +41,9 @@ spec:
       securityContext:
         procMount: Default
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// Containers whose `procMount` is set to anything but `Default`, with the value.
 pub(crate) fn unmasked<'a>(spec: &PodSpec<'a>) -> Vec<(Container<'a>, &'a str)> {
@@ -64,10 +66,6 @@ pub(crate) fn violation(c: &Container<'_>, value: &str) -> Violation {
 }
 
 impl Rule for ProcMount {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

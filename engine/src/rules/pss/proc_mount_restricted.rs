@@ -2,22 +2,23 @@ use super::proc_mount::{unmasked, violation};
 use super::{minor, PROC_MOUNT};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// PSA `procMount_restricted` (restricted, v1.35): the baseline relaxation for user-namespace
-/// pods does not apply at the restricted level.
-#[derive(Debug)]
-pub struct ProcMountRestricted;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG127",
-    name: "proc-mount-unmasked-userns",
-    title: "Containers must use the default /proc mount, even in a user namespace",
-    category: Category::PodSecurity,
-    rationale: "From policy v1.35 the baseline level lets pods with `hostUsers: false` unmask \
+declare_rule! {
+    /// PSA `procMount_restricted` (restricted, v1.35): the baseline relaxation for user-namespace
+    /// pods does not apply at the restricted level.
+    ProcMountRestricted {
+        id: "KG127",
+        name: "proc-mount-unmasked-userns",
+        title: "Containers must use the default /proc mount, even in a user namespace",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "From policy v1.35 the baseline level lets pods with `hostUsers: false` unmask \
 /proc; the restricted level keeps requiring the default mount for every pod.",
-    remediation: "Remove `securityContext.procMount` or set it to `Default`.",
-    failing_example: r#"apiVersion: v1
+        remediation: "Remove `securityContext.procMount` or set it to `Default`.",
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: nested
@@ -29,7 +30,7 @@ spec:
       securityContext:
         procMount: Unmasked
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: nested
@@ -39,14 +40,11 @@ spec:
     - name: buildkit
       image: moby/buildkit:v0.16.0
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for ProcMountRestricted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 35 {
             return;

@@ -1,12 +1,8 @@
 use super::HOST_PATH_VOLUMES;
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
-
-/// PSA `restrictedVolumes` (restricted, v1.0; overrides `hostPathVolumes`).
-#[derive(Debug)]
-pub struct RestrictedVolumes;
 
 /// Volume sources the restricted level allows.
 const ALLOWED: [&str; 9] = [
@@ -46,19 +42,23 @@ const RESTRICTED: [&str; 21] = [
     "storageos",
 ];
 
-pub static META: RuleMeta = RuleMeta {
-    id: "KG121",
-    name: "restricted-volume-types",
-    title: "Pods may use only ephemeral, projected and claim-based volume types",
-    category: Category::PodSecurity,
-    rationale:
-        "Volume types that name node paths, network storage or remote repositories directly \
+declare_rule! {
+    /// PSA `restrictedVolumes` (restricted, v1.0; overrides `hostPathVolumes`).
+    RestrictedVolumes {
+        id: "KG121",
+        name: "restricted-volume-types",
+        title: "Pods may use only ephemeral, projected and claim-based volume types",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Volume types that name node paths, network storage or remote repositories directly \
 (nfs, iscsi, gitRepo, …) bypass the PersistentVolume layer where an administrator controls storage \
 access. The restricted level allows configMap, csi, downwardAPI, emptyDir, ephemeral, image, \
 persistentVolumeClaim, projected and secret volumes.",
-    remediation: "Use a PersistentVolumeClaim backed by a StorageClass or PersistentVolume the \
+        remediation: "Use a PersistentVolumeClaim backed by a StorageClass or PersistentVolume the \
 cluster administrator provides, or one of the allowed volume types.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: builder
@@ -72,7 +72,7 @@ spec:
         server: nfs.example.com
         path: /exports/build
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: builder
@@ -86,8 +86,9 @@ spec:
         claimName: build-cache
     - name: scratch
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// The restricted type a volume uses, or `None` if it is allowed. A volume with no source at
 /// all is an `emptyDir`: the API server defaults it so before admission.
@@ -104,10 +105,6 @@ fn restricted_type(volume: &serde_json::Map<String, Value>) -> Option<&'static s
 }
 
 impl Rule for RestrictedVolumes {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;
@@ -139,7 +136,7 @@ impl Rule for RestrictedVolumes {
             out.push(Violation {
                 pointer: spec.field_pointer(&format!(
                     "volumes/{i}/{}",
-                    crate::load::position::escape_token(field)
+                    crate::model::position::escape_token(field)
                 )),
                 message: format!("volume \"{name}\" uses restricted volume type \"{kind}\""),
             });

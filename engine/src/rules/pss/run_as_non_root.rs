@@ -1,26 +1,27 @@
 use super::{container_sc, minor};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `runAsNonRoot` (restricted, v1.0; pods in a user namespace allowed from v1.35).
-#[derive(Debug)]
-pub struct RunAsNonRoot;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG123",
-    name: "run-as-non-root",
-    title: "Containers must be required to run as a non-root user",
-    category: Category::PodSecurity,
-    rationale: "Root in a container is root on the node's kernel as far as the kernel is \
+declare_rule! {
+    /// PSA `runAsNonRoot` (restricted, v1.0; pods in a user namespace allowed from v1.35).
+    RunAsNonRoot {
+        id: "KG123",
+        name: "run-as-non-root",
+        title: "Containers must be required to run as a non-root user",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Root in a container is root on the node's kernel as far as the kernel is \
 concerned; a runtime or kernel bug then becomes a node compromise. The restricted level requires \
 `runAsNonRoot: true` on the pod or on every container, which makes the kubelet refuse to start an \
 image that would run as UID 0. From policy v1.35 pods with `hostUsers: false` are exempt: their \
 root is unprivileged on the node.",
-    remediation: "Set `spec.securityContext.runAsNonRoot: true` and build images that run as a \
+        remediation: "Set `spec.securityContext.runAsNonRoot: true` and build images that run as a \
 non-zero UID (`USER 10001`).",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -29,7 +30,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -40,14 +41,11 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for RunAsNonRoot {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

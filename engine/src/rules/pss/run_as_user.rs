@@ -1,23 +1,24 @@
 use super::{container_sc, minor};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `runAsUser` (restricted, v1.23; pods in a user namespace allowed from v1.35).
-#[derive(Debug)]
-pub struct RunAsUser;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG124",
-    name: "run-as-user-root",
-    title: "Containers must not set runAsUser to 0",
-    category: Category::PodSecurity,
-    rationale: "`runAsUser: 0` runs the container as root regardless of the image. The restricted \
+declare_rule! {
+    /// PSA `runAsUser` (restricted, v1.23; pods in a user namespace allowed from v1.35).
+    RunAsUser {
+        id: "KG124",
+        name: "run-as-user-root",
+        title: "Containers must not set runAsUser to 0",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "`runAsUser: 0` runs the container as root regardless of the image. The restricted \
 level forbids it on the pod and on every container (from policy v1.23; from v1.35 pods with \
 `hostUsers: false` are exempt).",
-    remediation: "Remove `runAsUser: 0` or set a non-zero UID.",
-    failing_example: r#"apiVersion: v1
+        remediation: "Remove `runAsUser: 0` or set a non-zero UID.",
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -28,7 +29,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -39,18 +40,15 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 fn is_root(value: Option<&Value>) -> bool {
     value.and_then(Value::as_i64) == Some(0)
 }
 
 impl Rule for RunAsUser {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 23 {
             return;

@@ -1,26 +1,27 @@
 use super::{container_sc, minor, SECCOMP_RESTRICTED};
-use crate::load::position::child_pointer;
+use crate::model::position::child_pointer;
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `seccompProfile_baseline` (baseline, v1.0: alpha annotations; v1.19: fields).
-#[derive(Debug)]
-pub struct SeccompBaseline;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG109",
-    name: "seccomp-unconfined",
-    title: "Seccomp must not be disabled",
-    category: Category::PodSecurity,
-    rationale: "Seccomp filters the system calls a container may make; `Unconfined` exposes the \
+declare_rule! {
+    /// PSA `seccompProfile_baseline` (baseline, v1.0: alpha annotations; v1.19: fields).
+    SeccompBaseline {
+        id: "KG109",
+        name: "seccomp-unconfined",
+        title: "Seccomp must not be disabled",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Seccomp filters the system calls a container may make; `Unconfined` exposes the \
 whole kernel syscall surface, the usual path for container escapes. Pod Security Standards forbid \
 an explicitly unconfined profile at the baseline level (up to policy v1.18 through the alpha \
 annotations, from v1.19 through `securityContext.seccompProfile`).",
-    remediation: "Set `securityContext.seccompProfile.type` to `RuntimeDefault` (or `Localhost` \
+        remediation: "Set `securityContext.seccompProfile.type` to `RuntimeDefault` (or `Localhost` \
 with a reviewed profile), or remove the setting.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: strace
@@ -32,7 +33,7 @@ spec:
     - name: strace
       image: example.com/strace:6.10
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: strace
@@ -44,8 +45,9 @@ spec:
     - name: strace
       image: example.com/strace:6.10
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// The type of a set `seccompProfile` (`""` when its `type` is missing), or `None` if unset.
 pub(crate) fn profile_type(profile: Option<&Value>) -> Option<&str> {
@@ -62,10 +64,6 @@ fn allowed_annotation(value: &str) -> bool {
 }
 
 impl Rule for SeccompBaseline {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

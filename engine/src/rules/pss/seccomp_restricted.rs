@@ -2,23 +2,23 @@ use super::seccomp_baseline::{is_allowed_type, profile_type};
 use super::{container_sc, minor, SECCOMP_BASELINE};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 
-/// PSA `seccompProfile_restricted` (restricted, v1.19; Windows pods allowed from v1.25).
-#[derive(Debug)]
-pub struct SeccompRestricted;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG125",
-    name: "seccomp-profile-missing",
-    title: "Pods must run with a seccomp profile",
-    category: Category::PodSecurity,
-    rationale: "Without a seccomp profile most runtimes run containers unconfined. The restricted \
+declare_rule! {
+    /// PSA `seccompProfile_restricted` (restricted, v1.19; Windows pods allowed from v1.25).
+    SeccompRestricted {
+        id: "KG125",
+        name: "seccomp-profile-missing",
+        title: "Pods must run with a seccomp profile",
+        severity: Medium,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Without a seccomp profile most runtimes run containers unconfined. The restricted \
 level requires `RuntimeDefault` or `Localhost`, set on the pod or on every container.",
-    remediation:
-        "Set `spec.securityContext.seccompProfile.type: RuntimeDefault` on the pod (or on \
+        remediation: "Set `spec.securityContext.seccompProfile.type: RuntimeDefault` on the pod (or on \
 each container).",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -27,7 +27,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: app
@@ -39,14 +39,11 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for SeccompRestricted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 19 {
             return;

@@ -1,24 +1,25 @@
 use super::{container_sc, join_quote, minor};
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `seLinuxOptions` (baseline, v1.0 and v1.31).
-#[derive(Debug)]
-pub struct SeLinuxOptions;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG107",
-    name: "selinux-options",
-    title: "SELinux options must not change the container's user, role or type",
-    category: Category::PodSecurity,
-    rationale: "A custom SELinux user or role, or a type other than the container types, can lift \
+declare_rule! {
+    /// PSA `seLinuxOptions` (baseline, v1.0 and v1.31).
+    SeLinuxOptions {
+        id: "KG107",
+        name: "selinux-options",
+        title: "SELinux options must not change the container's user, role or type",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A custom SELinux user or role, or a type other than the container types, can lift \
 the SELinux confinement that separates containers from the node. Pod Security Standards allow \
 only the container types and forbid setting user and role.",
-    remediation: "Remove `seLinuxOptions.user` and `.role`, and use `container_t`, \
+        remediation: "Remove `seLinuxOptions.user` and `.role`, and use `container_t`, \
 `container_init_t`, `container_kvm_t` (or, from policy v1.31, `container_engine_t`) as `type`.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: labelled
@@ -30,7 +31,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: labelled
@@ -43,8 +44,9 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 /// What is wrong with one `seLinuxOptions` object, as `(field, description)` parts.
 fn problems(options: &Value, allow_engine_type: bool) -> Vec<(&'static str, String)> {
@@ -68,10 +70,6 @@ fn problems(options: &Value, allow_engine_type: bool) -> Vec<(&'static str, Stri
 }
 
 impl Rule for SeLinuxOptions {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

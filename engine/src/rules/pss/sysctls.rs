@@ -1,12 +1,8 @@
 use super::minor;
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
-
-/// PSA `sysctls` (baseline, v1.0, v1.27, v1.29, v1.32, v1.37): only namespaced, safe sysctls.
-#[derive(Debug)]
-pub struct Sysctls;
 
 /// `(policy minor version that allows it, sysctl)`.
 const SAFE_SYSCTLS: [(u32, &str); 14] = [
@@ -26,16 +22,21 @@ const SAFE_SYSCTLS: [(u32, &str); 14] = [
     (37, "net.ipv4.tcp_notsent_lowat"),
 ];
 
-pub static META: RuleMeta = RuleMeta {
-    id: "KG110",
-    name: "unsafe-sysctls",
-    title: "Pods may set only the sysctls that are safe and namespaced",
-    category: Category::PodSecurity,
-    rationale: "Sysctls outside the safe set either act on the whole node or can starve other \
+declare_rule! {
+    /// PSA `sysctls` (baseline, v1.0, v1.27, v1.29, v1.32, v1.37): only namespaced, safe sysctls.
+    Sysctls {
+        id: "KG110",
+        name: "unsafe-sysctls",
+        title: "Pods may set only the sysctls that are safe and namespaced",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "Sysctls outside the safe set either act on the whole node or can starve other \
 pods of kernel resources. Pod Security Standards allow a fixed list that grows with policy \
 versions (v1.27, v1.29, v1.32 and v1.37 added names).",
-    remediation: "Remove the sysctl from `spec.securityContext.sysctls`, or tune it on the node.",
-    failing_example: r#"apiVersion: v1
+        remediation: "Remove the sysctl from `spec.securityContext.sysctls`, or tune it on the node.",
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: tuned
@@ -48,7 +49,7 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: tuned
@@ -61,8 +62,9 @@ spec:
     - name: app
       image: registry.example.com/app:2.0.1
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 fn allowed(name: &str, minor: u32) -> bool {
     SAFE_SYSCTLS
@@ -71,10 +73,6 @@ fn allowed(name: &str, minor: u32) -> bool {
 }
 
 impl Rule for Sysctls {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;

@@ -1,24 +1,25 @@
 use super::container_sc;
 use crate::model::workload::pod_spec;
 use crate::rules::{Context, Rule};
-use crate::vocab::{Category, RuleMeta, Violation};
+use crate::vocab::Violation;
 use serde_json::Value;
 
-/// PSA `windowsHostProcess` (baseline, v1.0).
-#[derive(Debug)]
-pub struct WindowsHostProcess;
-
-pub static META: RuleMeta = RuleMeta {
-    id: "KG111",
-    name: "windows-host-process",
-    title: "Windows containers must not run as HostProcess",
-    category: Category::PodSecurity,
-    rationale: "A Windows HostProcess container runs directly on the node with the node's network \
+declare_rule! {
+    /// PSA `windowsHostProcess` (baseline, v1.0).
+    WindowsHostProcess {
+        id: "KG111",
+        name: "windows-host-process",
+        title: "Windows containers must not run as HostProcess",
+        severity: High,
+        category: PodSecurity,
+        scope: Object,
+        since: "0.1.0",
+        rationale: "A Windows HostProcess container runs directly on the node with the node's network \
 and file system: the Windows equivalent of a privileged container. Pod Security Standards forbid \
 it at the baseline level.",
-    remediation: "Remove `securityContext.windowsOptions.hostProcess: true` from the pod and its \
+        remediation: "Remove `securityContext.windowsOptions.hostProcess: true` from the pod and its \
 containers.",
-    failing_example: r#"apiVersion: v1
+        failing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: win-agent
@@ -34,7 +35,7 @@ spec:
     - name: agent
       image: example.com/win-agent:1.2.0
 "#,
-    passing_example: r#"apiVersion: v1
+        passing_example: r#"apiVersion: v1
 kind: Pod
 metadata:
   name: win-agent
@@ -45,14 +46,11 @@ spec:
     - name: agent
       image: example.com/win-agent:1.2.0
 "#,
-    since: "0.1.0",
-};
+    }
+}
+
 
 impl Rule for WindowsHostProcess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {
             return;
