@@ -3,7 +3,6 @@
 
 use crate::policy::PolicyState;
 use kubegate_engine::config::{Enforcement, FailureMode};
-use kubegate_engine::model::inventory::Inventory;
 use kubegate_engine::{Finding, Manifest};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -155,7 +154,7 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
         && settings
             .exclude_namespaces
             .iter()
-            .any(|p| kubegate_engine::policy::gatekeeper::glob(p, &request.namespace))
+            .any(|p| kubegate_engine::model::pattern::glob(p, &request.namespace))
     {
         return skipped(request, "namespace excluded");
     }
@@ -187,10 +186,11 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
         Ok(m) => m,
         Err(e) => return failed(state, request, vec![e.to_string()], Vec::new()),
     };
-    let (findings, errors) = state.evaluate(&manifest, &Inventory::single(&manifest), &request.raw);
-    let findings: Vec<Judged> = findings
+    let report = state.evaluate(&manifest, &request.raw);
+    let errors = report.errors;
+    let findings: Vec<Judged> = report
+        .findings
         .into_iter()
-        .filter(|f| !state.config.exempts(f))
         .map(|finding| Judged {
             enforcement: state.enforcement(&finding),
             finding,
@@ -336,7 +336,7 @@ pub fn one_line(finding: &Finding) -> String {
     }
 }
 
-pub use kubegate_engine::load::position::dotted;
+pub use kubegate_engine::model::position::dotted;
 
 /// A warning the API server accepts: one line, at most [`MAX_WARNING_CHARS`] characters.
 pub fn warning(text: &str) -> String {

@@ -1,17 +1,14 @@
 //! The loaded policy set: configuration, built-in rules, Rego policies and the webhook's own
 //! settings, built by the same [`Setup`] as `kubegate check` so both give the same verdicts.
 
-use kubegate_engine::check::Checker;
+use kubegate_engine::check::{Checker, Subject};
 use kubegate_engine::config::setup::Setup;
 use kubegate_engine::config::{Config, Enforcement, FailureMode};
-use kubegate_engine::model::inventory::Inventory;
-use kubegate_engine::policy::rego::PolicyWorker;
-use kubegate_engine::{Finding, LoadError, Manifest, Severity};
+use kubegate_engine::{Finding, Manifest, Report, Severity};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use thiserror::Error;
 
 /// Namespaces never evaluated unless the configuration lists its own.
@@ -61,8 +58,6 @@ pub struct PolicyState {
     pub rule_count: usize,
     /// Fingerprint of the files this state was built from.
     pub fingerprint: u64,
-    /// Policy engines ready for reuse (one per concurrent evaluation).
-    workers: Mutex<Vec<PolicyWorker>>,
 }
 
 impl PolicyState {
@@ -78,14 +73,6 @@ impl PolicyState {
             .policy_paths
             .extend(source.policy_paths.iter().cloned());
         setup.crd_paths.extend(source.crd_paths.iter().cloned());
-        // Rules that judge an object against *other* objects of the input (a namespace's
-        // NetworkPolicies, a Deployment's autoscaler): one admission request holds one object,
-        // so they would only report false positives.
-        for rule in kubegate_engine::rules::whole_input_ids() {
-            if !setup.skip.iter().any(|s| s == rule) {
-                setup.skip.push(rule.to_owned());
-            }
-        }
         let checker = setup.checker()?;
         warm_schemas(&checker);
         let section = &config.webhook;
@@ -106,7 +93,8 @@ impl PolicyState {
                 .unwrap_or_else(|| vec!["CREATE".to_owned(), "UPDATE".to_owned()]),
             enforcement: section.enforcement.clone(),
         };
-        let rule_count = checker.rules().len() + checker.policies().map_or(0, |p| p.rules().len());
+        // Whole-input rules do not judge one request (the engine leaves them out).
+        let rule_count = checker.rule_count(true);
         Ok(PolicyState {
             fail_on: setup.fail_on,
             checker,
@@ -114,34 +102,16 @@ impl PolicyState {
             webhook,
             rule_count,
             fingerprint,
-            workers: Mutex::new(Vec::new()),
         })
     }
 
     /// Evaluates one object; `review` is the admission request (Gatekeeper's `input.review`).
-    pub fn evaluate(
-        &self,
-        manifest: &Manifest,
-        inventory: &Inventory<'_>,
-        review: &Value,
-    ) -> (Vec<Finding>, Vec<LoadError>) {
-        let mut worker = self.checker.policies().map(|p| {
-            self.workers
-                .lock()
-                .ok()
-                .and_then(|mut pool| pool.pop())
-                .unwrap_or_else(|| p.worker(None))
-        });
-        let result = self.checker.check_manifest_reviewed(
-            manifest,
-            inventory,
-            worker.as_mut(),
-            Some(review),
-        );
-        if let (Some(worker), Ok(mut pool)) = (worker, self.workers.lock()) {
-            pool.push(worker);
-        }
-        result
+    /// Configuration exemptions are applied.
+    pub fn evaluate(&self, manifest: &Manifest, review: &Value) -> Report {
+        self.checker.evaluate(Subject::Admission {
+            object: manifest,
+            review,
+        })
     }
 
     /// What the webhook does with a finding: the configured enforcement for its rule id (or the
@@ -159,7 +129,7 @@ impl PolicyState {
             .webhook
             .enforcement
             .iter()
-            .filter(|(p, _)| p.contains('*') && kubegate_engine::policy::gatekeeper::glob(p, id))
+            .filter(|(p, _)| p.contains('*') && kubegate_engine::model::pattern::glob(p, id))
             .max_by_key(|(p, _)| p.len())
         {
             return *e;
@@ -271,12 +241,11 @@ mod tests {
             "test",
         )
         .expect("manifest");
-        let (mut findings, _) = state.evaluate(
-            &manifest,
-            &Inventory::single(&manifest),
-            &serde_json::Value::Null,
-        );
-        let mut f = findings.pop().expect("a Pod without anything has findings");
+        let mut f = state
+            .evaluate(&manifest, &serde_json::Value::Null)
+            .findings
+            .pop()
+            .expect("a Pod without anything has findings");
         f.rule_id = rule.into();
         f.severity = severity;
         f.advisory = false;

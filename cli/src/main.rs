@@ -248,12 +248,16 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         "loaded"
     );
     let mut report = checker.check(&loaded);
-    report.retain_findings(|f| !config.exempts(f));
+    // A partial input (the staged files) leaves most exemptions idle: only a full run says so.
+    if !args.staged {
+        for unused in &report.unused_exemptions {
+            tracing::warn!("configuration exemption {unused} suppressed no finding");
+        }
+    }
     if let (Some(repo), Some(rev)) = (&repo, &args.diff_base) {
         let files = repo.snapshot(rev, &git_paths)?;
         let base_loaded = loader.load_texts(files.into_iter().map(|f| (f.name, f.text)).collect());
-        let mut base = checker.check(&base_loaded);
-        base.retain_findings(|f| !config.exempts(f));
+        let base = checker.check(&base_loaded);
         report.mark_existing(&base);
         if !args.show_existing {
             report.retain_findings(|f| !f.existing);

@@ -1,209 +1,85 @@
-//! Evaluation: rules × manifests in parallel, exemptions, and the deterministic [`Report`].
+//! Evaluation: the one path from loaded objects (a run) or one admission request to a
+//! deterministic [`Report`]: rules × objects in parallel, policies, exemptions.
 
 pub mod exemption;
+mod report;
+
+pub use report::{Finding, Location, Report, Summary};
 
 use crate::load::{LoadError, LoadErrorKind, Loaded};
 use crate::model::inventory::Inventory;
-use crate::model::manifest::{Manifest, ObjectRef, SourceFile};
+use crate::model::manifest::Manifest;
 use crate::policy::rego::{PolicySet, PolicyWorker};
 use crate::rules::catalog::{Catalog, CatalogError};
 use crate::rules::{Context, Rule, Settings};
 use crate::schema::builtin::SchemaContext;
-use crate::vocab::{RuleMeta, Severity, Violation};
+use crate::schema::crd::InputCrds;
+use crate::vocab::{RuleMeta, Scope, Severity, Violation};
+use exemption::{ConfigExemptions, ExemptionIndex};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde_json::Value;
 use std::borrow::Cow;
-use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Where a finding is: always a file, and a line and column when the object has source text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Location {
-    pub file: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
+/// What the checker judges.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// Everything a run loaded. Every rule can judge: the other objects are all there.
+    Run(&'a Loaded),
+    /// The object of one admission request. `review` is the request as Gatekeeper templates
+    /// see it (`input.review`: operation, userInfo, oldObject). Rules that need the whole input
+    /// ([`Scope::WholeInput`]) do not run: one request cannot show a namespace's
+    /// NetworkPolicies or a Deployment's autoscaler.
+    Admission {
+        object: &'a Manifest,
+        review: &'a Value,
+    },
 }
 
-/// One rule violation on one object, with its resolved position.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub rule_id: Cow<'static, str>,
-    pub rule_name: Cow<'static, str>,
-    pub severity: Severity,
-    pub message: String,
-    pub object: ObjectRef,
-    /// JSON pointer of the offending field within the object.
-    pub pointer: String,
-    pub location: Location,
-    /// The Helm template that rendered the object, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// The policy file of a Rego rule's finding (built-in rules have none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy: Option<String>,
-    /// Extra keys of a Rego message object (everything but `msg` and `path`).
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
-    pub details: serde_json::Map<String, serde_json::Value>,
-    /// Reported but never failing a run (a Gatekeeper constraint in `dryrun`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub advisory: bool,
-    /// Already present at the `--diff-base` revision (never fails a run).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub existing: bool,
-    #[serde(skip)]
-    pub source: Arc<SourceFile>,
-    #[serde(skip)]
-    pub document_index: usize,
-    #[serde(skip)]
-    pub item_index: Option<usize>,
-}
-
-impl Finding {
-    fn new(raw: Raw, manifest: &Manifest) -> Self {
-        let position = manifest.locate(&raw.violation.pointer);
-        Finding {
-            rule_id: raw.id,
-            rule_name: raw.name,
-            severity: raw.severity,
-            message: raw.violation.message,
-            object: manifest.object.clone(),
-            pointer: raw.violation.pointer,
-            location: Location {
-                file: manifest.source.name.clone(),
-                line: position.map(|p| p.line),
-                column: position.map(|p| p.column),
-            },
-            template: manifest.template.clone(),
-            policy: raw.policy,
-            details: raw.details,
-            advisory: raw.advisory,
-            existing: false,
-            source: manifest.source.clone(),
-            document_index: manifest.document_index,
-            item_index: manifest.item_index,
-        }
-    }
-
-    /// The order of the report: file, document, list item, position, rule, pointer, message.
-    fn order(&self, other: &Self) -> Ordering {
-        (
-            &self.location.file,
-            self.document_index,
-            self.item_index,
-            self.location.line,
-            self.location.column,
-        )
-            .cmp(&(
-                &other.location.file,
-                other.document_index,
-                other.item_index,
-                other.location.line,
-                other.location.column,
-            ))
-            .then_with(|| self.rule_id.cmp(&other.rule_id))
-            .then_with(|| self.pointer.cmp(&other.pointer))
-            .then_with(|| self.message.cmp(&other.message))
-    }
-}
-
-/// Counts for the summary line and the JSON `summary` object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub files: usize,
-    pub objects: usize,
-    pub findings: usize,
-    pub critical: usize,
-    pub high: usize,
-    pub medium: usize,
-    pub low: usize,
-    pub errors: usize,
-}
-
-/// The result of a run: sorted findings, load and evaluation errors, counts.
-#[derive(Debug, Default, Serialize)]
-pub struct Report {
-    pub findings: Vec<Finding>,
-    pub errors: Vec<LoadError>,
-    pub summary: Summary,
-    /// Every object checked, as `(file, object)`, in input order (also those without findings).
-    #[serde(skip)]
-    pub objects: Vec<(String, ObjectRef)>,
-    /// Ids of the rules that ran (built-in rules, then policy rules).
-    #[serde(skip)]
-    pub rules_run: Vec<String>,
-}
-
-impl Report {
-    /// Marks the findings that `base` (the same paths at an earlier revision) already had. A
-    /// finding matches by rule, object (kind, namespace, name) and field, never by line, so
-    /// moved code is not new; each base finding matches at most one current finding.
-    pub fn mark_existing(&mut self, base: &Report) {
-        fn key(f: &Finding) -> (String, String, Option<String>, Option<String>, String) {
-            (
-                f.rule_id.to_string(),
-                f.object.kind.clone(),
-                f.object.namespace.clone(),
-                f.object.name.clone(),
-                f.pointer.clone(),
-            )
-        }
-        let mut remaining: BTreeMap<_, usize> = BTreeMap::new();
-        for f in &base.findings {
-            *remaining.entry(key(f)).or_default() += 1;
-        }
-        for f in &mut self.findings {
-            if let Some(n) = remaining.get_mut(&key(f)).filter(|n| **n > 0) {
-                *n -= 1;
-                f.existing = true;
-            }
-        }
-    }
-
-    /// Keeps only the findings `keep` accepts, and recounts the summary.
-    pub fn retain_findings(&mut self, keep: impl FnMut(&Finding) -> bool) {
-        self.findings.retain(keep);
-        let s = &mut self.summary;
-        s.findings = self.findings.len();
-        (s.critical, s.high, s.medium, s.low) = (0, 0, 0, 0);
-        for f in &self.findings {
-            match f.severity {
-                Severity::Critical => s.critical += 1,
-                Severity::High => s.high += 1,
-                Severity::Medium => s.medium += 1,
-                Severity::Low => s.low += 1,
-            }
-        }
-    }
-
-    /// Whether any finding is at or above `threshold`.
-    pub fn has_findings_at_or_above(&self, threshold: Severity) -> bool {
-        self.findings
-            .iter()
-            .any(|f| !f.advisory && !f.existing && f.severity >= threshold)
-    }
-}
-
-/// Runs a set of rules over manifests.
+/// Runs a set of rules, policies and exemptions over manifests.
 #[derive(Clone)]
 pub struct Checker {
     rules: Vec<&'static dyn Rule>,
+    /// `rules` without the whole-input ones: what one admission request can judge.
+    object_rules: Vec<&'static dyn Rule>,
     settings: Settings,
     severities: BTreeMap<&'static str, Severity>,
     policies: Option<Arc<PolicySet>>,
+    /// Policy engines ready for reuse by admission requests (one per concurrent request).
+    workers: Arc<Mutex<Vec<PolicyWorker>>>,
     schema: Arc<SchemaContext>,
+    exemptions: Arc<ConfigExemptions>,
 }
 
 /// A violation with the identity of the rule that reported it, built-in or policy.
-struct Raw {
-    id: Cow<'static, str>,
-    name: Cow<'static, str>,
-    severity: Severity,
-    violation: Violation,
-    policy: Option<String>,
-    details: serde_json::Map<String, serde_json::Value>,
-    advisory: bool,
+pub(crate) struct Raw {
+    pub(crate) id: Cow<'static, str>,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) severity: Severity,
+    pub(crate) violation: Violation,
+    pub(crate) policy: Option<String>,
+    pub(crate) details: serde_json::Map<String, Value>,
+    pub(crate) advisory: bool,
+}
+
+/// What one evaluation shows a rule besides the object.
+struct Surroundings<'a> {
+    inventory: &'a Inventory<'a>,
+    crds: &'a InputCrds<'a>,
+    rules: &'a [&'static dyn Rule],
+    /// The admission request, for policies (`None`: a run, whose review is built per object).
+    review: Option<&'a Value>,
+}
+
+/// What judging one object produced.
+#[derive(Default)]
+struct Judged {
+    findings: Vec<Finding>,
+    errors: Vec<LoadError>,
+    /// Configuration exemptions that suppressed something here.
+    exemptions_used: Vec<ExemptionIndex>,
 }
 
 impl std::fmt::Debug for Checker {
@@ -246,12 +122,20 @@ impl Checker {
             .iter()
             .map(|m| (m.id, m.severity))
             .collect();
+        let object_rules = rules
+            .iter()
+            .copied()
+            .filter(|r| r.meta().scope != Scope::WholeInput)
+            .collect();
         Self {
             rules,
+            object_rules,
             settings: Settings::default(),
             severities,
             policies: None,
+            workers: Arc::default(),
             schema: Arc::new(SchemaContext::default()),
+            exemptions: Arc::default(),
         }
     }
 
@@ -270,6 +154,13 @@ impl Checker {
     /// Runs these Rego policies too.
     pub fn with_policies(mut self, policies: Arc<PolicySet>) -> Self {
         self.policies = Some(policies);
+        self.workers = Arc::default();
+        self
+    }
+
+    /// Applies the configuration's exemptions (namespaces, paths, objects) to every finding.
+    pub fn with_exemptions(mut self, exemptions: ConfigExemptions) -> Self {
+        self.exemptions = Arc::new(exemptions);
         self
     }
 
@@ -308,43 +199,131 @@ impl Checker {
         &self.rules
     }
 
+    /// How many rules judge an object: built-in rules (those one admission request can judge
+    /// when `admission`) plus policy rules.
+    pub fn rule_count(&self, admission: bool) -> usize {
+        let builtin = if admission {
+            self.object_rules.len()
+        } else {
+            self.rules.len()
+        };
+        builtin + self.policies.as_deref().map_or(0, |p| p.rules().len())
+    }
+
     /// Whether the built-in rule with this id runs.
     pub fn runs(&self, rule_id: &str) -> bool {
         self.rules.iter().any(|r| r.meta().id == rule_id)
     }
 
-    /// Evaluates one manifest: every rule and policy, then exemptions. A rule that panics or a
-    /// policy that fails becomes an error for that object instead of taking the run down.
-    /// `worker` is this thread's policy engines (see [`PolicySet::worker`]).
-    pub fn check_manifest(
-        &self,
-        manifest: &Manifest,
-        inventory: &Inventory<'_>,
-        worker: Option<&mut PolicyWorker>,
-    ) -> (Vec<Finding>, Vec<LoadError>) {
-        self.check_manifest_reviewed(manifest, inventory, worker, None)
+    /// Evaluates a subject into a sorted report: every rule that can judge it, every policy,
+    /// then exemptions (annotations, then the configuration's). A rule or policy that panics or
+    /// fails becomes an error for that object instead of taking the run down. The report is
+    /// the same whatever the number of threads.
+    pub fn evaluate(&self, subject: Subject<'_>) -> Report {
+        match subject {
+            Subject::Run(loaded) => self.run(loaded),
+            Subject::Admission { object, review } => self.admit(object, review),
+        }
     }
 
-    /// [`Checker::check_manifest`] for an admission request: `review` is the `input.review`
-    /// Gatekeeper templates see (see [`PolicySet::evaluate_reviewed`]).
-    pub fn check_manifest_reviewed(
+    /// [`Checker::evaluate`] of a run.
+    pub fn check(&self, loaded: &Loaded) -> Report {
+        self.evaluate(Subject::Run(loaded))
+    }
+
+    fn run(&self, loaded: &Loaded) -> Report {
+        let objects = &loaded.manifests;
+        let inventory = Inventory::new(objects);
+        let crds = InputCrds::new(objects, self.schema.strict());
+        let around = Surroundings {
+            inventory: &inventory,
+            crds: &crds,
+            rules: &self.rules,
+            review: None,
+        };
+        let inventory_data = self
+            .policies
+            .as_deref()
+            .filter(|p| p.needs_inventory())
+            .map(|_| crate::policy::gatekeeper::inventory_data(objects));
+        let results: Vec<Judged> = objects
+            .par_iter()
+            .map_init(
+                || {
+                    self.policies
+                        .as_deref()
+                        .map(|p| p.worker(inventory_data.as_ref()))
+                },
+                |worker, m| {
+                    let judged = self.judge(m, &around, worker.as_mut());
+                    if let (Some(p), Some(w)) = (self.policies.as_deref(), worker.as_mut()) {
+                        if w.is_poisoned() {
+                            *w = p.worker(inventory_data.as_ref());
+                        }
+                    }
+                    judged
+                },
+            )
+            .collect();
+        self.report(
+            results,
+            loaded.errors.clone(),
+            loaded.files,
+            objects,
+            &self.rules,
+        )
+    }
+
+    fn admit(&self, object: &Manifest, review: &Value) -> Report {
+        let objects = std::slice::from_ref(object);
+        let inventory = Inventory::new(objects);
+        let crds = InputCrds::new(objects, self.schema.strict());
+        let around = Surroundings {
+            inventory: &inventory,
+            crds: &crds,
+            rules: &self.object_rules,
+            review: Some(review),
+        };
+        let mut worker = self.policies.as_deref().map(|p| {
+            self.workers
+                .lock()
+                .ok()
+                .and_then(|mut pool| pool.pop())
+                .unwrap_or_else(|| p.worker(None))
+        });
+        let judged = self.judge(object, &around, worker.as_mut());
+        // A worker whose evaluation panicked is dropped, not reused.
+        if let (Some(w), Ok(mut pool)) = (worker.filter(|w| !w.is_poisoned()), self.workers.lock())
+        {
+            pool.push(w);
+        }
+        self.report(vec![judged], Vec::new(), 0, objects, &self.object_rules)
+    }
+
+    /// Judges one object: every rule of `around`, the policies, then exemptions.
+    fn judge(
         &self,
         manifest: &Manifest,
-        inventory: &Inventory<'_>,
+        around: &Surroundings<'_>,
         worker: Option<&mut PolicyWorker>,
-        review: Option<&serde_json::Value>,
-    ) -> (Vec<Finding>, Vec<LoadError>) {
+    ) -> Judged {
         let mut errors = Vec::new();
         let mut raw: Vec<Raw> = Vec::new();
         let mut violations = Vec::new();
         let cx = Context {
             manifest,
-            inventory,
+            inventory: around.inventory,
+            crds: around.crds,
             settings: &self.settings,
-            active: &self.rules,
+            active: around.rules,
             schema: &self.schema,
         };
-        for rule in &self.rules {
+        let error = |kind| LoadError {
+            file: manifest.source.name.clone(),
+            position: manifest.locate(""),
+            kind,
+        };
+        for rule in around.rules {
             violations.clear();
             let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(&cx, &mut violations)));
             let meta = rule.meta();
@@ -357,36 +336,25 @@ impl Checker {
                             .map(|v| self.raw_builtin(meta, v, advisory)),
                     );
                 }
-                Err(_) => errors.push(LoadError {
-                    file: manifest.source.name.clone(),
-                    position: manifest.locate(""),
-                    kind: LoadErrorKind::RulePanicked {
-                        rule: meta.id,
-                        object: manifest.object.to_string(),
-                    },
-                }),
+                Err(_) => errors.push(error(LoadErrorKind::RulePanicked {
+                    rule: meta.id,
+                    object: manifest.object.to_string(),
+                })),
             }
         }
-        if let (Some(policies), Some(worker)) = (self.policies.as_deref(), worker) {
-            let mut found = Vec::new();
-            match policies.evaluate_reviewed(worker, manifest, inventory, review, &mut found) {
-                Ok(()) => raw.extend(found.into_iter().map(|v| {
-                    let rule = &policies.rules()[v.rule];
-                    Raw {
-                        id: Cow::Owned(rule.id.clone()),
-                        name: Cow::Owned(rule.name.clone()),
-                        severity: rule.severity,
-                        violation: v.violation,
-                        policy: Some(rule.file.display().to_string()),
-                        details: v.details,
-                        advisory: rule.advisory,
+        if let Some(policies) = self.policies.as_deref() {
+            match worker {
+                Some(worker) => {
+                    if let Err(e) = self.run_policies(policies, worker, manifest, around, &mut raw)
+                    {
+                        errors.push(error(e));
                     }
-                })),
-                Err(e) => errors.push(LoadError {
-                    file: manifest.source.name.clone(),
-                    position: manifest.locate(""),
-                    kind: LoadErrorKind::PolicyFailed(e.to_string()),
-                }),
+                }
+                // Unreachable through `run` and `admit`, which always bring one; said rather
+                // than skipped if that ever changes.
+                None => errors.push(error(LoadErrorKind::PolicyFailed(
+                    "no policy engine was available; the policies did not run".into(),
+                ))),
             }
         }
         let known = |name: &str| -> Option<String> {
@@ -413,7 +381,7 @@ impl Checker {
                 .map(|v| self.raw_builtin(&exemption::INVALID, v, false)),
         );
         for e in exemptions {
-            let active = self.runs(&e.rule_id)
+            let active = around.rules.iter().any(|r| r.meta().id == e.rule_id)
                 || self
                     .policies
                     .as_deref()
@@ -433,8 +401,71 @@ impl Checker {
                 ));
             }
         }
-        let findings = raw.into_iter().map(|r| Finding::new(r, manifest)).collect();
-        (findings, errors)
+        let mut exemptions_used = Vec::new();
+        if !self.exemptions.is_empty() {
+            raw.retain(|r| {
+                match self
+                    .exemptions
+                    .find(&manifest.object, &manifest.source.name, &r.id, &r.name)
+                {
+                    Some(i) => {
+                        exemptions_used.push(i);
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
+        Judged {
+            findings: raw.into_iter().map(|r| Finding::new(r, manifest)).collect(),
+            errors,
+            exemptions_used,
+        }
+    }
+
+    /// The policies' findings on one object. A policy engine that panics is an error for this
+    /// object (the worker is marked poisoned, and replaced), as a built-in rule's panic is.
+    fn run_policies(
+        &self,
+        policies: &PolicySet,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        around: &Surroundings<'_>,
+        raw: &mut Vec<Raw>,
+    ) -> Result<(), LoadErrorKind> {
+        let mut found = Vec::new();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            policies.evaluate_reviewed(
+                worker,
+                manifest,
+                around.inventory,
+                around.review,
+                &mut found,
+            )
+        }));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(LoadErrorKind::PolicyFailed(e.to_string())),
+            Err(_) => {
+                worker.poison();
+                return Err(LoadErrorKind::PolicyPanicked {
+                    object: manifest.object.to_string(),
+                });
+            }
+        }
+        raw.extend(found.into_iter().map(|v| {
+            let rule = &policies.rules()[v.rule];
+            Raw {
+                id: Cow::Owned(rule.id.clone()),
+                name: Cow::Owned(rule.name.clone()),
+                severity: rule.severity,
+                violation: v.violation,
+                policy: Some(rule.file.display().to_string()),
+                details: v.details,
+                advisory: rule.advisory,
+            }
+        }));
+        Ok(())
     }
 
     fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation, advisory: bool) -> Raw {
@@ -449,57 +480,32 @@ impl Checker {
         }
     }
 
-    /// Evaluates everything that was loaded, in parallel, into a sorted report. The report is
-    /// the same whatever the number of threads.
-    pub fn check(&self, loaded: &Loaded) -> Report {
-        let inventory = Inventory::new(&loaded.manifests);
-        let inventory_data = self
-            .policies
-            .as_deref()
-            .filter(|p| p.needs_inventory())
-            .map(|_| crate::policy::gatekeeper::inventory_data(&loaded.manifests));
-        let results: Vec<_> = loaded
-            .manifests
-            .par_iter()
-            .map_init(
-                || {
-                    self.policies
-                        .as_deref()
-                        .map(|p| p.worker(inventory_data.as_ref()))
-                },
-                |worker, m| self.check_manifest(m, &inventory, worker.as_mut()),
-            )
-            .collect();
+    /// Sorts what the objects produced into a report.
+    fn report(
+        &self,
+        results: Vec<Judged>,
+        mut errors: Vec<LoadError>,
+        files: usize,
+        objects: &[Manifest],
+        rules: &[&'static dyn Rule],
+    ) -> Report {
         let mut findings = Vec::new();
-        let mut errors = loaded.errors.clone();
-        for (f, e) in results {
-            findings.extend(f);
-            errors.extend(e);
+        let mut used = BTreeSet::new();
+        for judged in results {
+            findings.extend(judged.findings);
+            errors.extend(judged.errors);
+            used.extend(judged.exemptions_used);
         }
         findings.sort_by(Finding::order);
         errors.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
         let mut summary = Summary {
-            files: loaded.files,
-            objects: loaded.manifests.len(),
-            findings: findings.len(),
+            files,
+            objects: objects.len(),
             errors: errors.len(),
             ..Summary::default()
         };
-        for f in &findings {
-            match f.severity {
-                Severity::Critical => summary.critical += 1,
-                Severity::High => summary.high += 1,
-                Severity::Medium => summary.medium += 1,
-                Severity::Low => summary.low += 1,
-            }
-        }
-        let objects = loaded
-            .manifests
-            .iter()
-            .map(|m| (m.source.name.clone(), m.object.clone()))
-            .collect();
-        let mut rules_run: Vec<String> =
-            self.rules.iter().map(|r| r.meta().id.to_owned()).collect();
+        summary.count(&findings);
+        let mut rules_run: Vec<String> = rules.iter().map(|r| r.meta().id.to_owned()).collect();
         if let Some(p) = self.policies.as_deref() {
             for r in p.rules() {
                 if !rules_run.contains(&r.id) {
@@ -511,8 +517,15 @@ impl Checker {
             findings,
             errors,
             summary,
-            objects,
+            objects: objects
+                .iter()
+                .map(|m| (m.source.name.clone(), m.object.clone()))
+                .collect(),
             rules_run,
+            unused_exemptions: (0..self.exemptions.len())
+                .filter(|i| !used.contains(i) && !self.exemptions.is_path(*i))
+                .map(|i| self.exemptions.describe(i))
+                .collect(),
         }
     }
 }

@@ -5,9 +5,8 @@
 
 pub mod setup;
 
-use crate::check::Finding;
+use crate::check::exemption::{absolute, path_exemption, ConfigExemptions};
 use crate::model::position::Position;
-use crate::policy::gatekeeper::glob;
 use crate::vocab::Severity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -155,25 +154,7 @@ pub enum Enforcement {
     DryRun,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Exemptions {
-    #[serde(default)]
-    pub namespaces: Vec<String>,
-    #[serde(default)]
-    pub paths: Vec<String>,
-    #[serde(default)]
-    pub objects: Vec<ObjectExemption>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ObjectExemption {
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub rules: Vec<String>,
-    pub reason: String,
-}
+pub use crate::check::exemption::{Exemptions, ObjectExemption};
 
 impl Config {
     /// The nearest `.kubegate.yaml` in `start` or a parent directory.
@@ -241,49 +222,18 @@ impl Config {
         serde_json::from_value(doc.value).map_err(|e| vec![(None, e.to_string())])
     }
 
-    /// Whether a finding is exempted by this configuration.
-    pub fn exempts(&self, finding: &Finding) -> bool {
-        let object = &finding.object;
-        let ns = object.namespace.as_deref();
-        if ns.is_some_and(|ns| self.exemptions.namespaces.iter().any(|p| glob(p, ns))) {
-            return true;
+    /// The exemptions section with the directory its paths are relative to, for the checker.
+    pub fn exemptions(&self) -> ConfigExemptions {
+        ConfigExemptions {
+            exemptions: self.exemptions.clone(),
+            base: self.base.clone(),
         }
-        if self.exempts_file(&finding.location.file) {
-            return true;
-        }
-        self.exemptions.objects.iter().any(|e| {
-            e.kind.as_deref().is_none_or(|k| k == object.kind)
-                && e.name
-                    .as_deref()
-                    .is_none_or(|n| object.name.as_deref().is_some_and(|on| glob(n, on)))
-                && e.namespace
-                    .as_deref()
-                    .is_none_or(|n| ns.is_some_and(|on| glob(n, on)))
-                && (e.rules.is_empty()
-                    || e.rules.iter().any(|r| {
-                        *r == finding.rule_id
-                            || *r == finding.rule_name
-                            || crate::rules::find(r).is_some_and(|m| m.id == finding.rule_id)
-                    }))
-        })
     }
 
     /// Whether a file is exempted by `exemptions.paths` (its objects are not judged, and it is
     /// not even loaded: it may not be a manifest at all).
     pub fn exempts_file(&self, file: &str) -> bool {
-        if self.exemptions.paths.is_empty() {
-            return false;
-        }
-        let file = absolute(Path::new(file));
-        let relative = file
-            .strip_prefix(&self.base)
-            .unwrap_or(&file)
-            .to_string_lossy()
-            .replace('\\', "/");
-        self.exemptions
-            .paths
-            .iter()
-            .any(|p| path_glob(p, &relative))
+        path_exemption(&self.exemptions.paths, &self.base, file).is_some()
     }
 
     /// Policy paths resolved against the configuration file's directory.
@@ -301,29 +251,10 @@ impl Config {
     }
 }
 
-/// `path` made absolute against the working directory (components like `.` are dropped when
-/// paths are compared).
-fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        return path.to_path_buf();
-    }
-    std::env::current_dir()
-        .map(|cwd| cwd.join(path))
-        .unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Path globs with `*` (within a segment) and `**` (any number of segments).
-fn path_glob(pattern: &str, path: &str) -> bool {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher().is_match(path))
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::exemption::path_glob;
 
     #[test]
     fn valid_configuration_parses() {

@@ -1,6 +1,7 @@
 //! From a configuration to a ready [`Checker`]: the one place both front ends (the command line
 //! and the admission webhook) turn settings into rules, so they give the same verdicts.
 
+use crate::check::exemption::ConfigExemptions;
 use crate::check::Checker;
 use crate::config::Config;
 use crate::load::{Input, Loader};
@@ -46,6 +47,8 @@ pub struct Setup {
     pub unknown_kinds: UnknownKinds,
     /// CustomResourceDefinition files and directories (`--crd`, `schema.crds`).
     pub crd_paths: Vec<PathBuf>,
+    /// The configuration's exemptions, applied by the checker.
+    pub exemptions: ConfigExemptions,
 }
 
 impl Default for Setup {
@@ -65,6 +68,7 @@ impl Default for Setup {
             schema_strict: true,
             unknown_kinds: UnknownKinds::Skip,
             crd_paths: Vec::new(),
+            exemptions: ConfigExemptions::default(),
         }
     }
 }
@@ -140,6 +144,7 @@ impl Setup {
             schema_strict: config.schema.strict.unwrap_or(true),
             unknown_kinds: config.schema.unknown_kinds.unwrap_or_default(),
             crd_paths: config.crd_paths(),
+            exemptions: config.exemptions(),
         })
     }
 
@@ -172,12 +177,14 @@ impl Setup {
             crate::schema::builtin::ensure_bundled(version)?;
         }
         let crds = load_crds(&self.crd_paths, self.schema_strict)?;
-        Ok(checker.with_schema(Arc::new(SchemaContext::new(
-            self.kube_version,
-            self.schema_strict,
-            self.unknown_kinds,
-            crds,
-        ))))
+        Ok(checker
+            .with_schema(Arc::new(SchemaContext::new(
+                self.kube_version,
+                self.schema_strict,
+                self.unknown_kinds,
+                crds,
+            )))
+            .with_exemptions(self.exemptions.clone()))
     }
 }
 

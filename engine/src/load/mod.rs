@@ -40,6 +40,8 @@ pub enum LoadErrorKind {
     RulePanicked { rule: &'static str, object: String },
     #[error("{0}")]
     PolicyFailed(String),
+    #[error("policy evaluation failed on {object}; the policies' findings for this object are missing (please report this bug)")]
+    PolicyPanicked { object: String },
     #[error("{0}")]
     Render(String),
 }

@@ -3,7 +3,6 @@
 
 use crate::model::manifest::Manifest;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 /// `(group, kind, namespace, name)` of an object.
 type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
@@ -17,8 +16,6 @@ pub struct Inventory<'a> {
     by_namespace: HashMap<(&'a str, &'a str, Option<&'a str>), Vec<usize>>,
     /// namespace → index of the first namespaced object in it, in input order.
     first_in_namespace: HashMap<&'a str, usize>,
-    /// The run's CustomResourceDefinition schemas, compiled on first use.
-    crds: OnceLock<crate::schema::crd::CrdSchemas>,
 }
 
 impl<'a> Inventory<'a> {
@@ -47,15 +44,7 @@ impl<'a> Inventory<'a> {
             by_identity,
             by_namespace,
             first_in_namespace,
-            crds: OnceLock::new(),
         }
-    }
-
-    /// The schemas of the CustomResourceDefinitions among these objects, compiled once (the
-    /// first caller's `strict` decides; a run has one setting).
-    pub fn crd_schemas(&self, strict: bool) -> &crate::schema::crd::CrdSchemas {
-        self.crds
-            .get_or_init(|| crate::schema::crd::CrdSchemas::from_manifests(self.objects, strict))
     }
 
     /// An inventory of one object only (the webhook's view of a single request).

@@ -4,5 +4,7 @@
 
 pub mod inventory;
 pub mod manifest;
+pub mod pattern;
 pub mod position;
+pub mod selector;
 pub mod workload;

@@ -5,7 +5,9 @@
 
 use crate::model::inventory::Inventory;
 use crate::model::manifest::Manifest;
+use crate::model::pattern::glob;
 use crate::model::position::Position;
+use crate::model::selector::LabelSelector;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -303,8 +305,8 @@ pub(crate) struct Match {
     kinds: Vec<(Vec<String>, Vec<String>)>,
     namespaces: Vec<String>,
     excluded_namespaces: Vec<String>,
-    label_selector: Option<Selector>,
-    namespace_selector: Option<Selector>,
+    label_selector: Option<LabelSelector>,
+    namespace_selector: Option<LabelSelector>,
     name: Option<String>,
     scope: Option<String>,
 }
@@ -345,10 +347,13 @@ impl Match {
             kinds,
             namespaces: strings(v.get("namespaces")),
             excluded_namespaces: strings(v.get("excludedNamespaces")),
-            label_selector: v.get("labelSelector").map(Selector::parse).transpose()?,
+            label_selector: v
+                .get("labelSelector")
+                .map(LabelSelector::parse)
+                .transpose()?,
             namespace_selector: v
                 .get("namespaceSelector")
-                .map(Selector::parse)
+                .map(LabelSelector::parse)
                 .transpose()?,
             name: v.get("name").and_then(Value::as_str).map(str::to_owned),
             scope,
@@ -417,82 +422,6 @@ impl Match {
             }
         }
         true
-    }
-}
-
-/// Gatekeeper's namespace and name globbing, which kubegate's configuration uses too: an
-/// asterisk at the start or the end (`kube-*`, `*-system`), or an exact name.
-pub fn glob(pattern: &str, value: &str) -> bool {
-    if let Some(prefix) = pattern.strip_suffix('*') {
-        value.starts_with(prefix)
-    } else if let Some(suffix) = pattern.strip_prefix('*') {
-        value.ends_with(suffix)
-    } else {
-        pattern == value
-    }
-}
-
-/// A Kubernetes label selector.
-#[derive(Debug, Clone, Default)]
-struct Selector {
-    labels: Vec<(String, String)>,
-    expressions: Vec<(String, String, Vec<String>)>,
-}
-
-impl Selector {
-    fn parse(v: &Value) -> Result<Self, String> {
-        let labels = v
-            .get("matchLabels")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                )
-            })
-            .collect();
-        let mut expressions = Vec::new();
-        for e in v
-            .get("matchExpressions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let key = e
-                .get("key")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let op = e
-                .get("operator")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            if !matches!(op.as_str(), "In" | "NotIn" | "Exists" | "DoesNotExist") {
-                return Err(format!("unknown selector operator {op:?}"));
-            }
-            expressions.push((key, op, strings(e.get("values"))));
-        }
-        Ok(Self {
-            labels,
-            expressions,
-        })
-    }
-
-    fn matches(&self, labels: Option<&Value>) -> bool {
-        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        self.labels.iter().all(|(k, v)| get(k) == Some(v.as_str()))
-            && self
-                .expressions
-                .iter()
-                .all(|(k, op, values)| match op.as_str() {
-                    "In" => get(k).is_some_and(|v| values.iter().any(|x| x == v)),
-                    "NotIn" => get(k).is_none_or(|v| !values.iter().any(|x| x == v)),
-                    "Exists" => get(k).is_some(),
-                    _ => get(k).is_none(),
-                })
     }
 }
 
@@ -605,7 +534,7 @@ mod tests {
 
     #[test]
     fn selectors() {
-        let s = Selector::parse(&json!({"matchLabels": {"a": "1"}, "matchExpressions": [
+        let s = LabelSelector::parse(&json!({"matchLabels": {"a": "1"}, "matchExpressions": [
             {"key": "tier", "operator": "In", "values": ["web", "api"]},
             {"key": "legacy", "operator": "DoesNotExist"}
         ]}))
@@ -614,9 +543,9 @@ mod tests {
         assert!(!s.matches(Some(&json!({"a": "1", "tier": "db"}))));
         assert!(!s.matches(Some(&json!({"a": "1", "tier": "web", "legacy": "x"}))));
         assert!(!s.matches(None));
-        assert!(
-            Selector::parse(&json!({"matchExpressions": [{"key": "a", "operator": "Near"}]}))
-                .is_err()
-        );
+        assert!(LabelSelector::parse(
+            &json!({"matchExpressions": [{"key": "a", "operator": "Near"}]})
+        )
+        .is_err());
     }
 }

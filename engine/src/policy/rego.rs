@@ -374,6 +374,7 @@ impl PolicySet {
         PolicyWorker {
             engine: self.engine.clone(),
             templates,
+            poisoned: false,
         }
     }
 
@@ -522,6 +523,19 @@ impl PolicySet {
 pub struct PolicyWorker {
     engine: regorus::Engine,
     templates: Vec<regorus::Engine>,
+    /// An evaluation panicked: the engines may hold half-done state, so the worker is not
+    /// used again.
+    poisoned: bool,
+}
+
+impl PolicyWorker {
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
 }
 
 /// Compiles templates, then constraints (which need their template).

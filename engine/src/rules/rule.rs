@@ -13,6 +13,8 @@ pub struct Settings {
 pub struct Context<'a> {
     pub manifest: &'a Manifest,
     pub inventory: &'a crate::model::inventory::Inventory<'a>,
+    /// The CustomResourceDefinitions among the objects, compiled when first asked for.
+    pub crds: &'a crate::schema::crd::InputCrds<'a>,
     pub settings: &'a Settings,
     /// The rules of this run, so a rule can defer to another that covers part of its ground.
     pub active: &'a [&'static dyn Rule],

@@ -12,6 +12,41 @@ use crate::model::manifest::{json_type, preview, Manifest};
 use crate::vocab::Violation;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The CustomResourceDefinitions among the objects of one evaluation, compiled when a rule first
+/// asks (most inputs hold none, and runs without KG004/KG006 never ask). The checker builds one
+/// per evaluation and hands it to rules in their context.
+pub struct InputCrds<'a> {
+    objects: &'a [Manifest],
+    strict: bool,
+    compiled: OnceLock<CrdSchemas>,
+}
+
+impl<'a> InputCrds<'a> {
+    pub(crate) fn new(objects: &'a [Manifest], strict: bool) -> Self {
+        Self {
+            objects,
+            strict,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The compiled schemas.
+    pub fn get(&self) -> &CrdSchemas {
+        self.compiled
+            .get_or_init(|| CrdSchemas::from_manifests(self.objects, self.strict))
+    }
+}
+
+impl std::fmt::Debug for InputCrds<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputCrds")
+            .field("objects", &self.objects.len())
+            .field("compiled", &self.compiled.get().is_some())
+            .finish()
+    }
+}
 
 /// Compiled schemas of the CustomResourceDefinitions of one run.
 #[derive(Default)]

@@ -10,6 +10,7 @@ mod best_practices;
 mod cis_rules;
 mod common;
 mod docs;
+mod evaluation;
 mod fixtures;
 mod gatekeeper;
 mod loader_properties;

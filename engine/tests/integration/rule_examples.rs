@@ -88,3 +88,35 @@ fn rule_metadata_is_complete_and_ids_are_unique() {
         assert_eq!(rules::find(m.name).map(|f| f.id), Some(m.id));
     }
 }
+
+/// What each rule reports on its failing example, one snapshot per rule (ruff's shape): rule,
+/// `line:column`, JSON pointer and message of every finding of that rule. A change to what a
+/// rule says or where it points shows up as a snapshot diff.
+#[test]
+fn each_rule_reports_its_failing_example_exactly() {
+    for meta in rules::all_metas().iter().filter(|m| !m.is_retired()) {
+        let report = check(meta.id, meta.failing_example);
+        let lines: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == meta.id)
+            .map(|f| {
+                format!(
+                    "{} {}:{} {} {}",
+                    f.rule_id,
+                    f.location.line.unwrap_or(0),
+                    f.location.column.unwrap_or(0),
+                    f.pointer,
+                    f.message
+                )
+            })
+            .collect();
+        insta::with_settings!({
+            snapshot_suffix => meta.id,
+            description => format!("{} ({}): findings on its failing example", meta.id, meta.name),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!("failing_example", lines.join("\n"));
+        });
+    }
+}

@@ -57,7 +57,6 @@ spec:
     }
 }
 
-
 const DEPRECATED_APIS_YAML: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../policies/deprecated-apis.yaml"

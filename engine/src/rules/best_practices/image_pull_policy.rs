@@ -59,7 +59,6 @@ spec:
     }
 }
 
-
 /// Whether `image` names the moving `latest`: tagged `latest` (or with an empty tag) or
 /// untagged, and not pinned by digest.
 fn is_latest(image: &str) -> bool {

@@ -51,7 +51,6 @@ spec:
     }
 }
 
-
 /// The tag of an image reference, `None` if it has none; digests count as pinned.
 enum ImagePin<'a> {
     Digest,

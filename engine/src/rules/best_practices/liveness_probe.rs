@@ -68,7 +68,6 @@ spec:
     }
 }
 
-
 /// The pod spec of an object whose pods run until they are stopped; `None` for Jobs,
 /// CronJobs, run-to-completion Pods and kinds without pods.
 fn long_running_pod_spec(manifest: &Manifest) -> Option<PodSpec<'_>> {

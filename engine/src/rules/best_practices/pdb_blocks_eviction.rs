@@ -1,8 +1,9 @@
+use crate::model::selector::LabelSelector;
 use crate::model::manifest::Manifest;
 use crate::rules::best_practices::single_replica::{autoscaler, declared_replicas, is_replicated};
 use crate::rules::{Context, Rule};
 use crate::vocab::Violation;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 declare_rule! {
     /// PodDisruptionBudgets that allow no voluntary eviction of the workload they cover.
@@ -83,7 +84,6 @@ spec:
     }
 }
 
-
 /// An `IntOrString` budget: a count or a percentage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Budget {
@@ -116,52 +116,6 @@ impl std::fmt::Display for Budget {
             Budget::Percent(p) => write!(f, "{p}%"),
         }
     }
-}
-
-/// Whether a label selector matches `labels`; `None` when the selector is malformed.
-fn selector_matches(selector: &Map<String, Value>, labels: &Map<String, Value>) -> Option<bool> {
-    let label = |key: &str| labels.get(key).and_then(Value::as_str);
-    match selector.get("matchLabels") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(wanted)) => {
-            for (key, value) in wanted {
-                if label(key) != Some(value.as_str()?) {
-                    return Some(false);
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    match selector.get("matchExpressions") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(expressions)) => {
-            for e in expressions {
-                let key = e.get("key")?.as_str()?;
-                let values = || -> Option<Vec<&str>> {
-                    match e.get("values") {
-                        None | Some(Value::Null) => Some(Vec::new()),
-                        Some(v) => v.as_array()?.iter().map(Value::as_str).collect(),
-                    }
-                };
-                let operator = e.get("operator")?.as_str()?;
-                let ok = match operator {
-                    "In" | "NotIn" => {
-                        let values = values()?;
-                        let listed = label(key).is_some_and(|l| values.contains(&l));
-                        listed == (operator == "In")
-                    }
-                    "Exists" => label(key).is_some(),
-                    "DoesNotExist" => label(key).is_none(),
-                    _ => return None,
-                };
-                if !ok {
-                    return Some(false);
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    Some(true)
 }
 
 fn replica_count(n: u128) -> String {
@@ -243,8 +197,11 @@ impl Rule for PdbBlocksEviction {
         let Some(spec) = manifest.value.get("spec").and_then(Value::as_object) else {
             return;
         };
-        // A missing selector selects no pods.
-        let Some(selector) = spec.get("selector").and_then(Value::as_object) else {
+        // A missing selector selects no pods; a malformed one is the API server's to reject.
+        let Some(selector) = spec.get("selector").filter(|s| s.is_object()) else {
+            return;
+        };
+        let Ok(selector) = LabelSelector::parse(selector) else {
             return;
         };
         let (field, budget) = match (spec.get("minAvailable"), spec.get("maxUnavailable")) {
@@ -256,7 +213,6 @@ impl Rule for PdbBlocksEviction {
             return;
         };
         let namespace = object.namespace.as_deref();
-        let empty = Map::new();
         let mut selected = Vec::new();
         for workload in ["Deployment", "StatefulSet"]
             .into_iter()
@@ -264,10 +220,8 @@ impl Rule for PdbBlocksEviction {
             .filter(|w| is_replicated(w))
         {
             let labels =
-                crate::model::position::lookup(&workload.value, "/spec/template/metadata/labels")
-                    .and_then(Value::as_object)
-                    .unwrap_or(&empty);
-            if selector_matches(selector, labels) != Some(true) {
+                crate::model::position::lookup(&workload.value, "/spec/template/metadata/labels");
+            if !selector.matches(labels) {
                 continue;
             }
             // One unreadable count makes the total unknown: judge nothing.
@@ -301,53 +255,6 @@ voluntary eviction of its pods: node drains and cluster upgrades block",
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn matches(selector: Value, labels: Value) -> Option<bool> {
-        selector_matches(
-            selector.as_object().expect("selector"),
-            labels.as_object().expect("labels"),
-        )
-    }
-
-    #[test]
-    fn label_selectors() {
-        let labels = json!({"app": "web", "tier": "frontend"});
-        assert_eq!(matches(json!({}), labels.clone()), Some(true));
-        assert_eq!(
-            matches(json!({"matchLabels": {"app": "web"}}), labels.clone()),
-            Some(true)
-        );
-        assert_eq!(
-            matches(
-                json!({"matchLabels": {"app": "web", "tier": "db"}}),
-                labels.clone()
-            ),
-            Some(false)
-        );
-        let expr = |op: &str, values: Value| json!({"matchExpressions": [{"key": "tier", "operator": op, "values": values}]});
-        assert_eq!(
-            matches(expr("In", json!(["frontend", "edge"])), labels.clone()),
-            Some(true)
-        );
-        assert_eq!(
-            matches(expr("NotIn", json!(["frontend"])), labels.clone()),
-            Some(false)
-        );
-        assert_eq!(
-            matches(expr("Exists", json!([])), labels.clone()),
-            Some(true)
-        );
-        assert_eq!(
-            matches(expr("DoesNotExist", Value::Null), labels.clone()),
-            Some(false)
-        );
-        assert_eq!(matches(expr("Near", json!([])), labels.clone()), None);
-        assert_eq!(
-            matches(json!({"matchLabels": {"app": 3}}), labels.clone()),
-            None
-        );
-        assert_eq!(matches(json!({"matchLabels": ["app"]}), labels), None);
-    }
 
     #[test]
     fn budgets_round_percentages_up() {

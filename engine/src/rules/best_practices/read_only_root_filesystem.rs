@@ -68,7 +68,6 @@ spec:
     }
 }
 
-
 impl Rule for ReadOnlyRootFilesystem {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

@@ -65,7 +65,6 @@ spec:
     }
 }
 
-
 impl Rule for ReadinessProbe {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         check_probe(

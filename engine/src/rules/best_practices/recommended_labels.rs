@@ -68,7 +68,6 @@ spec:
     }
 }
 
-
 impl Rule for RecommendedLabels {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;

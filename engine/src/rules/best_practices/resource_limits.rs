@@ -58,7 +58,6 @@ spec:
     }
 }
 
-
 impl Rule for ResourceLimits {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;

@@ -64,7 +64,6 @@ spec:
     }
 }
 
-
 impl Rule for ResourceRequests {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

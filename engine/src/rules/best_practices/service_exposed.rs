@@ -52,7 +52,6 @@ spec:
     }
 }
 
-
 /// `80/TCP`, with ` (node port 30080)` when `node_ports` and one is given.
 fn describe_port(port: &Value, node_ports: bool) -> Option<String> {
     let number = port.get("port")?.as_u64()?;

@@ -78,7 +78,6 @@ spec:
     }
 }
 
-
 /// Whether the object is a Deployment or StatefulSet, the replicated kinds judged here.
 pub(super) fn is_replicated(manifest: &Manifest) -> bool {
     manifest.object.group() == "apps"

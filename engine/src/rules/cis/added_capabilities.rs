@@ -51,7 +51,6 @@ spec:
     }
 }
 
-
 impl Rule for AddedCapabilities {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

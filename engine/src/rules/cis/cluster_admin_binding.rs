@@ -50,7 +50,6 @@ subjects:
     }
 }
 
-
 impl Rule for ClusterAdminBinding {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(binding) = Binding::of(cx.manifest) else {

@@ -43,7 +43,6 @@ rules:
     }
 }
 
-
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["update", "patch"]),
     group: "certificates.k8s.io",

@@ -39,7 +39,6 @@ data:
     }
 }
 
-
 impl Rule for DefaultNamespace {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let object = &cx.manifest.object;

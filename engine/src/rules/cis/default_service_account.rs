@@ -37,7 +37,6 @@ automountServiceAccountToken: false
     }
 }
 
-
 impl Rule for DefaultServiceAccount {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;

@@ -43,7 +43,6 @@ spec:
     }
 }
 
-
 /// Namespaces Kubernetes creates for itself.
 const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 

@@ -37,7 +37,6 @@ metadata:
     }
 }
 
-
 impl Rule for NamespaceWithoutPodSecurity {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let object = &cx.manifest.object;

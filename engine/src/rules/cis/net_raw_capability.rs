@@ -50,7 +50,6 @@ spec:
     }
 }
 
-
 impl Rule for NetRawCapability {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

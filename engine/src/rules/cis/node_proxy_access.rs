@@ -38,7 +38,6 @@ rules:
     }
 }
 
-
 const ACCESS: Access = Access {
     verbs: Verbs::Any,
     group: CORE_GROUP,

@@ -41,7 +41,6 @@ rules:
     }
 }
 
-
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["create"]),
     group: CORE_GROUP,

@@ -40,7 +40,6 @@ rules:
     }
 }
 
-
 const VERBS: [&str; 3] = ["bind", "escalate", "impersonate"];
 
 /// What each verb allows, for messages.

@@ -39,7 +39,6 @@ rules:
     }
 }
 
-
 /// What a `*` in each field covers, for messages.
 fn covers(field: &str) -> &'static str {
     match field {

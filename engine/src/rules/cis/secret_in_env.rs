@@ -57,7 +57,6 @@ spec:
     }
 }
 
-
 /// The entries of a container's list field (`env`, `envFrom`) with their indices.
 fn list<'a>(c: &Container<'a>, field: &str) -> impl Iterator<Item = (usize, &'a Value)> + 'a {
     c.value

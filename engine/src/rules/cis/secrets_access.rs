@@ -42,7 +42,6 @@ rules:
     }
 }
 
-
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["get", "list", "watch"]),
     group: CORE_GROUP,

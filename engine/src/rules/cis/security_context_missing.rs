@@ -48,7 +48,6 @@ spec:
     }
 }
 
-
 fn is_empty(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,

@@ -65,7 +65,6 @@ spec:
     }
 }
 
-
 const FIELD: &str = "automountServiceAccountToken";
 
 impl Rule for ServiceAccountTokenAutomount {

@@ -48,7 +48,6 @@ subjects:
     }
 }
 
-
 impl Rule for SystemMastersBinding {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(binding) = Binding::of(cx.manifest) else {

@@ -39,7 +39,6 @@ rules:
     }
 }
 
-
 const ACCESS: Access = Access {
     verbs: Verbs::OneOf(&["create", "update", "patch", "delete"]),
     group: "admissionregistration.k8s.io",

@@ -44,13 +44,10 @@ spec:
     }
 }
 
-
 impl Rule for CustomResourceSchema {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         // The CRDs travelling with the resources come first: they are what will be applied.
-        if !cx
-            .inventory
-            .crd_schemas(cx.schema.strict())
+        if !cx.crds.get()
             .validate(cx.manifest, out)
         {
             cx.schema.crds().validate(cx.manifest, out);

@@ -63,7 +63,6 @@ spec:
     }
 }
 
-
 impl Rule for KubernetesSchema {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let schemas = match cx.schema.builtin() {

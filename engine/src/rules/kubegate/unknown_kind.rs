@@ -40,7 +40,6 @@ spec:
     }
 }
 
-
 impl Rule for UnknownKind {
     /// Objects no schema describes are a note unless the run asks them to fail.
     fn advisory(&self, cx: &Context<'_>) -> bool {
@@ -63,9 +62,7 @@ impl Rule for UnknownKind {
             return;
         }
         let group = object.group();
-        if cx
-            .inventory
-            .crd_schemas(cx.schema.strict())
+        if cx.crds.get()
             .defines(group, &object.kind)
             || cx.schema.crds().defines(group, &object.kind)
         {

@@ -44,7 +44,6 @@ spec:
     }
 }
 
-
 fn wrong_type(
     out: &mut Vec<Violation>,
     pointer: String,

@@ -42,7 +42,6 @@ spec:
     }
 }
 
-
 impl Rule for AllowPrivilegeEscalation {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 8 {

@@ -49,7 +49,6 @@ spec:
     }
 }
 
-
 /// The type of a set `appArmorProfile`, if it is not allowed (an unset `type` is `""`).
 fn bad_type(profile: Option<&Value>) -> Option<&str> {
     let profile = profile?.as_object()?;

@@ -63,7 +63,6 @@ spec:
     }
 }
 
-
 impl Rule for CapabilitiesBaseline {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

@@ -48,7 +48,6 @@ spec:
     }
 }
 
-
 impl Rule for CapabilitiesRestricted {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 22 {

@@ -53,7 +53,6 @@ spec:
     }
 }
 
-
 impl Rule for HostNamespaces {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;

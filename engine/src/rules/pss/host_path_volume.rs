@@ -46,7 +46,6 @@ spec:
     }
 }
 
-
 impl Rule for HostPathVolume {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;

@@ -43,7 +43,6 @@ spec:
     }
 }
 
-
 impl Rule for HostPorts {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

@@ -42,7 +42,6 @@ spec:
     }
 }
 
-
 impl Rule for PrivilegedContainer {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;

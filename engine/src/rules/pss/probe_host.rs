@@ -49,7 +49,6 @@ spec:
     }
 }
 
-
 const HANDLERS: [(&str, &str); 5] = [
     ("livenessProbe", ""),
     ("readinessProbe", ""),

@@ -44,7 +44,6 @@ spec:
     }
 }
 
-
 /// Containers whose `procMount` is set to anything but `Default`, with the value.
 pub(crate) fn unmasked<'a>(spec: &PodSpec<'a>) -> Vec<(Container<'a>, &'a str)> {
     spec.containers()

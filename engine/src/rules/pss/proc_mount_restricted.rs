@@ -43,7 +43,6 @@ spec:
     }
 }
 
-
 impl Rule for ProcMountRestricted {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if minor(cx) < 35 {

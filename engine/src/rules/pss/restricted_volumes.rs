@@ -89,7 +89,6 @@ spec:
     }
 }
 
-
 /// The restricted type a volume uses, or `None` if it is allowed. A volume with no source at
 /// all is an `emptyDir`: the API server defaults it so before admission.
 fn restricted_type(volume: &serde_json::Map<String, Value>) -> Option<&'static str> {

@@ -44,7 +44,6 @@ spec:
     }
 }
 
-
 impl Rule for RunAsNonRoot {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

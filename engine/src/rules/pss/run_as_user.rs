@@ -43,7 +43,6 @@ spec:
     }
 }
 
-
 fn is_root(value: Option<&Value>) -> bool {
     value.and_then(Value::as_i64) == Some(0)
 }

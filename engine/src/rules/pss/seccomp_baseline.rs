@@ -48,7 +48,6 @@ spec:
     }
 }
 
-
 /// The type of a set `seccompProfile` (`""` when its `type` is missing), or `None` if unset.
 pub(crate) fn profile_type(profile: Option<&Value>) -> Option<&str> {
     let profile = profile?.as_object()?;

@@ -47,7 +47,6 @@ spec:
     }
 }
 
-
 /// What is wrong with one `seLinuxOptions` object, as `(field, description)` parts.
 fn problems(options: &Value, allow_engine_type: bool) -> Vec<(&'static str, String)> {
     let mut parts = Vec::new();

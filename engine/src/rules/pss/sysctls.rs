@@ -65,7 +65,6 @@ spec:
     }
 }
 
-
 fn allowed(name: &str, minor: u32) -> bool {
     SAFE_SYSCTLS
         .iter()

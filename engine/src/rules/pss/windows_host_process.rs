@@ -49,7 +49,6 @@ spec:
     }
 }
 
-
 impl Rule for WindowsHostProcess {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(spec) = pod_spec(cx.manifest) else {

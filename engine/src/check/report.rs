@@ -1,0 +1,189 @@
+//! What a run produces: [`Finding`]s with their resolved [`Location`], sorted into a
+//! deterministic [`Report`] with its [`Summary`].
+
+use super::Raw;
+use crate::load::LoadError;
+use crate::model::manifest::{Manifest, ObjectRef, SourceFile};
+use crate::vocab::Severity;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Where a finding is: always a file, and a line and column when the object has source text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+/// One rule violation on one object, with its resolved position.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule_id: Cow<'static, str>,
+    pub rule_name: Cow<'static, str>,
+    pub severity: Severity,
+    pub message: String,
+    pub object: ObjectRef,
+    /// JSON pointer of the offending field within the object.
+    pub pointer: String,
+    pub location: Location,
+    /// The Helm template that rendered the object, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The policy file of a Rego rule's finding (built-in rules have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Extra keys of a Rego message object (everything but `msg` and `path`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+    /// Reported but never failing a run (a Gatekeeper constraint in `dryrun`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
+    /// Already present at the `--diff-base` revision (never fails a run).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
+    #[serde(skip)]
+    pub source: Arc<SourceFile>,
+    #[serde(skip)]
+    pub document_index: usize,
+    #[serde(skip)]
+    pub item_index: Option<usize>,
+}
+
+impl Finding {
+    pub(super) fn new(raw: Raw, manifest: &Manifest) -> Self {
+        let position = manifest.locate(&raw.violation.pointer);
+        Finding {
+            rule_id: raw.id,
+            rule_name: raw.name,
+            severity: raw.severity,
+            message: raw.violation.message,
+            object: manifest.object.clone(),
+            pointer: raw.violation.pointer,
+            location: Location {
+                file: manifest.source.name.clone(),
+                line: position.map(|p| p.line),
+                column: position.map(|p| p.column),
+            },
+            template: manifest.template.clone(),
+            policy: raw.policy,
+            details: raw.details,
+            advisory: raw.advisory,
+            existing: false,
+            source: manifest.source.clone(),
+            document_index: manifest.document_index,
+            item_index: manifest.item_index,
+        }
+    }
+
+    /// The order of the report: file, document, list item, position, rule, pointer, message.
+    pub(super) fn order(&self, other: &Self) -> Ordering {
+        (
+            &self.location.file,
+            self.document_index,
+            self.item_index,
+            self.location.line,
+            self.location.column,
+        )
+            .cmp(&(
+                &other.location.file,
+                other.document_index,
+                other.item_index,
+                other.location.line,
+                other.location.column,
+            ))
+            .then_with(|| self.rule_id.cmp(&other.rule_id))
+            .then_with(|| self.pointer.cmp(&other.pointer))
+            .then_with(|| self.message.cmp(&other.message))
+    }
+}
+
+/// Counts for the summary line and the JSON `summary` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub files: usize,
+    pub objects: usize,
+    pub findings: usize,
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub errors: usize,
+}
+
+impl Summary {
+    /// Sets the finding counts (total and per severity) from `findings`.
+    pub fn count(&mut self, findings: &[Finding]) {
+        self.findings = findings.len();
+        (self.critical, self.high, self.medium, self.low) = (0, 0, 0, 0);
+        for f in findings {
+            match f.severity {
+                Severity::Critical => self.critical += 1,
+                Severity::High => self.high += 1,
+                Severity::Medium => self.medium += 1,
+                Severity::Low => self.low += 1,
+            }
+        }
+    }
+}
+
+/// The result of a run: sorted findings, load and evaluation errors, counts.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub errors: Vec<LoadError>,
+    pub summary: Summary,
+    /// Every object checked, as `(file, object)`, in input order (also those without findings).
+    #[serde(skip)]
+    pub objects: Vec<(String, ObjectRef)>,
+    /// Ids of the rules that ran (built-in rules, then policy rules).
+    #[serde(skip)]
+    pub rules_run: Vec<String>,
+    /// Configuration exemptions (namespaces and objects) that suppressed no finding in this
+    /// evaluation, described (`exemptions.objects[0] (kind: Deployment, name: legacy)`).
+    #[serde(skip)]
+    pub unused_exemptions: Vec<String>,
+}
+
+impl Report {
+    /// Marks the findings that `base` (the same paths at an earlier revision) already had. A
+    /// finding matches by rule, object (kind, namespace, name) and field, never by line, so
+    /// moved code is not new; each base finding matches at most one current finding.
+    pub fn mark_existing(&mut self, base: &Report) {
+        fn key(f: &Finding) -> (String, String, Option<String>, Option<String>, String) {
+            (
+                f.rule_id.to_string(),
+                f.object.kind.clone(),
+                f.object.namespace.clone(),
+                f.object.name.clone(),
+                f.pointer.clone(),
+            )
+        }
+        let mut remaining: BTreeMap<_, usize> = BTreeMap::new();
+        for f in &base.findings {
+            *remaining.entry(key(f)).or_default() += 1;
+        }
+        for f in &mut self.findings {
+            if let Some(n) = remaining.get_mut(&key(f)).filter(|n| **n > 0) {
+                *n -= 1;
+                f.existing = true;
+            }
+        }
+    }
+
+    /// Keeps only the findings `keep` accepts, and recounts the summary.
+    pub fn retain_findings(&mut self, keep: impl FnMut(&Finding) -> bool) {
+        self.findings.retain(keep);
+        self.summary.count(&self.findings);
+    }
+
+    /// Whether any finding is at or above `threshold`.
+    pub fn has_findings_at_or_above(&self, threshold: Severity) -> bool {
+        self.findings
+            .iter()
+            .any(|f| !f.advisory && !f.existing && f.severity >= threshold)
+    }
+}

@@ -1,0 +1,147 @@
+//! The one evaluation path: a run and an admission request go through `Checker::evaluate`, which
+//! decides from each rule's declared scope what it can judge, and applies every exemption.
+
+use kubegate_engine::check::exemption::{ConfigExemptions, Exemptions, ObjectExemption};
+use kubegate_engine::check::Subject;
+use kubegate_engine::{Checker, Loaded, Loader, Manifest};
+
+fn load(text: &str) -> Loaded {
+    let (manifests, errors) = Loader::default().load_text("input.yaml", text.to_owned());
+    assert!(errors.is_empty(), "{errors:?}");
+    Loaded {
+        manifests,
+        errors,
+        files: 1,
+    }
+}
+
+fn ids(report: &kubegate_engine::Report) -> Vec<&str> {
+    report.findings.iter().map(|f| f.rule_id.as_ref()).collect()
+}
+
+const NAMESPACE_AND_DEPLOYMENT: &str = "apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27.2
+";
+
+/// KG401 (no NetworkPolicy in the namespace) and KG208 (single replica, no autoscaler) need
+/// the other objects: a run judges them, one admission request never does.
+#[test]
+fn whole_input_rules_judge_a_run_but_not_an_admission_request() {
+    let checker = Checker::default();
+    let loaded = load(NAMESPACE_AND_DEPLOYMENT);
+    let run = checker.evaluate(Subject::Run(&loaded));
+    assert!(ids(&run).contains(&"KG401"), "{:?}", ids(&run));
+    assert!(ids(&run).contains(&"KG208"), "{:?}", ids(&run));
+    for object in &loaded.manifests {
+        let value = object.value.clone();
+        let alone = Manifest::from_value(value, "admission:test").expect("object");
+        let admitted = checker.evaluate(Subject::Admission {
+            object: &alone,
+            review: &serde_json::Value::Null,
+        });
+        for id in ["KG401", "KG208", "KG212", "KG306"] {
+            assert!(!ids(&admitted).contains(&id), "{id} judged one request");
+        }
+        assert!(admitted.rules_run.iter().all(|r| r != "KG401"));
+        // The object rules still run on it: the Deployment has no probes, limits, ….
+        if object.object.kind == "Deployment" {
+            assert!(ids(&admitted).contains(&"KG204"), "{:?}", ids(&admitted));
+        }
+    }
+    assert_eq!(checker.rule_count(false) - checker.rule_count(true), 4);
+}
+
+/// An exemption annotation for a whole-input rule on an admitted object is not "unused": the
+/// rule could not run there (no KG002), while in a run it is used.
+#[test]
+fn exemption_annotations_for_rules_that_cannot_run_are_not_reported_unused() {
+    let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    exempt.kubegate.io/KG401: \"policies live in the platform repo; NET-12\"\n";
+    let checker = Checker::default();
+    let loaded = load(text);
+    let run = checker.check(&loaded);
+    assert!(
+        !ids(&run).contains(&"KG401") && !ids(&run).contains(&"KG002"),
+        "{:?}",
+        ids(&run)
+    );
+    let alone =
+        Manifest::from_value(loaded.manifests[0].value.clone(), "admission:test").expect("object");
+    let admitted = checker.evaluate(Subject::Admission {
+        object: &alone,
+        review: &serde_json::Value::Null,
+    });
+    assert!(!ids(&admitted).contains(&"KG002"), "{:?}", ids(&admitted));
+}
+
+/// Configuration exemptions are applied by the checker (the same for both front ends) and the
+/// ones that suppressed nothing are listed.
+#[test]
+fn configuration_exemptions_apply_inside_the_engine_and_unused_ones_are_listed() {
+    let exemptions = ConfigExemptions {
+        exemptions: Exemptions {
+            namespaces: vec!["kube-*".into()],
+            paths: vec!["vendor/**".into()],
+            objects: vec![
+                ObjectExemption {
+                    kind: Some("Deployment".into()),
+                    name: Some("we*".into()),
+                    rules: vec!["KG204".into(), "readiness-probe-missing".into()],
+                    reason: "probes come with the next release".into(),
+                    ..ObjectExemption::default()
+                },
+                ObjectExemption {
+                    kind: Some("StatefulSet".into()),
+                    reason: "none in this input".into(),
+                    ..ObjectExemption::default()
+                },
+            ],
+        },
+        base: std::env::current_dir().expect("cwd"),
+    };
+    let loaded = load(NAMESPACE_AND_DEPLOYMENT);
+    let plain = Checker::default().check(&loaded);
+    let checker = Checker::default().with_exemptions(exemptions);
+    let exempted = checker.check(&loaded);
+    assert!(ids(&plain).contains(&"KG204") && ids(&plain).contains(&"KG205"));
+    assert!(!ids(&exempted).contains(&"KG204"), "{:?}", ids(&exempted));
+    assert!(
+        !ids(&exempted).contains(&"KG205"),
+        "by name: {:?}",
+        ids(&exempted)
+    );
+    assert_eq!(plain.findings.len() - exempted.findings.len(), 2);
+    assert_eq!(exempted.summary.findings, exempted.findings.len());
+    assert_eq!(
+        exempted.unused_exemptions,
+        [
+            "exemptions.namespaces[0] (kube-*)",
+            "exemptions.objects[1] (kind: StatefulSet)"
+        ],
+        "path exemptions act when files are read, so they are never listed"
+    );
+    let alone =
+        Manifest::from_value(loaded.manifests[1].value.clone(), "admission:test").expect("object");
+    let admitted = checker.evaluate(Subject::Admission {
+        object: &alone,
+        review: &serde_json::Value::Null,
+    });
+    assert!(!ids(&admitted).contains(&"KG204"), "{:?}", ids(&admitted));
+}
