@@ -2,7 +2,7 @@
 //! (no I/O), so every decision is testable without a server.
 
 use crate::policy::PolicyState;
-use kubegate_engine::config::{Enforcement, FailureMode};
+use kubegate_engine::{Enforcement, FailureMode};
 use kubegate_engine::{Finding, Manifest};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -154,7 +154,7 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
         && settings
             .exclude_namespaces
             .iter()
-            .any(|p| kubegate_engine::model::pattern::glob(p, &request.namespace))
+            .any(|p| kubegate_engine::name_matches(p, &request.namespace))
     {
         return skipped(request, "namespace excluded");
     }
@@ -336,7 +336,7 @@ pub fn one_line(finding: &Finding) -> String {
     }
 }
 
-pub use kubegate_engine::model::position::dotted;
+pub use kubegate_engine::dotted;
 
 /// A warning the API server accepts: one line, at most [`MAX_WARNING_CHARS`] characters.
 pub fn warning(text: &str) -> String {

@@ -1,9 +1,9 @@
 //! The loaded policy set: configuration, built-in rules, Rego policies and the webhook's own
 //! settings, built by the same [`Setup`] as `kubegate check` so both give the same verdicts.
 
-use kubegate_engine::check::{Checker, Subject};
-use kubegate_engine::config::setup::Setup;
-use kubegate_engine::config::{Config, Enforcement, FailureMode};
+use kubegate_engine::Setup;
+use kubegate_engine::{Checker, Subject};
+use kubegate_engine::{Config, Enforcement, FailureMode};
 use kubegate_engine::{Finding, Manifest, Report, Severity};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -33,9 +33,9 @@ pub struct PolicySource {
 #[derive(Debug, Error)]
 pub enum PolicyLoadError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Config(Vec<kubegate_engine::config::ConfigError>),
+    Config(Vec<kubegate_engine::ConfigError>),
     #[error(transparent)]
-    Setup(#[from] kubegate_engine::config::setup::SetupError),
+    Setup(#[from] kubegate_engine::SetupError),
 }
 
 /// The webhook's section of the configuration, with defaults applied.
@@ -129,7 +129,7 @@ impl PolicyState {
             .webhook
             .enforcement
             .iter()
-            .filter(|(p, _)| p.contains('*') && kubegate_engine::model::pattern::glob(p, id))
+            .filter(|(p, _)| p.contains('*') && kubegate_engine::name_matches(p, id))
             .max_by_key(|(p, _)| p.len())
         {
             return *e;
@@ -147,7 +147,7 @@ impl PolicyState {
 /// Compiles every built-in kind's schema before the first request, so no admission pays for
 /// it (about 70 ms once per process; reloads reuse the compiled schemas).
 fn warm_schemas(checker: &Checker) {
-    if !checker.runs(kubegate_engine::rules::KUBERNETES_SCHEMA_ID) {
+    if !checker.runs(kubegate_engine::registry::KUBERNETES_SCHEMA_ID) {
         return;
     }
     let started = std::time::Instant::now();

@@ -14,7 +14,7 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use kubegate_engine::config::Enforcement;
+use kubegate_engine::Enforcement;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;

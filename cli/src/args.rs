@@ -1,9 +1,9 @@
 //! Command-line arguments as parsed. `main` turns them into engine calls.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kubegate_engine::rules::pss::{PssLevel, PssVersion};
-use kubegate_engine::schema::builtin::{KubeVersion, UnknownKinds};
 use kubegate_engine::Severity;
+use kubegate_engine::{KubeVersion, UnknownKinds};
+use kubegate_engine::{PssLevel, PssVersion};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -372,12 +372,12 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 
 fn parse_pss_level(s: &str) -> Result<PssLevel, String> {
     s.parse()
-        .map_err(|e: kubegate_engine::rules::pss::PssError| e.to_string())
+        .map_err(|e: kubegate_engine::PssError| e.to_string())
 }
 
 fn parse_kube_version(s: &str) -> Result<KubeVersion, String> {
     s.parse()
-        .map_err(|e: kubegate_engine::schema::builtin::SchemaError| e.to_string())
+        .map_err(|e: kubegate_engine::SchemaError| e.to_string())
 }
 
 fn parse_unknown_kinds(s: &str) -> Result<UnknownKinds, String> {
@@ -386,7 +386,7 @@ fn parse_unknown_kinds(s: &str) -> Result<UnknownKinds, String> {
 
 fn parse_pss_version(s: &str) -> Result<PssVersion, String> {
     s.parse()
-        .map_err(|e: kubegate_engine::rules::pss::PssError| e.to_string())
+        .map_err(|e: kubegate_engine::PssError| e.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -7,9 +7,9 @@ mod webhook;
 
 use args::{CheckArgs, Cli, Command, Format, TestFormat, WebhookCommand};
 use clap::Parser;
-use kubegate_engine::config::setup::{Setup, SetupError};
-use kubegate_engine::config::Config;
+use kubegate_engine::Config;
 use kubegate_engine::{Input, Limits, Loader};
+use kubegate_engine::{Setup, SetupError};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -77,7 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// `kubegate schemas`: the bundled versions and where they come from, or one version's kinds.
 fn schemas_text(args: &args::SchemasArgs) -> anyhow::Result<String> {
-    use kubegate_engine::schema::builtin;
+    use kubegate_engine::schemas as builtin;
     let mut text = String::new();
     if let Some(version) = args.kube_version {
         for (api_version, kind) in builtin::kinds(version)? {
@@ -132,7 +132,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     if let Some(version) = args.pss_version {
         setup.pss.version = version;
     } else if let (Some(version), None) = (args.kube_version, config.pss.version.as_deref()) {
-        setup.pss.version = kubegate_engine::rules::pss::PssVersion::v1(version.minor)?;
+        setup.pss.version = kubegate_engine::PssVersion::v1(version.minor)?;
     }
     if let Some(version) = args.kube_version {
         setup.kube_version = Some(version);
@@ -193,7 +193,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         helm_values.extend(args.helm_values.iter().cloned());
         let mut helm_set = config.render.helm.set.clone();
         helm_set.extend(args.helm_set.iter().cloned());
-        loader = loader.with_render(kubegate_engine::source::render::RenderSettings {
+        loader = loader.with_render(kubegate_engine::RenderSettings {
             kustomize: config.render.kustomize.unwrap_or(true),
             helm: config.render.helm.enabled.unwrap_or(true),
             helm_values,
@@ -208,18 +208,16 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         .collect();
     let repo = if args.staged || args.diff_base.is_some() {
         let cwd = std::env::current_dir()?;
-        Some(
-            kubegate_engine::source::git::Repo::discover(&cwd).map_err(|e| {
-                anyhow::anyhow!(
-                    "{} needs a git repository: {e}",
-                    if args.staged {
-                        "--staged"
-                    } else {
-                        "--diff-base"
-                    }
-                )
-            })?,
-        )
+        Some(kubegate_engine::Repo::discover(&cwd).map_err(|e| {
+            anyhow::anyhow!(
+                "{} needs a git repository: {e}",
+                if args.staged {
+                    "--staged"
+                } else {
+                    "--diff-base"
+                }
+            )
+        })?)
     } else {
         None
     };
@@ -312,7 +310,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 
 /// `kubegate test`: exit 0 when every test passes, 1 on a failure or error.
 fn policy_tests(args: &args::TestArgs) -> u8 {
-    use kubegate_engine::policy::verify::{run, TestStatus};
+    use kubegate_engine::policy_tests::{run, TestStatus};
     let results = run(&args.paths);
     let count = |f: fn(&TestStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
     let passed = count(|s| matches!(s, TestStatus::Pass));
@@ -385,7 +383,7 @@ const HOOK_MARKER: &str = "# kubegate pre-commit hook";
 /// `kubegate install-hook`: writes `<hooks dir>/pre-commit` (honouring core.hooksPath).
 fn install_hook(args: &args::InstallHookArgs) -> anyhow::Result<u8> {
     let cwd = std::env::current_dir()?;
-    let hooks = kubegate_engine::source::git::Repo::discover(&cwd)
+    let hooks = kubegate_engine::Repo::discover(&cwd)
         .map_err(|e| anyhow::anyhow!("install-hook needs a git repository: {e}"))?
         .hooks_dir()?;
     std::fs::create_dir_all(&hooks)?;
@@ -426,7 +424,7 @@ fn make_executable(_path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// The configuration: `--config`, else the nearest `.kubegate.yaml`, else defaults.
-fn load_config(args: &CheckArgs) -> Result<Config, Vec<kubegate_engine::config::ConfigError>> {
+fn load_config(args: &CheckArgs) -> Result<Config, Vec<kubegate_engine::ConfigError>> {
     let path = match (&args.config, args.no_config) {
         (_, true) => None,
         (Some(path), _) => Some(path.clone()),

@@ -1,9 +1,9 @@
 //! `kubegate rules` and `kubegate explain`.
 
 use crate::args::{ExplainArgs, RulesArgs, RulesFormat};
-use kubegate_engine::policy::rego::{PolicyOptions, PolicyRule, PolicySet};
-use kubegate_engine::rules;
-use kubegate_engine::rules::catalog::{Catalog, RuleInfo};
+use kubegate_engine::registry as rules;
+use kubegate_engine::{Catalog, RuleInfo};
+use kubegate_engine::{PolicyOptions, PolicyRule, PolicySet};
 use std::fmt::Write;
 
 pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
@@ -40,7 +40,7 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
         Vec::new()
     };
     Ok(match args.format {
-        RulesFormat::Markdown => kubegate_engine::rules::docs::rules_markdown(),
+        RulesFormat::Markdown => kubegate_engine::registry::rules_markdown(),
         RulesFormat::Json => {
             let mut all: Vec<serde_json::Value> = infos
                 .iter()

@@ -254,7 +254,7 @@ fn check_findings(object: &Value, dir: &Path) -> Vec<(String, String, String)> {
             "--format",
             "json",
             "--skip-rules",
-            &kubegate_engine::rules::whole_input_ids().join(","),
+            &kubegate_engine::registry::whole_input_ids().join(","),
         ])
         .arg("--policy")
         .arg(testdata("admission/policy"))
@@ -380,8 +380,7 @@ fn the_deploy_files_pass_kubegate_restricted_and_their_configuration_loads() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/base/configmap.yaml"),
     )
     .expect("configmap.yaml");
-    let stream =
-        kubegate_engine::load::yaml::parse_stream(&text, &kubegate_engine::Limits::default());
+    let stream = kubegate_engine::parse_stream(&text, &kubegate_engine::Limits::default());
     assert!(stream.error.is_none());
     let dir = tempfile::tempdir().expect("tempdir");
     for doc in &stream.documents {
@@ -389,11 +388,11 @@ fn the_deploy_files_pass_kubegate_restricted_and_their_configuration_loads() {
             std::fs::write(dir.path().join(key), value.as_str().expect("text")).expect("write");
         }
     }
-    let config = kubegate_engine::config::Config::load(&dir.path().join("kubegate.yaml"))
+    let config = kubegate_engine::Config::load(&dir.path().join("kubegate.yaml"))
         .expect("the shipped kubegate.yaml is valid");
     assert_eq!(
         config.webhook.failure_mode,
-        Some(kubegate_engine::config::FailureMode::Deny)
+        Some(kubegate_engine::FailureMode::Deny)
     );
     let source = kubegate_webhook::policy::PolicySource {
         config: Some(dir.path().join("kubegate.yaml")),

@@ -4,7 +4,6 @@
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::Bencher;
-use kubegate_engine::schema::builtin as kube_schema;
 use kubegate_engine::{corpus, Checker, Input, Loaded, Loader};
 
 // The same allocator as the `kubegate` binary, so the figures are the shipped ones.
@@ -24,7 +23,7 @@ fn parse_only(bencher: Bencher) {
     let limits = kubegate_engine::Limits::default();
     bencher
         .counter(BytesCount::of_str(&text))
-        .bench(|| kubegate_engine::load::yaml::parse_stream(divan::black_box(&text), &limits));
+        .bench(|| kubegate_engine::parse_stream(divan::black_box(&text), &limits));
 }
 
 /// Built-in rules and exemptions over already-loaded objects, parallel.
@@ -88,17 +87,15 @@ fn end_to_end_directory_without_schema(bencher: Bencher) {
 /// pays it), register the newest version's definitions, compile every kind's validator.
 #[divan::bench(sample_count = 10)]
 fn schema_compile_all_kinds(bencher: Bencher) {
-    let version = kube_schema::newest().expect("bundle");
-    bencher.bench(|| {
-        let schemas = kube_schema::BuiltinSchemas::new(version, true).expect("schemas");
-        schemas.compile_all().expect("every kind compiles")
-    });
+    let version = kubegate_engine::schemas::newest().expect("bundle");
+    bencher
+        .bench(|| kubegate_engine::bench::compile_all_kinds(version).expect("every kind compiles"));
 }
 
 /// Inflating and parsing the bundle, which every process pays once.
 #[divan::bench(sample_count = 10)]
 fn schema_bundle_parse(bencher: Bencher) {
-    bencher.bench(kube_schema::parse_bundle_uncached);
+    bencher.bench(kubegate_engine::bench::parse_bundle_uncached);
 }
 
 /// Load + built-in rules + 30 Gatekeeper-style templates (each with a constraint matching every
@@ -118,8 +115,7 @@ fn end_to_end_with_30_templates(bencher: Bencher) {
         std::fs::write(input_dir.join(name), text).expect("write corpus");
     }
     let policies =
-        kubegate_engine::policy::rego::PolicySet::load(&[policy_dir], &Default::default())
-            .expect("policies");
+        kubegate_engine::PolicySet::load(&[policy_dir], &Default::default()).expect("policies");
     let checker = Checker::default().with_policies(std::sync::Arc::new(policies));
     let inputs = [Input::Path(input_dir)];
     bencher.counter(ItemsCount::new(count)).bench(|| {

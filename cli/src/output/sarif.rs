@@ -1,6 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0, as GitHub code scanning and other CI tools read it.
 
-use kubegate_engine::rules::catalog::Catalog;
+use kubegate_engine::Catalog;
 use kubegate_engine::{Finding, Report, Severity};
 use serde_json::{json, Value};
 
@@ -51,7 +51,7 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|id| {
             let finding = report.findings.iter().find(|f| f.rule_id == *id);
-            let info = kubegate_engine::rules::find(id).and_then(|m| catalog.map(|c| c.info(m)));
+            let info = kubegate_engine::registry::find(id).and_then(|m| catalog.map(|c| c.info(m)));
             match (info, finding) {
                 (Some(info), _) => json!({
                     "id": info.id,

@@ -154,7 +154,7 @@ pub enum Enforcement {
     DryRun,
 }
 
-pub use crate::check::exemption::{Exemptions, ObjectExemption};
+pub use crate::check::exemption::Exemptions;
 
 impl Config {
     /// The nearest `.kubegate.yaml` in `start` or a parent directory.

@@ -98,11 +98,6 @@ impl<'a> Container<'a> {
         format!("{what} {:?}", self.name())
     }
 
-    /// The container's `securityContext`, when it is a mapping.
-    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
-        self.value.get("securityContext")?.as_object()
-    }
-
     pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
         let mut value = self.value.get(*path.first()?)?;
         for key in &path[1..] {
@@ -136,11 +131,6 @@ impl<'a> PodSpec<'a> {
 
     pub fn field_pointer(&self, field: &str) -> String {
         format!("{}/{}", self.pointer, field)
-    }
-
-    /// The pod-level `securityContext`, when it is a mapping.
-    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
-        self.spec.get("securityContext")?.as_object()
     }
 
     /// A field of the pod-level `securityContext`.

@@ -22,8 +22,6 @@ const BENCHMARK_FILES: [(&str, &str); 1] = [(
     )),
 )];
 
-/// The pack whose rules always run.
-pub const ALWAYS_ON: &str = "kubegate";
 /// The pack that implements the Pod Security Standards; its profiles are the PSS levels.
 pub const PSS_PACK: &str = "pss";
 
@@ -475,7 +473,7 @@ mod tests {
         assert!(catalog
             .packs
             .iter()
-            .any(|p| p.name == ALWAYS_ON && p.always_on));
+            .any(|p| p.name == "kubegate" && p.always_on));
         assert_eq!(catalog.severity("KG101"), Severity::Critical);
         assert_eq!(
             catalog.benchmarks("KG101"),

@@ -106,7 +106,7 @@ pub mod pss;
 mod registry;
 mod rule;
 
-pub use registry::{all_metas, builtin, find, whole_input_ids, RETIRED};
+pub use registry::{all_metas, builtin, find, whole_input_ids};
 pub use rule::{Context, Declared, Rule, Settings};
 
 /// The rule that needs the bundled Kubernetes schemas (and the target version to be bundled).

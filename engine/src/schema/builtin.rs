@@ -178,7 +178,7 @@ fn parse_bundle() -> Result<Parsed, SchemaError> {
 
 /// Inflates and parses the bundle without caching it; returns its number of definitions (for
 /// the start-up benchmark).
-#[doc(hidden)]
+#[cfg(feature = "bench")]
 pub fn parse_bundle_uncached() -> Result<usize, SchemaError> {
     parse_bundle().map(|p| p.schemas.len())
 }

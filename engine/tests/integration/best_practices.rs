@@ -5,8 +5,8 @@
 use crate::common;
 
 use common::positions;
-use kubegate_engine::rules::catalog::Catalog;
-use kubegate_engine::{rules, Checker, Input, Loader, Report, Settings, Severity};
+use kubegate_engine::Catalog;
+use kubegate_engine::{registry as rules, Checker, Input, Loader, Report, Settings, Severity};
 use std::path::PathBuf;
 
 const BEST_PRACTICES: [&str; 12] = [

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{positions, testdata};
-use kubegate_engine::rules::catalog::Catalog;
+use kubegate_engine::Catalog;
 use kubegate_engine::{Checker, Input, Loader, Report, Settings};
 
 const RBAC_RULES: [&str; 13] = [

@@ -3,7 +3,7 @@
 #[test]
 fn rules_reference_is_up_to_date() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md");
-    let expected = kubegate_engine::rules::docs::rules_markdown();
+    let expected = kubegate_engine::registry::rules_markdown();
     let actual = std::fs::read_to_string(path).unwrap_or_default();
     if std::env::var_os("KUBEGATE_UPDATE_DOCS").is_some() {
         std::fs::write(path, &expected).expect("write docs/rules.md");

@@ -1,9 +1,9 @@
 //! The one evaluation path: a run and an admission request go through `Checker::evaluate`, which
 //! decides from each rule's declared scope what it can judge, and applies every exemption.
 
-use kubegate_engine::check::exemption::{ConfigExemptions, Exemptions, ObjectExemption};
-use kubegate_engine::check::Subject;
+use kubegate_engine::Subject;
 use kubegate_engine::{Checker, Loaded, Loader, Manifest};
+use kubegate_engine::{ConfigExemptions, Exemptions, ObjectExemption};
 
 fn load(text: &str) -> Loaded {
     let (manifests, errors) = Loader::default().load_text("input.yaml", text.to_owned());

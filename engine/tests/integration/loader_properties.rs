@@ -1,7 +1,7 @@
 //! Property tests for the loader: pointer → position round trips on generated YAML, and no
 //! panic (and no silent pass) on arbitrary input.
 
-use kubegate_engine::load::yaml::{parse_stream, Limits};
+use kubegate_engine::{parse_stream, Limits};
 use kubegate_engine::{Checker, Loaded, Loader, Position};
 use proptest::prelude::*;
 use serde_json::{Map, Value};

@@ -56,7 +56,7 @@ fn check_bare(checker: &Checker) -> Vec<(&'static str, String)> {
         .findings
         .into_iter()
         .map(|f| {
-            let id = kubegate_engine::rules::find(&f.rule_id).map_or("?", |m| m.id);
+            let id = kubegate_engine::registry::find(&f.rule_id).map_or("?", |m| m.id);
             (id, f.pointer)
         })
         .collect()
@@ -114,8 +114,8 @@ fn cis_pod_rules_stay_silent_where_pod_security_rules_report() {
 
 #[test]
 fn user_namespace_relaxation_moves_proc_mount_from_baseline_to_restricted() {
-    use kubegate_engine::rules::pss::{PssSettings, PssVersion};
     use kubegate_engine::Settings;
+    use kubegate_engine::{PssSettings, PssVersion};
     let path = common::testdata("pod-security/user-namespace.yaml");
     let at = |version: PssVersion| {
         let settings = Settings {

@@ -1,8 +1,8 @@
 //! The shipped policy library (`policies/library`): every gator suite passes, and the whole
 //! library loads as one policy set, as `--policy policies/library` would load it.
 
-use kubegate_engine::policy::rego::{PolicyOptions, PolicySet};
-use kubegate_engine::policy::verify::{run, TestStatus};
+use kubegate_engine::policy_tests::{run, TestStatus};
+use kubegate_engine::{PolicyOptions, PolicySet};
 use std::path::PathBuf;
 
 fn library() -> PathBuf {

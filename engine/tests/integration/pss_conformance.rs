@@ -13,8 +13,8 @@
 //! must produce findings of the check's own rule (or of the baseline rule it overrides) and
 //! nothing else.
 
-use kubegate_engine::rules::pss::{PssLevel, PssSettings, PssVersion, NEWEST_MINOR};
 use kubegate_engine::{Checker, Loaded, Loader, Settings};
+use kubegate_engine::{PssLevel, PssSettings, PssVersion, PSS_NEWEST_MINOR as NEWEST_MINOR};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 use crate::common;
 
 use common::testdata;
-use kubegate_engine::policy::rego::{PolicyError, PolicyOptions, PolicySet};
 use kubegate_engine::{Checker, Input, Loader, Position, Report, Severity};
+use kubegate_engine::{PolicyError, PolicyOptions, PolicySet};
 use std::sync::Arc;
 use std::time::Duration;
 

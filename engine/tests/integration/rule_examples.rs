@@ -1,7 +1,7 @@
 //! Every rule's declared examples: the failing one must produce that rule's finding, the
 //! passing one must not, and both must load without errors.
 
-use kubegate_engine::{rules, Checker, Loaded, Loader};
+use kubegate_engine::{registry as rules, Checker, Loaded, Loader};
 
 /// Checks an example with the rule alone (rules that defer to an overlapping rule only show
 /// their own ground that way), or with every rule for the exemption rules, which are about

@@ -101,7 +101,7 @@ fn objects_without_a_crd_in_the_input_are_not_judged() {
 
 /// `(rule, object, line, column, message, advisory)` of every finding of a run with `setup`.
 fn judged(
-    setup: &kubegate_engine::config::setup::Setup,
+    setup: &kubegate_engine::Setup,
     paths: &[&str],
 ) -> Vec<(String, String, u32, u32, String, bool)> {
     let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(testdata(p))).collect();
@@ -127,8 +127,8 @@ fn judged(
 }
 
 /// Only the schema rules (and KG210, which KG005 defers to), at `version`.
-fn schema_setup(version: Option<&str>) -> kubegate_engine::config::setup::Setup {
-    kubegate_engine::config::setup::Setup {
+fn schema_setup(version: Option<&str>) -> kubegate_engine::Setup {
+    kubegate_engine::Setup {
         only: ["KG004", "KG005", "KG006", "KG210"]
             .map(String::from)
             .to_vec(),
@@ -181,7 +181,7 @@ fn kubernetes_quirks_pass_int_or_string_quantities_status_raw_extensions_and_crd
         vec![]
     );
     // Every bundled version accepts them too (the oldest lacks none of these fields).
-    for version in kubegate_engine::schema::builtin::bundled_versions().expect("bundle") {
+    for version in kubegate_engine::schemas::bundled_versions().expect("bundle") {
         let mut setup = schema_setup(None);
         setup.kube_version = Some(version);
         assert_eq!(
@@ -285,7 +285,7 @@ fn crds_given_apart_validate_custom_resources_and_unknown_kinds_are_notes_or_fai
         ]
     );
     // Unknown kinds set to fail: the Probe's finding is no longer advisory.
-    setup.unknown_kinds = kubegate_engine::schema::builtin::UnknownKinds::Fail;
+    setup.unknown_kinds = kubegate_engine::UnknownKinds::Fail;
     let failing = judged(&setup, &["schema/custom"]);
     assert!(!failing[3].5, "{failing:#?}");
     // Not strict: the misspelt field is accepted (the API server would drop it).
@@ -311,7 +311,7 @@ fn not_strict_accepts_unknown_built_in_fields_but_not_wrong_types() {
 
 #[test]
 fn bad_crd_paths_and_versions_are_setup_errors() {
-    use kubegate_engine::config::setup::SetupError;
+    use kubegate_engine::SetupError;
     let mut setup = schema_setup(None);
     setup.crd_paths = vec![testdata("schema/custom")];
     match setup.checker() {

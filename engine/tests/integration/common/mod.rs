@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use kubegate_engine::{rules, Checker, Report};
+use kubegate_engine::{registry as rules, Checker, Report};
 use std::path::PathBuf;
 
 /// A path under the repository's `testdata/`.
