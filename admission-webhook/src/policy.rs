@@ -8,7 +8,7 @@ use kubegate_engine::{Finding, Manifest, Report, Severity};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use thiserror::Error;
 
 /// Namespaces never evaluated unless the configuration lists its own.
@@ -181,39 +181,19 @@ impl PolicySource {
             roots.extend(config.policy_paths());
             roots.extend(config.crd_paths());
         }
+        // The engine's walker, so the fingerprint covers exactly the files a load reads (a
+        // directory that cannot be read counts as a file: its error changes the hash).
         let mut files = Vec::new();
         for root in roots {
-            walk(&root, &mut files, 0);
+            let (found, errors) = kubegate_engine::files_under(&root);
+            files.extend(found);
+            if !errors.is_empty() {
+                files.push(root);
+            }
         }
         files.sort();
         files.dedup();
         files
-    }
-}
-
-fn walk(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-    if depth > 16 {
-        return;
-    }
-    if path.is_dir() {
-        let Ok(entries) = std::fs::read_dir(path) else {
-            out.push(path.to_path_buf());
-            return;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            // ConfigMap mounts keep old revisions in `..2026_…` directories next to `..data`;
-            // the visible files are symlinks through `..data`.
-            if p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(".."))
-            {
-                continue;
-            }
-            walk(&p, out, depth + 1);
-        }
-    } else {
-        out.push(path.to_path_buf());
     }
 }
 

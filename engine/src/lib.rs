@@ -63,6 +63,14 @@ pub mod policy_tests {
 /// configuration write them.
 pub use model::pattern::glob as name_matches;
 
+/// Every file under a directory (or the file itself), sorted, as kubegate walks trees:
+/// `.gitignore` and hidden-file rules honoured, links followed. Returns the files and the
+/// problems met.
+pub fn files_under(root: &std::path::Path) -> (Vec<std::path::PathBuf>, Vec<String>) {
+    let walked = source::walk::walk(root, &source::walk::everything());
+    (walked.files, walked.errors)
+}
+
 /// The YAML reader on its own (value and position index per document), for tools and tests
 /// that read text without judging it.
 pub use load::yaml::parse_stream;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Why (part of) an input could not be loaded.
@@ -90,8 +90,6 @@ pub struct Loader {
     pub render: Option<crate::source::render::RenderSettings>,
 }
 
-const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
-
 impl Loader {
     pub fn new(limits: Limits) -> Self {
         Self {
@@ -143,12 +141,7 @@ impl Loader {
                 }),
             }
         }
-        files.sort();
-        files.dedup();
-        let mut loaded = Loaded {
-            files: files.len(),
-            ..Loaded::default()
-        };
+        let mut loaded = Loaded::default();
         if stdin {
             loaded.files += 1;
             let mut text = String::new();
@@ -199,13 +192,15 @@ impl Loader {
                     position: None,
                     kind: LoadErrorKind::Render(e.to_string()),
                 }),
-                None => {
-                    let found = walk(dir, &mut errors);
-                    loaded.files += found.len();
-                    files.extend(found);
-                }
+                // The renderer is not available: the directory is walked like any other.
+                None => files.extend(walk(dir, &mut errors)),
             }
         }
+        // Sorted once all files are known (the walked fallbacks of renderers too), so the
+        // object order does not depend on which inputs were rendered.
+        files.sort();
+        files.dedup();
+        loaded.files += files.len();
         let per_file: Vec<_> = files.par_iter().map(|path| self.load_file(path)).collect();
         for (m, e) in per_file {
             loaded.manifests.extend(m);
@@ -297,58 +292,28 @@ impl Loader {
     }
 }
 
-/// Walks a directory for manifest files.
+/// Walks a directory for manifest files, sorted, passing over renderer inputs.
 fn walk(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
-    let found = Mutex::new(Vec::new());
-    let walk_errors = Mutex::new(Vec::new());
-    ignore::WalkBuilder::new(root)
-        // A checkout's .gitignore applies even where git itself is absent (a CI tarball).
-        .require_git(false)
-        .filter_entry(|entry| !is_render_input(entry))
-        .build_parallel()
-        .run(|| {
-            Box::new(|entry| {
-                match entry {
-                    Ok(entry) => {
-                        let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                        let is_manifest = entry
-                            .path()
-                            .extension()
-                            .and_then(|e| e.to_str())
-                            .is_some_and(|e| {
-                                MANIFEST_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
-                            });
-                        if is_file && is_manifest {
-                            if let Ok(mut found) = found.lock() {
-                                found.push(entry.into_path());
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut errs) = walk_errors.lock() {
-                            errs.push(e.to_string());
-                        }
-                    }
-                }
-                ignore::WalkState::Continue
-            })
-        });
-    for message in walk_errors.into_inner().unwrap_or_default() {
-        errors.push(LoadError {
-            file: root.display().to_string(),
-            position: None,
-            kind: LoadErrorKind::Walk(message),
-        });
-    }
-    found.into_inner().unwrap_or_default()
+    let walked = crate::source::walk::walk(
+        root,
+        &crate::source::walk::WalkRules {
+            follow_links: false,
+            skip: is_render_input,
+            accept: &crate::source::walk::is_manifest_file,
+        },
+    );
+    errors.extend(walked.errors.into_iter().map(|message| LoadError {
+        file: root.display().to_string(),
+        position: None,
+        kind: LoadErrorKind::Walk(message),
+    }));
+    walked.files
 }
 
 /// Inputs of renderers, not Kubernetes objects: a kustomization file, or a Helm chart
 /// directory (its templates are not YAML until rendered). A directory walk passes over them;
 /// naming such a file explicitly still checks it.
-fn is_render_input(entry: &ignore::DirEntry) -> bool {
-    let path = entry.path();
-    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+fn is_render_input(path: &Path, is_dir: bool) -> bool {
     let skip = if is_dir {
         path.join("Chart.yaml").is_file()
     } else {
@@ -557,5 +522,45 @@ mod tests {
                 None
             ]
         );
+    }
+
+    /// A kustomization whose renderer is turned off is walked like any directory; its files
+    /// are read in sorted order with the others, whatever the walk's thread scheduling (they
+    /// used to be appended, unsorted, after the sorted files of the other inputs).
+    #[test]
+    fn a_walked_kustomization_keeps_the_object_order_sorted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = dir.path().join("app");
+        std::fs::create_dir_all(&app).expect("mkdir");
+        std::fs::write(app.join("kustomization.yaml"), "resources: []\n").expect("write");
+        for i in 0..40 {
+            let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:02}\n");
+            std::fs::write(app.join(format!("cm-{i:02}.yaml")), text).expect("write");
+        }
+        let other = dir.path().join("z-last.yaml");
+        std::fs::write(
+            &other,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\n",
+        )
+        .expect("write");
+        let loader = Loader::default().with_render(crate::source::render::RenderSettings {
+            kustomize: false,
+            helm: false,
+            ..Default::default()
+        });
+        let mut expected: Vec<String> = (0..40).map(|i| format!("cm-{i:02}")).collect();
+        expected.push("z".into());
+        for _ in 0..5 {
+            // The other input first on the command line: order follows the sorted paths.
+            let loaded = loader.load(&[Input::Path(other.clone()), Input::Path(app.clone())]);
+            assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+            let names: Vec<String> = loaded
+                .manifests
+                .iter()
+                .filter_map(|m| m.object.name.clone())
+                .collect();
+            assert_eq!(names, expected);
+            assert_eq!(loaded.files, 41);
+        }
     }
 }

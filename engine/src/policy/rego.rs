@@ -645,43 +645,35 @@ fn path_pointer(path: &Value) -> String {
     }
 }
 
+/// Policy files under `path` (a file is taken as it is), sorted. Links are followed: a mounted
+/// ConfigMap's files are symlinks through `..data`.
 fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyError>) {
-    let is_policy_file = |p: &Path| {
+    fn is_policy_file(p: &Path) -> bool {
         matches!(
             p.extension().and_then(|e| e.to_str()),
             Some("rego" | "json" | "yaml" | "yml")
         ) && !p.to_string_lossy().ends_with("_test.rego")
-    };
-    if path.is_file() {
-        files.push(path.to_path_buf());
-        return;
     }
-    if !path.is_dir() {
+    if !path.exists() {
         errors.push(PolicyError::Io {
             path: path.to_path_buf(),
             message: "no such file or directory".into(),
         });
         return;
     }
-    // Links are followed: a mounted ConfigMap's files are symlinks through `..data` (the
-    // hidden `..data` and `..<timestamp>` entries themselves are skipped, so nothing is
-    // loaded twice).
-    for entry in ignore::WalkBuilder::new(path)
-        .require_git(false)
-        .follow_links(true)
-        .build()
-    {
-        match entry {
-            Ok(e) if e.file_type().is_some_and(|t| t.is_file()) && is_policy_file(e.path()) => {
-                files.push(e.into_path());
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(PolicyError::Io {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }),
-        }
-    }
+    let walked = crate::source::walk::walk(
+        path,
+        &crate::source::walk::WalkRules {
+            follow_links: true,
+            skip: |_, _| false,
+            accept: &is_policy_file,
+        },
+    );
+    files.extend(walked.files);
+    errors.extend(walked.errors.into_iter().map(|message| PolicyError::Io {
+        path: path.to_path_buf(),
+        message,
+    }));
 }
 
 /// Adds one Rego file: as Rego v1 first, then as v0 (older policies and most Gatekeeper

@@ -45,18 +45,8 @@ pub fn run(paths: &[PathBuf]) -> Vec<TestResult> {
     let mut data = Vec::new();
     let mut yaml = Vec::new();
     for path in paths {
-        if path.is_file() {
-            sort_file(path.to_path_buf(), &mut rego, &mut data, &mut yaml);
-            continue;
-        }
-        for entry in ignore::WalkBuilder::new(path)
-            .require_git(false)
-            .build()
-            .flatten()
-        {
-            if entry.file_type().is_some_and(|t| t.is_file()) {
-                sort_file(entry.into_path(), &mut rego, &mut data, &mut yaml);
-            }
+        for file in crate::source::walk::walk(path, &crate::source::walk::everything()).files {
+            sort_file(file, &mut rego, &mut data, &mut yaml);
         }
     }
     for v in [&mut rego, &mut data, &mut yaml] {

@@ -20,13 +20,7 @@ pub enum GitError {
     NotUtf8 { path: String },
 }
 
-const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
-
-fn is_manifest(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
+use crate::source::walk::is_manifest_file as is_manifest;
 
 /// A file's text, named as the user would name it (relative to the working directory).
 #[derive(Debug, Clone, PartialEq, Eq)]

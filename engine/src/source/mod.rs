@@ -4,3 +4,4 @@
 #[cfg(feature = "git")]
 pub mod git;
 pub mod render;
+pub mod walk;
