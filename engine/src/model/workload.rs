@@ -29,6 +29,30 @@ fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
     pod_spec_path(group, kind).map(|(pointer, _)| pointer)
 }
 
+/// The kinds whose pods exist in the cluster (a `PodTemplate` only describes some), by API
+/// group and kind.
+pub const POD_CREATING_KINDS: [(&str, &str); 11] = [
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("apps", "Deployment"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("extensions", "Deployment"),
+    ("extensions", "DaemonSet"),
+    ("extensions", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+];
+
+/// The labels of the pods an object creates (its own for a Pod, the pod template's otherwise).
+pub fn pod_labels(manifest: &Manifest) -> Option<&Map<String, Value>> {
+    let (pointer, _) = pod_spec_path(manifest.object.group(), &manifest.object.kind)?;
+    let metadata = pointer.strip_suffix("/spec").unwrap_or(pointer);
+    crate::model::position::lookup(&manifest.value, &format!("{metadata}/metadata/labels"))?
+        .as_object()
+}
+
 /// Whether `kind` in `group` carries a pod template.
 pub fn is_pod_bearing(group: &str, kind: &str) -> bool {
     pod_spec_pointer(group, kind).is_some()

@@ -109,7 +109,10 @@ mod tests {
     /// only to find CRDs) belongs here; the webhook tests show the false positive otherwise.
     #[test]
     fn rules_that_need_the_whole_input() {
-        assert_eq!(whole_input_ids(), ["KG208", "KG212", "KG306", "KG401"]);
+        assert_eq!(
+            whole_input_ids(),
+            ["KG208", "KG212", "KG213", "KG306", "KG401"]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `best-practices` pack: workload hygiene that prevents outages and surprises.
 
 rules! {
+    dangling_service::DanglingService,
     deprecated_api_version::DeprecatedApiVersion,
     image_pull_policy::ImagePullPolicy,
     image_tag::ImageTag,
