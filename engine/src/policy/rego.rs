@@ -197,7 +197,7 @@ impl PolicySet {
             };
             match file.extension().and_then(|e| e.to_str()) {
                 Some("rego") => match add_policy(&mut engine, file, &text) {
-                    Ok(package) => sources.push((file.clone(), package, text)),
+                    Ok(added) => sources.push((file.clone(), added.package, added.rules)),
                     Err(e) => errors.push(e),
                 },
                 _ => match add_data(&mut engine, file, &text) {
@@ -208,20 +208,21 @@ impl PolicySet {
         }
         let mut rules = Vec::new();
         let mut exceptions = Vec::new();
-        for (file, package, text) in &sources {
+        for (file, package, declared) in &sources {
             let selected =
                 options.all_namespaces || options.namespaces.iter().any(|n| n == package);
             if !selected {
                 continue;
             }
-            let metadata = match metadata(&mut engine, file, package, text) {
+            let has_metadata = declared.iter().any(|(_, n)| n == "__rego_metadata__");
+            let metadata = match metadata(&mut engine, file, package, has_metadata) {
                 Ok(m) => m,
                 Err(e) => {
                     errors.push(e);
                     continue;
                 }
             };
-            for name in rule_heads(text) {
+            for name in declared.iter().map(|(_, n)| n.as_str()) {
                 let Some(kind) = RULE_PREFIXES
                     .iter()
                     .find(|(p, _)| {
@@ -682,7 +683,7 @@ pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     file: &Path,
     text: &str,
-) -> Result<String, PolicyError> {
+) -> Result<Added, PolicyError> {
     let name = file.display().to_string();
     engine.set_rego_v0(false);
     let v1 = engine.add_policy(name.clone(), text.to_owned());
@@ -711,7 +712,59 @@ pub(crate) fn add_policy(
             }
         }
     };
-    result.map(|package| package.strip_prefix("data.").unwrap_or(&package).to_owned())
+    let package = result?;
+    Ok(Added {
+        package: package.strip_prefix("data.").unwrap_or(&package).to_owned(),
+        // regorus pushes the module it just parsed last.
+        rules: engine
+            .get_modules()
+            .last()
+            .map(|m| declared_rules(m))
+            .unwrap_or_default(),
+    })
+}
+
+/// A Rego file added to an engine: its package path (`main`, `kubernetes.admission`) and the
+/// rules it declares.
+#[derive(Debug)]
+pub(crate) struct Added {
+    pub(crate) package: String,
+    /// `(line, name)` of each rule definition, in file order (a rule defined by several
+    /// definitions appears once per definition).
+    pub(crate) rules: Vec<(u32, String)>,
+}
+
+/// `(line, name)` of every rule of a parsed module, from regorus's own syntax tree: an
+/// indented rule is found, and a rule-like line inside a string is not. The name is the root of
+/// the rule's reference (`deny` for `deny[msg]` and `deny contains msg`, `a` for `a.b := 1`).
+fn declared_rules(module: &regorus::unstable::Module) -> Vec<(u32, String)> {
+    use regorus::unstable::{Expr, Rule, RuleHead};
+    fn root(mut e: &Expr) -> Option<&Expr> {
+        loop {
+            match e {
+                Expr::Var { .. } => return Some(e),
+                Expr::RefDot { refr, .. } | Expr::RefBrack { refr, .. } => e = refr,
+                _ => return None,
+            }
+        }
+    }
+    module
+        .policy
+        .iter()
+        .filter_map(|rule| {
+            let refr = match rule.as_ref() {
+                Rule::Spec { head, .. } => match head {
+                    RuleHead::Compr { refr, .. }
+                    | RuleHead::Set { refr, .. }
+                    | RuleHead::Func { refr, .. } => refr,
+                },
+                Rule::Default { refr, .. } => refr,
+            };
+            let var = root(refr)?;
+            let span = var.span();
+            Some((span.line, span.text().to_owned()))
+        })
+        .collect()
 }
 
 /// The `error: ...` line of a regorus message.
@@ -793,9 +846,9 @@ fn metadata(
     engine: &mut regorus::Engine,
     file: &Path,
     package: &str,
-    text: &str,
+    declared: bool,
 ) -> Result<Metadata, PolicyError> {
-    if !rule_heads(text).any(|n| n == "__rego_metadata__") {
+    if !declared {
         return Ok(Metadata::default());
     }
     let bad = |message: String| PolicyError::Metadata {
@@ -837,50 +890,40 @@ fn metadata(
     })
 }
 
-/// Names of the rules a Rego file declares at top level (`deny_x contains msg if`,
-/// `deny[msg] {`, `warn := ...`). Functions (`name(args)`) are not rules.
-pub(crate) fn rule_heads(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().filter_map(|line| {
-        let name_end = line
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(line.len());
-        let name = &line[..name_end];
-        let first = name.chars().next()?;
-        if !(first.is_ascii_alphabetic() || first == '_')
-            || ["package", "import", "default"].contains(&name)
-        {
-            return None;
-        }
-        let rest = line[name_end..].trim_start();
-        let is_rule = rest.starts_with('[')
-            || rest.starts_with('{')
-            || rest.starts_with(":=")
-            || rest.starts_with('=')
-            || rest.starts_with("contains ")
-            || rest.starts_with("if ")
-            || rest.starts_with("if{");
-        is_rule.then_some(name)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn declared(text: &str) -> Vec<(u32, String)> {
+        let mut engine = regorus::Engine::new();
+        add_policy(&mut engine, Path::new("p.rego"), text)
+            .expect("parses")
+            .rules
+    }
+
+    /// Rules come from regorus's parse: indented rules count, rule-like text in a string does
+    /// not (the line scanner this replaces got both wrong).
     #[test]
-    fn rule_heads_find_conftest_rules_in_both_rego_versions() {
-        let text = "package main\nimport rego.v1\n\ndeny contains msg if {\n}\ndeny_latest[msg] {\n}\nwarn_x := true\nviolation_y contains {\"msg\": m} if {\n}\nhelper(x) := y if {\n}\n__rego_metadata__ := {}\nexception contains rules if {\n}\n  deny_indented {\n";
-        let heads: Vec<&str> = rule_heads(text).collect();
+    fn declared_rules_in_both_rego_versions() {
+        let v1 = "package main\nimport rego.v1\n\ndeny contains msg if {\n  msg := \"deny_in_string[x] { true }\"\n}\n  deny_indented contains \"x\" if { false }\nwarn_x := true\nviolation_y contains {\"msg\": m} if { m := \"y\" }\nhelper(x) := y if { y := x }\n__rego_metadata__ := {}\nexception contains rules if { rules := [\"x\"] }\na.b.c := 1\n";
         assert_eq!(
-            heads,
-            vec![
-                "deny",
-                "deny_latest",
-                "warn_x",
-                "violation_y",
-                "__rego_metadata__",
-                "exception"
+            declared(v1),
+            [
+                (4, "deny"),
+                (7, "deny_indented"),
+                (8, "warn_x"),
+                (9, "violation_y"),
+                (10, "helper"),
+                (11, "__rego_metadata__"),
+                (12, "exception"),
+                (13, "a"),
             ]
+            .map(|(l, n)| (l, n.to_owned()))
+        );
+        let v0 = "package main\n\ndeny_latest[msg] {\n  msg := \"x\"\n}\n\ndefault allow = false\n";
+        assert_eq!(
+            declared(v0),
+            [(3, "deny_latest".to_owned()), (7, "allow".to_owned())]
         );
     }
 

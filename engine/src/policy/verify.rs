@@ -4,7 +4,7 @@
 
 use crate::load::{Input, Loader};
 use crate::model::inventory::Inventory;
-use crate::policy::rego::{add_data, add_policy, rule_heads, PolicyOptions, PolicySet};
+use crate::policy::rego::{add_data, add_policy, PolicyOptions, PolicySet};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -44,7 +44,19 @@ pub fn run(paths: &[PathBuf]) -> Vec<TestResult> {
     let mut rego = Vec::new();
     let mut data = Vec::new();
     let mut yaml = Vec::new();
+    let mut missing = Vec::new();
     for path in paths {
+        // A mistyped path would otherwise find no tests and pass.
+        if !path.exists() {
+            missing.push(error(
+                TestKind::Rego,
+                path,
+                None,
+                path.display().to_string(),
+                "no such file or directory".into(),
+            ));
+            continue;
+        }
         for file in crate::source::walk::walk(path, &crate::source::walk::everything()).files {
             sort_file(file, &mut rego, &mut data, &mut yaml);
         }
@@ -53,7 +65,8 @@ pub fn run(paths: &[PathBuf]) -> Vec<TestResult> {
         v.sort();
         v.dedup();
     }
-    let mut results = rego_tests(&rego, &data);
+    let mut results = missing;
+    results.extend(rego_tests(&rego, &data));
     for file in yaml {
         results.extend(gator_suite(&file));
     }
@@ -109,8 +122,9 @@ fn rego_tests(files: &[PathBuf], data: &[PathBuf]) -> Vec<TestResult> {
             }
         };
         match add_policy(&mut engine, file, &text) {
-            Ok(package) => {
-                for (line, name) in test_rules(&text) {
+            Ok(added) => {
+                let package = added.package;
+                for (line, name) in test_rules(&added.rules) {
                     if !tests
                         .iter()
                         .any(|(_, _, p, n): &(PathBuf, u32, String, String)| {
@@ -175,14 +189,13 @@ fn rego_tests(files: &[PathBuf], data: &[PathBuf]) -> Vec<TestResult> {
     results
 }
 
-/// `(line, name)` of each `test_*` rule in a file.
-fn test_rules(text: &str) -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(name) = rule_heads(line).next().filter(|n| n.starts_with("test_")) {
-            if !out.iter().any(|(_, n)| n == name) {
-                out.push((i as u32 + 1, name.to_owned()));
-            }
+/// `(line, name)` of each `test_*` rule of a file's declared rules, once per name (a test
+/// defined several times is one test), at its first definition.
+fn test_rules(declared: &[(u32, String)]) -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = Vec::new();
+    for (line, name) in declared {
+        if name.starts_with("test_") && !out.iter().any(|(_, n)| n == name) {
+            out.push((*line, name.clone()));
         }
     }
     out
@@ -412,11 +425,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_test_rules_once_with_lines() {
-        let text = "package main\n\ntest_a if {\n  true\n}\ntest_a if {\n  false\n}\n\ntest_b {\n}\nhelper := 1\n";
+    fn a_missing_path_is_an_error_not_an_empty_pass() {
+        let results = run(&[PathBuf::from("/nonexistent/kubegate-policy-tests")]);
+        assert_eq!(results.len(), 1);
         assert_eq!(
-            test_rules(text),
-            vec![(3, "test_a".to_owned()), (10, "test_b".to_owned())]
+            results[0].status,
+            TestStatus::Error("no such file or directory".into())
+        );
+    }
+
+    /// Same lines as before the syntax tree replaced the line scanner, in valid Rego v1 (the
+    /// old text mixed v0 and v1 heads, which no parser accepts), plus an indented test.
+    #[test]
+    fn finds_test_rules_once_with_lines() {
+        let text = "package main\n\ntest_a if {\n  true\n}\ntest_a if {\n  false\n}\n\ntest_b if {\n  true\n}\nhelper := 1\n  test_c if { true }\n";
+        let mut engine = regorus::Engine::new();
+        let added = add_policy(&mut engine, Path::new("t_test.rego"), text).expect("parses");
+        assert_eq!(
+            test_rules(&added.rules),
+            vec![
+                (3, "test_a".to_owned()),
+                (10, "test_b".to_owned()),
+                (14, "test_c".to_owned())
+            ]
         );
     }
 }
