@@ -1,7 +1,10 @@
-//! Command-line arguments as parsed. `main` turns them into engine calls.
+//! Command-line arguments as parsed, close to the flags (ripgrep's "low" arguments). Each
+//! command in `commands/` resolves them, over the configuration file, into what it runs.
+//! Settings the configuration file has too parse into the engine's own types.
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kubegate_engine::Severity;
+use kubegate_engine::{FailOn, OutputFormat, Severity};
 use kubegate_engine::{KubeVersion, UnknownKinds};
 use kubegate_engine::{PssLevel, PssVersion};
 use std::path::PathBuf;
@@ -150,12 +153,12 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
 
     /// Output format [default: human, or the configuration's output.format].
-    #[arg(long, short = 'f', value_enum)]
-    pub format: Option<Format>,
+    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = output_format())]
+    pub format: Option<OutputFormat>,
 
     /// Exit 1 when a finding of this severity or higher is reported; `never` only fails on
     /// load errors [default: medium, or the configuration's failOn].
-    #[arg(long, value_enum)]
+    #[arg(long, value_name = "SEVERITY", value_parser = fail_on())]
     pub fail_on: Option<FailOn>,
 
     /// Configuration file [default: the nearest .kubegate.yaml in this or a parent directory].
@@ -273,51 +276,17 @@ pub struct CheckArgs {
     pub max_file_size: usize,
 }
 
-impl std::str::FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <Self as ValueEnum>::from_str(s, true)
-    }
+/// `--format`: the configuration's [`OutputFormat`], with each value's help.
+fn output_format() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    clap::builder::PossibleValuesParser::new(
+        OutputFormat::NAMES.map(|(name, help)| clap::builder::PossibleValue::new(name).help(help)),
+    )
+    .try_map(|s| s.parse::<OutputFormat>())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    /// SARIF 2.1.0 (GitHub code scanning and other CI tools).
-    Sarif,
-    /// JUnit XML: a testsuite per file, a testcase per object and rule.
-    Junit,
-    /// GitHub Actions workflow commands (annotations).
-    Github,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Low,
-    Medium,
-    High,
-    Critical,
-    Never,
-}
-
-impl std::str::FromStr for FailOn {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <Self as ValueEnum>::from_str(s, true)
-    }
-}
-
-impl FailOn {
-    pub fn threshold(self) -> Option<Severity> {
-        match self {
-            FailOn::Low => Some(Severity::Low),
-            FailOn::Medium => Some(Severity::Medium),
-            FailOn::High => Some(Severity::High),
-            FailOn::Critical => Some(Severity::Critical),
-            FailOn::Never => None,
-        }
-    }
+/// `--fail-on`: the configuration's [`FailOn`].
+fn fail_on() -> impl clap::builder::TypedValueParser<Value = FailOn> {
+    clap::builder::PossibleValuesParser::new(FailOn::NAMES).try_map(|s| s.parse::<FailOn>())
 }
 
 #[derive(Debug, Args)]
@@ -334,8 +303,8 @@ pub struct RulesArgs {
     #[arg(long, value_parser = parse_severity)]
     pub severity: Option<Severity>,
 
-    /// Only rules of this category (pod-security, images, resources, kubegate).
-    #[arg(long)]
+    /// Only rules of this category (`policy` for Rego and Gatekeeper rules).
+    #[arg(long, value_parser = category())]
     pub category: Option<String>,
 
     /// Rego policies whose rules to list as well (files or directories; repeatable).
@@ -364,6 +333,16 @@ pub struct ExplainArgs {
     /// Rego policies to look the rule up in as well.
     #[arg(long, short = 'p', value_name = "PATH")]
     pub policy: Vec<PathBuf>,
+}
+
+/// `--category`: every built-in category, and `policy`.
+fn category() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        kubegate_engine::Category::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(["policy"]),
+    )
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -122,7 +122,6 @@ pub fn render(report: &Report) -> String {
             "tool": {"driver": {
                 "name": "kubegate",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://example.invalid/kubegate",
                 "rules": rules,
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The directory kubegate ran in."}}},

@@ -36,7 +36,7 @@ pub struct Config {
     pub packs: Vec<String>,
     #[serde(default)]
     pub rules: RuleConfig,
-    pub fail_on: Option<String>,
+    pub fail_on: Option<FailOn>,
     #[serde(default)]
     pub pss: PssConfig,
     #[serde(default)]
@@ -72,7 +72,7 @@ pub struct RuleConfig {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PssConfig {
-    pub level: Option<String>,
+    pub level: Option<crate::rules::pss::PssLevel>,
     pub version: Option<String>,
 }
 
@@ -100,7 +100,7 @@ pub struct SchemaConfig {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct OutputConfig {
-    pub format: Option<String>,
+    pub format: Option<OutputFormat>,
     pub excerpt: Option<bool>,
 }
 
@@ -144,17 +144,98 @@ pub enum FailureMode {
     Allow,
 }
 
-/// What the webhook does with a rule's findings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Enforcement {
-    Deny,
-    Warn,
-    #[serde(rename = "dryrun")]
-    DryRun,
-}
+pub use crate::vocab::Enforcement;
 
 pub use crate::check::exemption::Exemptions;
+
+/// Which findings fail a run (`failOn`, `--fail-on`): a severity and above, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Findings never fail (load errors still do).
+    Never,
+}
+
+impl FailOn {
+    /// Every value, as written.
+    pub const NAMES: [&'static str; 5] = ["low", "medium", "high", "critical", "never"];
+
+    /// The lowest severity that fails, `None` for `never`.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(FailOn::Low),
+            "medium" => Ok(FailOn::Medium),
+            "high" => Ok(FailOn::High),
+            "critical" => Ok(FailOn::Critical),
+            "never" => Ok(FailOn::Never),
+            _ => Err(format!(
+                "unknown value {s:?} (expected low, medium, high, critical or never)"
+            )),
+        }
+    }
+}
+
+/// The report's format (`output.format`, `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+}
+
+impl OutputFormat {
+    /// Every value, as written, with what it is for.
+    pub const NAMES: [(&'static str, &'static str); 5] = [
+        ("human", "text with source excerpts, for people"),
+        ("json", "the versioned JSON report (docs/output.md)"),
+        (
+            "sarif",
+            "SARIF 2.1.0 (GitHub code scanning and other CI tools)",
+        ),
+        (
+            "junit",
+            "JUnit XML: a testsuite per file, a testcase per object and rule",
+        ),
+        ("github", "GitHub Actions workflow commands (annotations)"),
+    ];
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "human" => Ok(OutputFormat::Human),
+            "json" => Ok(OutputFormat::Json),
+            "sarif" => Ok(OutputFormat::Sarif),
+            "junit" => Ok(OutputFormat::Junit),
+            "github" => Ok(OutputFormat::Github),
+            _ => Err(format!(
+                "unknown format {s:?} (expected human, json, sarif, junit or github)"
+            )),
+        }
+    }
+}
 
 impl Config {
     /// The nearest `.kubegate.yaml` in `start` or a parent directory.
@@ -236,12 +317,12 @@ impl Config {
         path_exemption(&self.exemptions.paths, &self.base, file).is_some()
     }
 
-    /// Policy paths resolved against the configuration file's directory.
-    /// `schema.crds`, relative to the configuration file.
+    /// `schema.crds`, resolved against the configuration file's directory.
     pub fn crd_paths(&self) -> Vec<PathBuf> {
         self.schema.crds.iter().map(|p| self.base.join(p)).collect()
     }
 
+    /// `policies.paths`, resolved against the configuration file's directory.
     pub fn policy_paths(&self) -> Vec<PathBuf> {
         self.policies
             .paths

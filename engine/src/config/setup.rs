@@ -3,11 +3,11 @@
 
 use crate::check::exemption::ConfigExemptions;
 use crate::check::Checker;
-use crate::config::Config;
+use crate::config::{Config, FailOn};
 use crate::load::{Input, Loader};
 use crate::policy::rego::{PolicyError, PolicyOptions, PolicySet};
 use crate::rules::catalog::CatalogError;
-use crate::rules::pss::{PssError, PssLevel, PssSettings, PssVersion};
+use crate::rules::pss::{PssError, PssSettings, PssVersion};
 use crate::rules::Settings;
 use crate::schema::builtin::{KubeVersion, SchemaContext, SchemaError, UnknownKinds};
 use crate::schema::crd::CrdSchemas;
@@ -80,8 +80,6 @@ pub enum SetupError {
     Pss(#[from] PssError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
-    #[error("failOn: {0}")]
-    FailOn(String),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Policies(Vec<PolicyError>),
     #[error(transparent)]
@@ -91,25 +89,10 @@ pub enum SetupError {
     Crds(Vec<String>),
 }
 
-/// Parses a `failOn` value: a severity, or `never`.
-pub fn parse_fail_on(s: &str) -> Result<Option<Severity>, String> {
-    if s.eq_ignore_ascii_case("never") {
-        return Ok(None);
-    }
-    s.parse::<Severity>()
-        .map(Some)
-        .map_err(|_| format!("unknown value {s:?} (expected low, medium, high, critical or never)"))
-}
-
 impl Setup {
     /// The settings a configuration file gives (defaults where it is silent).
     pub fn from_config(config: &Config) -> Result<Self, SetupError> {
-        let level = config
-            .pss
-            .level
-            .as_deref()
-            .map(str::parse::<PssLevel>)
-            .transpose()?;
+        let level = config.pss.level;
         let version = match (
             config.pss.version.as_deref(),
             config.kubernetes_version.as_deref(),
@@ -117,10 +100,7 @@ impl Setup {
             (Some(v), _) | (None, Some(v)) => v.parse()?,
             (None, None) => PssVersion::LATEST,
         };
-        let fail_on = match config.fail_on.as_deref() {
-            Some(s) => parse_fail_on(s).map_err(SetupError::FailOn)?,
-            None => DEFAULT_FAIL_ON,
-        };
+        let fail_on = config.fail_on.map_or(DEFAULT_FAIL_ON, FailOn::threshold);
         Ok(Setup {
             packs: config.packs.clone(),
             only: config.rules.only.clone(),
@@ -239,6 +219,7 @@ fn load_crds(paths: &[PathBuf], strict: bool) -> Result<CrdSchemas, SetupError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::pss::PssLevel;
 
     #[test]
     fn configuration_values_reach_the_setup() {
@@ -284,6 +265,7 @@ mod tests {
 
     #[test]
     fn never_and_bad_fail_on_values() {
+        let parse_fail_on = |s: &str| s.parse::<FailOn>().map(FailOn::threshold);
         assert_eq!(parse_fail_on("never"), Ok(None));
         assert_eq!(parse_fail_on("Critical"), Ok(Some(Severity::Critical)));
         assert!(parse_fail_on("sometimes").is_err());

@@ -8,7 +8,8 @@ use thiserror::Error;
 pub const NEWEST_MINOR: u32 = 37;
 
 /// A Pod Security Standards level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PssLevel {
     Baseline,
     Restricted,

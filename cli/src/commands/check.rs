@@ -1,0 +1,317 @@
+//! `kubegate check`: the flags are resolved over the configuration file into one [`Plan`]
+//! (what to read, how to judge it, how to report it), which then runs.
+
+use crate::args::CheckArgs;
+use crate::output;
+use crate::{write_stdout, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use kubegate_engine::{
+    Checker, Config, Input, Limits, Loader, OutputFormat, Repo, Report, Setup, SetupError, Severity,
+};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What a `check` run reads.
+enum Mode {
+    /// Files, directories and standard input as given.
+    Paths(Vec<Input>),
+    /// The staged content of the given paths, from the git index.
+    Staged { repo: Repo, paths: Vec<PathBuf> },
+}
+
+/// How the report is written.
+struct Output {
+    format: OutputFormat,
+    excerpt: bool,
+    /// `--output`: the report in `format` goes to this file, the human report to stdout.
+    file: Option<PathBuf>,
+}
+
+/// A resolved `check` run.
+struct Plan {
+    config: Config,
+    checker: Checker,
+    loader: Loader,
+    mode: Mode,
+    /// `--diff-base`: only findings new since this revision of the same paths fail.
+    diff_base: Option<DiffBase>,
+    fail_on: Option<Severity>,
+    output: Output,
+}
+
+struct DiffBase {
+    repo: Repo,
+    rev: String,
+    paths: Vec<PathBuf>,
+    show_existing: bool,
+}
+
+/// `kubegate check`.
+pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
+    match Plan::resolve(args)? {
+        Ok(plan) => plan.run(),
+        Err(code) => Ok(code),
+    }
+}
+
+/// Prints `error: …` lines to stderr; the exit code of a usage or load problem.
+fn report_errors<T: std::fmt::Display>(errors: impl IntoIterator<Item = T>) -> u8 {
+    let text: String = errors
+        .into_iter()
+        .map(|e| format!("error: {e}\n"))
+        .collect();
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    EXIT_ERROR
+}
+
+impl Plan {
+    /// Flags over the configuration over the defaults. `Ok(Err(code))`: a problem already
+    /// reported to the user, ending the run with `code`.
+    fn resolve(args: &CheckArgs) -> anyhow::Result<Result<Plan, u8>> {
+        let config = match load_config(args) {
+            Ok(c) => c,
+            Err(errors) => return Ok(Err(report_errors(errors))),
+        };
+        let setup = setup(args, &config)?;
+        let checker = match setup.checker() {
+            Ok(c) => c,
+            Err(SetupError::Policies(errors)) => return Ok(Err(report_errors(errors))),
+            Err(SetupError::Crds(problems)) => return Ok(Err(report_errors(problems))),
+            Err(e) => return Err(e.into()),
+        };
+        let limits = Limits {
+            max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
+            ..Limits::default()
+        };
+        let mut loader = Loader::new(limits);
+        if !args.no_render {
+            let mut helm_values: Vec<PathBuf> = config
+                .render
+                .helm
+                .values_files
+                .iter()
+                .map(|v| config.base.join(v))
+                .collect();
+            helm_values.extend(args.helm_values.iter().cloned());
+            let mut helm_set = config.render.helm.set.clone();
+            helm_set.extend(args.helm_set.iter().cloned());
+            loader = loader.with_render(kubegate_engine::RenderSettings {
+                kustomize: config.render.kustomize.unwrap_or(true),
+                helm: config.render.helm.enabled.unwrap_or(true),
+                helm_values,
+                helm_set,
+            });
+        }
+        let git_paths: Vec<PathBuf> = args
+            .paths
+            .iter()
+            .filter(|p| p.as_os_str() != "-")
+            .cloned()
+            .collect();
+        let repo = |flag: &str| -> anyhow::Result<Repo> {
+            let cwd = std::env::current_dir()?;
+            Repo::discover(&cwd).map_err(|e| anyhow::anyhow!("{flag} needs a git repository: {e}"))
+        };
+        let mode = if args.staged {
+            Mode::Staged {
+                repo: repo("--staged")?,
+                paths: git_paths.clone(),
+            }
+        } else {
+            Mode::Paths(
+                args.paths
+                    .iter()
+                    .map(|p| {
+                        if p.as_os_str() == "-" {
+                            Input::Stdin
+                        } else {
+                            Input::Path(p.clone())
+                        }
+                    })
+                    .collect(),
+            )
+        };
+        let diff_base = match &args.diff_base {
+            Some(rev) => Some(DiffBase {
+                repo: repo("--diff-base")?,
+                rev: rev.clone(),
+                paths: git_paths,
+                show_existing: args.show_existing,
+            }),
+            None => None,
+        };
+        let output = Output {
+            format: args.format.or(config.output.format).unwrap_or_default(),
+            excerpt: !args.no_excerpt && config.output.excerpt.unwrap_or(true),
+            file: args.output.clone(),
+        };
+        Ok(Ok(Plan {
+            fail_on: setup.fail_on,
+            config,
+            checker,
+            loader,
+            mode,
+            diff_base,
+            output,
+        }))
+    }
+
+    fn run(self) -> anyhow::Result<u8> {
+        let config = &self.config;
+        let mut loaded = match &self.mode {
+            Mode::Staged { repo, paths } => {
+                let files = repo.staged(paths)?;
+                self.loader.load_texts(
+                    files
+                        .into_iter()
+                        .filter(|f| !config.exempts_file(&f.name()))
+                        .map(|f| (f.source, f.text))
+                        .collect(),
+                )
+            }
+            Mode::Paths(inputs) => self.loader.load(inputs),
+        };
+        // Files exempted by path are not judged at all: they need not even be manifests.
+        loaded
+            .manifests
+            .retain(|m| !config.exempts_file(&m.source.name));
+        loaded.errors.retain(|e| !config.exempts_file(&e.file));
+        tracing::debug!(
+            files = loaded.files,
+            objects = loaded.manifests.len(),
+            errors = loaded.errors.len(),
+            "loaded"
+        );
+        let mut report = self.checker.check(&loaded);
+        // A partial input (the staged files) leaves most exemptions idle: only a full run
+        // says so.
+        if matches!(self.mode, Mode::Paths(_)) {
+            for unused in &report.unused_exemptions {
+                tracing::warn!("configuration exemption {unused} suppressed no finding");
+            }
+        }
+        if let Some(base) = &self.diff_base {
+            let files = base.repo.snapshot(&base.rev, &base.paths)?;
+            let base_loaded = self
+                .loader
+                .load_texts(files.into_iter().map(|f| (f.source, f.text)).collect());
+            report.mark_existing(&self.checker.check(&base_loaded));
+            if !base.show_existing {
+                report.retain_findings(|f| !f.existing);
+            }
+        }
+        let code = if !report.errors.is_empty() {
+            EXIT_ERROR
+        } else if self
+            .fail_on
+            .is_some_and(|t| report.has_findings_at_or_above(t))
+        {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
+        };
+        let text = self.output.render(&report)?;
+        let code = write_stdout(&text).unwrap_or(code);
+        // The process ends right after this; freeing every parsed object one by one would only
+        // cost time (measurably, on large inputs). The OS reclaims it all at exit.
+        std::mem::forget(loaded);
+        std::mem::forget(report);
+        Ok(code)
+    }
+}
+
+impl Output {
+    /// What goes to stdout (load errors go to stderr in the human format).
+    fn render(&self, report: &Report) -> anyhow::Result<String> {
+        let human = || {
+            let errors = output::human::render_errors(&report.errors);
+            let _ = std::io::stderr().write_all(errors.as_bytes());
+            output::human::render(
+                report,
+                &output::human::Options {
+                    excerpt: self.excerpt,
+                },
+            )
+        };
+        let rendered = match self.format {
+            OutputFormat::Json => output::json::render(report),
+            OutputFormat::Sarif => output::sarif::render(report),
+            OutputFormat::Junit => output::junit::render(report),
+            OutputFormat::Github => output::github::render(report),
+            OutputFormat::Human if self.file.is_none() => human(),
+            OutputFormat::Human => {
+                output::human::render(report, &output::human::Options { excerpt: false })
+            }
+        };
+        match &self.file {
+            None => Ok(rendered),
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, rendered) {
+                    anyhow::bail!("cannot write {}: {e}", path.display());
+                }
+                Ok(human())
+            }
+        }
+    }
+}
+
+/// The engine setup: the configuration's, with the flags on top.
+fn setup(args: &CheckArgs, config: &Config) -> anyhow::Result<Setup> {
+    let mut setup = Setup::from_config(config)?;
+    if let Some(level) = args.pss_level {
+        setup.pss.level = Some(level);
+    }
+    if let Some(version) = args.pss_version {
+        setup.pss.version = version;
+    } else if let (Some(version), None) = (args.kube_version, config.pss.version.as_deref()) {
+        setup.pss.version = kubegate_engine::PssVersion::v1(version.minor)?;
+    }
+    if let Some(version) = args.kube_version {
+        setup.kube_version = Some(version);
+    }
+    if args.no_strict {
+        setup.schema_strict = false;
+    } else if args.strict {
+        setup.schema_strict = true;
+    }
+    if let Some(mode) = args.unknown_kinds {
+        setup.unknown_kinds = mode;
+    }
+    setup.crd_paths.extend(args.crd.iter().cloned());
+    if !args.packs.is_empty() {
+        setup.packs = args.packs.clone();
+    }
+    if !args.rules.is_empty() {
+        setup.only = args.rules.clone();
+    }
+    setup.skip.extend(args.skip_rules.iter().cloned());
+    setup.policy_paths.extend(args.policy.iter().cloned());
+    if !args.namespace.is_empty() {
+        setup.policy_namespaces = args.namespace.clone();
+    }
+    setup.all_namespaces |= args.all_namespaces;
+    if let Some(ms) = args.policy_timeout {
+        setup.policy_timeout = std::time::Duration::from_millis(ms);
+    }
+    if let Some(fail_on) = args.fail_on {
+        setup.fail_on = fail_on.threshold();
+    }
+    Ok(setup)
+}
+
+/// The configuration: `--config`, else the nearest `.kubegate.yaml`, else defaults.
+fn load_config(args: &CheckArgs) -> Result<Config, Vec<kubegate_engine::ConfigError>> {
+    let path = match (&args.config, args.no_config) {
+        (_, true) => None,
+        (Some(path), _) => Some(path.clone()),
+        (None, false) => std::env::current_dir()
+            .ok()
+            .and_then(|dir| Config::discover(&dir)),
+    };
+    match path {
+        Some(path) => {
+            tracing::debug!(config = %path.display(), "configuration");
+            Config::load(&path)
+        }
+        None => Ok(Config::default()),
+    }
+}
