@@ -3,7 +3,7 @@
 
 use crate::policy::PolicyState;
 use kubegate_engine::{Enforcement, FailureMode};
-use kubegate_engine::{Finding, Manifest};
+use kubegate_engine::{Finding, Manifest, Source};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use thiserror::Error;
@@ -181,8 +181,8 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
                 .or_insert_with(|| Value::String(request.namespace.clone()));
         }
     }
-    let source = format!("admission:{}", request.describe());
-    let manifest = match Manifest::from_value(Value::Object(object), &source) {
+    let source = Source::Admission(request.describe());
+    let manifest = match Manifest::from_value(Value::Object(object), source) {
         Ok(m) => m,
         Err(e) => return failed(state, request, vec![e.to_string()], Vec::new()),
     };

@@ -186,7 +186,7 @@ impl Metrics {
             &mut out,
             "kubegate_webhook_request_duration_seconds",
             "histogram",
-            "Time from a complete request body to the answer.",
+            "Time from the request's arrival (headers read) to the answer, reading the body included.",
         );
         for (bucket, bound) in self.latency_buckets.iter().zip(BUCKETS) {
             let _ = writeln!(

@@ -218,7 +218,7 @@ mod tests {
     fn finding(state: &PolicyState, rule: &'static str, severity: Severity) -> Finding {
         let manifest = Manifest::from_value(
             serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}),
-            "test",
+            kubegate_engine::Source::Named("test".into()),
         )
         .expect("manifest");
         let mut f = state

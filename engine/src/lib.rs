@@ -24,15 +24,16 @@ pub use check::exemption::{ConfigExemptions, Exemptions, ObjectExemption};
 pub use check::{Checker, Finding, Location, Report, Subject, Summary};
 // Configuration, shared by both front ends.
 pub use config::setup::{Setup, SetupError, DEFAULT_FAIL_ON};
-pub use config::{Config, ConfigError, Enforcement, FailureMode};
+pub use config::{Config, ConfigError, Enforcement, FailOn, FailureMode, OutputFormat};
 // Reading manifests.
 pub use load::yaml::Limits;
 pub use load::{Input, LoadError, LoadErrorKind, Loaded, Loader};
-pub use model::manifest::{Manifest, ObjectError, ObjectRef, SourceFile};
+pub use model::manifest::{Manifest, ObjectError, ObjectRef};
 pub use model::position::{dotted, Position};
 #[cfg(feature = "git")]
 pub use source::git::{GitError, Repo};
 pub use source::render::RenderSettings;
+pub use source::{Source, SourceFile};
 // Rules, policies and schemas.
 pub use policy::rego::{PolicyError, PolicyOptions, PolicyRule, PolicySet};
 pub use rules::catalog::{Catalog, CatalogError, RuleInfo};

@@ -83,6 +83,22 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, in declaration order.
+    pub const ALL: [Category; 12] = [
+        Category::Kubegate,
+        Category::PodSecurity,
+        Category::Images,
+        Category::Resources,
+        Category::Rbac,
+        Category::Network,
+        Category::Secrets,
+        Category::Namespaces,
+        Category::Reliability,
+        Category::Exposure,
+        Category::ApiVersions,
+        Category::Labels,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Kubegate => "kubegate",
@@ -105,6 +121,17 @@ impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What happens to a finding where policy is enforced: the webhook's per-rule `enforcement`,
+/// and a Gatekeeper constraint's `enforcementAction` (`deny`, `warn`, `dryrun`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    Deny,
+    Warn,
+    #[serde(rename = "dryrun")]
+    DryRun,
 }
 
 /// What a rule needs to see to decide: this sets where it can run.
@@ -164,4 +191,32 @@ pub struct Violation {
     /// that should contain a missing one.
     pub pointer: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Category;
+
+    /// `Category::ALL` lists every variant once: the match below stops compiling when a
+    /// category is added, until it is given its place here and in `ALL`.
+    #[test]
+    fn every_category_is_listed_once() {
+        let index = |c: Category| match c {
+            Category::Kubegate => 0,
+            Category::PodSecurity => 1,
+            Category::Images => 2,
+            Category::Resources => 3,
+            Category::Rbac => 4,
+            Category::Network => 5,
+            Category::Secrets => 6,
+            Category::Namespaces => 7,
+            Category::Reliability => 8,
+            Category::Exposure => 9,
+            Category::ApiVersions => 10,
+            Category::Labels => 11,
+        };
+        for (i, c) in Category::ALL.iter().enumerate() {
+            assert_eq!(index(*c), i, "{c}");
+        }
+    }
 }

@@ -3,7 +3,8 @@
 
 use super::Raw;
 use crate::load::LoadError;
-use crate::model::manifest::{Manifest, ObjectRef, SourceFile};
+use crate::model::manifest::{Manifest, ObjectRef};
+use crate::source::SourceFile;
 use crate::vocab::Severity;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -19,8 +20,9 @@ pub struct Location {
     pub column: Option<u32>,
 }
 
-/// One rule violation on one object, with its resolved position.
-#[derive(Debug, Clone, Serialize)]
+/// One rule violation on one object, with its resolved position. (The CLI's printers define the
+/// serialized shapes, `docs/output.md`.)
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub rule_id: Cow<'static, str>,
     pub rule_name: Cow<'static, str>,
@@ -31,25 +33,17 @@ pub struct Finding {
     pub pointer: String,
     pub location: Location,
     /// The Helm template that rendered the object, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     /// The policy file of a Rego rule's finding (built-in rules have none).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// Extra keys of a Rego message object (everything but `msg` and `path`).
-    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub details: serde_json::Map<String, serde_json::Value>,
     /// Reported but never failing a run (a Gatekeeper constraint in `dryrun`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub advisory: bool,
     /// Already present at the `--diff-base` revision (never fails a run).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub existing: bool,
-    #[serde(skip)]
     pub source: Arc<SourceFile>,
-    #[serde(skip)]
     pub document_index: usize,
-    #[serde(skip)]
     pub item_index: Option<usize>,
 }
 
@@ -131,20 +125,17 @@ impl Summary {
 }
 
 /// The result of a run: sorted findings, load and evaluation errors, counts.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
     pub errors: Vec<LoadError>,
     pub summary: Summary,
     /// Every object checked, as `(file, object)`, in input order (also those without findings).
-    #[serde(skip)]
     pub objects: Vec<(String, ObjectRef)>,
     /// Ids of the rules that ran (built-in rules, then policy rules).
-    #[serde(skip)]
     pub rules_run: Vec<String>,
     /// Configuration exemptions (namespaces and objects) that suppressed no finding in this
     /// evaluation, described (`exemptions.objects[0] (kind: Deployment, name: legacy)`).
-    #[serde(skip)]
     pub unused_exemptions: Vec<String>,
 }
 

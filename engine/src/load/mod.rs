@@ -4,8 +4,9 @@ pub mod scalar;
 pub mod yaml;
 
 use crate::load::yaml::{parse_stream, Limits, ParsedDocument};
-use crate::model::manifest::{json_type, object_ref, Manifest, ObjectError, SourceFile};
+use crate::model::manifest::{json_type, object_ref, Manifest, ObjectError};
 use crate::model::position::{index_pointer, Position, PositionIndex};
+use crate::source::{Source, SourceFile};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -160,7 +161,7 @@ impl Loader {
                     },
                 }),
                 Ok(_) => {
-                    let (m, e) = self.load_text("<stdin>", text);
+                    let (m, e) = self.load_source(Source::Stdin, text);
                     loaded.manifests.extend(m);
                     errors.extend(e);
                 }
@@ -180,7 +181,7 @@ impl Loader {
             match crate::source::render::render(dir, settings) {
                 Some(Ok(r)) => {
                     loaded.files += 1;
-                    let (mut manifests, errs) = self.load_text(&r.name, r.text);
+                    let (mut manifests, errs) = self.load_source(r.source, r.text);
                     for m in &mut manifests {
                         m.template.get_or_insert_with(|| r.origin.clone());
                     }
@@ -237,17 +238,17 @@ impl Loader {
             Err(e) => return fail(LoadErrorKind::Io(e.to_string())),
         };
         match String::from_utf8(bytes) {
-            Ok(text) => self.load_text(&name, text),
+            Ok(text) => self.load_source(Source::File(path.to_path_buf()), text),
             Err(_) => fail(LoadErrorKind::NotUtf8),
         }
     }
 
     /// Loads named texts (files read elsewhere, such as from git) in parallel, in order.
-    pub fn load_texts(&self, texts: Vec<(String, String)>) -> Loaded {
+    pub fn load_texts(&self, texts: Vec<(Source, String)>) -> Loaded {
         let files = texts.len();
         let per_file: Vec<_> = texts
             .into_par_iter()
-            .map(|(name, text)| self.load_text(&name, text))
+            .map(|(source, text)| self.load_source(source, text))
             .collect();
         let mut loaded = Loaded {
             files,
@@ -260,8 +261,13 @@ impl Loader {
         loaded
     }
 
-    /// Loads one text (a file's contents) named `name`.
-    pub fn load_text(&self, name: &str, mut text: String) -> (Vec<Manifest>, Vec<LoadError>) {
+    /// Loads one text given in memory under `name`.
+    pub fn load_text(&self, name: &str, text: String) -> (Vec<Manifest>, Vec<LoadError>) {
+        self.load_source(Source::Named(name.to_owned()), text)
+    }
+
+    /// Loads one text (a file's contents) from `source`.
+    pub fn load_source(&self, source: Source, mut text: String) -> (Vec<Manifest>, Vec<LoadError>) {
         // Strip a UTF-8 byte order mark here, so character offsets (Helm comments) and the
         // parser's positions count from the same first character.
         if text.starts_with('\u{feff}') {
@@ -269,7 +275,8 @@ impl Loader {
         }
         let stream = parse_stream(&text, &self.limits);
         let helm_sources = helm_source_comments(&text);
-        let source = Arc::new(SourceFile::new(name, text));
+        let source = Arc::new(SourceFile::new(source, text));
+        let name = source.name.as_str();
         let mut manifests = Vec::new();
         let mut errors = Vec::new();
         let mut previous_end = 0;

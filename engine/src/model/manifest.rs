@@ -2,49 +2,11 @@
 //! and the position index that turns a JSON pointer into `file:line:column`.
 
 use crate::model::position::{Position, PositionIndex};
+use crate::source::{Source, SourceFile};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
 use std::sync::Arc;
-
-/// Where a text came from, and the text itself (kept for source excerpts).
-#[derive(Debug)]
-pub struct SourceFile {
-    /// The name shown to people: the path as given (relative stays relative), or `<stdin>`.
-    pub name: String,
-    pub text: String,
-    /// Byte offset of each line's start, built on the first excerpt: most files never need it.
-    line_starts: std::sync::OnceLock<Vec<usize>>,
-}
-
-impl SourceFile {
-    pub fn new(name: impl Into<String>, text: String) -> Self {
-        Self {
-            name: name.into(),
-            text,
-            line_starts: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// The text of one 1-based line, without its line break (`\n` or `\r\n`).
-    pub fn line(&self, line: u32) -> Option<&str> {
-        let starts = self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
-        });
-        let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        let start = *starts.get(index)?;
-        let end = starts
-            .get(index + 1)
-            .map_or(self.text.len(), |next| next - 1);
-        if start > self.text.len() || (start == self.text.len() && index > 0) {
-            return None;
-        }
-        let text = &self.text[start..end];
-        Some(text.strip_suffix('\r').unwrap_or(text))
-    }
-}
 
 /// `apiVersion`, `kind`, `namespace` and `name` of an object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -96,9 +58,9 @@ pub struct Manifest {
 impl Manifest {
     /// Builds a manifest from an in-memory value that has no source text (an admission request,
     /// a generated object). Findings on it carry pointers but no line numbers.
-    pub fn from_value(value: Value, source_name: &str) -> Result<Self, ObjectError> {
+    pub fn from_value(value: Value, source: Source) -> Result<Self, ObjectError> {
         let object = object_ref(&value)?;
-        let source = Arc::new(SourceFile::new(source_name, String::new()));
+        let source = Arc::new(SourceFile::new(source, String::new()));
         Ok(Self {
             object,
             value,
@@ -213,18 +175,18 @@ pub(crate) fn preview(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::SourceFile;
+    use crate::source::{Source, SourceFile};
 
     #[test]
     fn lines_by_number() {
-        let f = SourceFile::new("f", "a\r\nbb\n\nlast".to_owned());
+        let f = SourceFile::new(Source::Named("f".into()), "a\r\nbb\n\nlast".to_owned());
         assert_eq!(f.line(1), Some("a"));
         assert_eq!(f.line(2), Some("bb"));
         assert_eq!(f.line(3), Some(""));
         assert_eq!(f.line(4), Some("last"));
         assert_eq!(f.line(5), None);
         assert_eq!(f.line(0), None);
-        let f = SourceFile::new("f", "x\n".to_owned());
+        let f = SourceFile::new(Source::Named("f".into()), "x\n".to_owned());
         assert_eq!(f.line(1), Some("x"));
         assert_eq!(f.line(2), None);
     }

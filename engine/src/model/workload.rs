@@ -25,7 +25,8 @@ fn pod_spec_path(group: &str, kind: &str) -> Option<(&'static str, &'static [&'s
     })
 }
 
-fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
+/// Pointer of the pod spec inside a pod-bearing kind (`/spec/template/spec` for a Deployment).
+pub fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
     pod_spec_path(group, kind).map(|(pointer, _)| pointer)
 }
 

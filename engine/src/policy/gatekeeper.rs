@@ -8,6 +8,7 @@ use crate::model::manifest::Manifest;
 use crate::model::pattern::glob;
 use crate::model::position::Position;
 use crate::model::selector::LabelSelector;
+use crate::vocab::Enforcement;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -38,14 +39,6 @@ pub(crate) struct Template {
     pub uses_inventory: bool,
 }
 
-/// How a constraint's violations are enforced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnforcementAction {
-    Deny,
-    Warn,
-    DryRun,
-}
-
 /// A constraint: a template instantiated with parameters and a `match`.
 #[derive(Debug, Clone)]
 pub(crate) struct Constraint {
@@ -54,7 +47,7 @@ pub(crate) struct Constraint {
     pub template: usize,
     pub matcher: Match,
     pub parameters: Value,
-    pub action: EnforcementAction,
+    pub action: Enforcement,
     pub file: PathBuf,
 }
 
@@ -196,16 +189,7 @@ pub(crate) fn template(
 }
 
 fn one_line(message: &str) -> String {
-    let location = message
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("-->"))
-        .map(str::trim);
-    let what = message
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("error:"))
-        .map(str::trim);
-    match (location, what) {
+    match crate::policy::rego::regorus_error_parts(message) {
         (Some(l), Some(w)) => format!("{w} (at {l})"),
         _ => message.trim().to_owned(),
     }
@@ -243,9 +227,9 @@ pub(crate) fn constraint(
         validate_parameters(schema, &parameters, &name, &at)?;
     }
     let action = match v.pointer("/spec/enforcementAction").and_then(Value::as_str) {
-        None | Some("deny") => EnforcementAction::Deny,
-        Some("warn") => EnforcementAction::Warn,
-        Some("dryrun") => EnforcementAction::DryRun,
+        None | Some("deny") => Enforcement::Deny,
+        Some("warn") => Enforcement::Warn,
+        Some("dryrun") => Enforcement::DryRun,
         Some(other) => {
             return Err(err(
                 at("/spec/enforcementAction"),

@@ -18,6 +18,7 @@
 use crate::model::manifest::Manifest;
 use crate::model::position::{escape_token, Position};
 use crate::policy::gatekeeper;
+use crate::vocab::Enforcement;
 use crate::vocab::{Severity, Violation};
 use serde_json::Value;
 use std::num::NonZeroU32;
@@ -274,9 +275,9 @@ impl PolicySet {
         let (templates, constraints) = load_gatekeeper(&gatekeeper_docs, &mut errors);
         for (index, c) in constraints.iter().enumerate() {
             let (severity, advisory) = match c.action {
-                gatekeeper::EnforcementAction::Deny => (Severity::High, false),
-                gatekeeper::EnforcementAction::Warn => (Severity::Low, false),
-                gatekeeper::EnforcementAction::DryRun => (Severity::Low, true),
+                Enforcement::Deny => (Severity::High, false),
+                Enforcement::Warn => (Severity::Low, false),
+                Enforcement::DryRun => (Severity::Low, true),
             };
             let template = &templates[c.template];
             rules.push(PolicyRule {
@@ -767,30 +768,38 @@ fn declared_rules(module: &regorus::unstable::Module) -> Vec<(u32, String)> {
         .collect()
 }
 
-/// The `error: ...` line of a regorus message.
-fn one_line_error(message: &str) -> Option<String> {
-    message
+/// The two parts of a regorus error message kubegate shows: the location regorus writes as
+/// `--> <file>:<line>:<col>`, and the last `error: <what>` line. The message's source excerpt is
+/// left out.
+pub(crate) fn regorus_error_parts(message: &str) -> (Option<&str>, Option<&str>) {
+    let location = message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-->"))
+        .map(str::trim);
+    let what = message
         .lines()
         .rev()
         .find_map(|l| l.trim().strip_prefix("error:"))
-        .map(|m| m.trim().to_owned())
+        .map(str::trim);
+    (location, what)
+}
+
+/// The `error: ...` line of a regorus message.
+fn one_line_error(message: &str) -> Option<String> {
+    regorus_error_parts(message).1.map(str::to_owned)
 }
 
 /// A regorus error message as a [`PolicyError::Compile`]: regorus writes
 /// `--> <file>:<line>:<col>`, a source excerpt and `error: <what>`.
 fn compile_error(file: &Path, message: &str) -> PolicyError {
-    let position = message.lines().find_map(|line| {
-        let location = line.trim().strip_prefix("-->")?.trim();
+    let (location, what) = regorus_error_parts(message);
+    let position = location.and_then(|location| {
         let mut parts = location.rsplitn(3, ':');
         let column = parts.next()?.trim().parse().ok()?;
         let line = parts.next()?.trim().parse().ok()?;
         Some(Position::new(line, column))
     });
-    let what = message
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("error:"))
-        .map_or_else(|| message.trim().to_owned(), |m| m.trim().to_owned());
+    let what = what.unwrap_or(message.trim()).to_owned();
     PolicyError::Compile {
         path: file.to_path_buf(),
         position,

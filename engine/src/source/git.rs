@@ -25,8 +25,16 @@ use crate::source::walk::is_manifest_file as is_manifest;
 /// A file's text, named as the user would name it (relative to the working directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitFile {
-    pub name: String,
+    /// `Source::Git` with the path as the user would name it.
+    pub source: crate::source::Source,
     pub text: String,
+}
+
+impl GitFile {
+    /// The name reports show (`k8s/web.yaml`, `origin/main:k8s/web.yaml`).
+    pub fn name(&self) -> String {
+        self.source.to_string()
+    }
 }
 
 /// The repository around the working directory.
@@ -183,11 +191,14 @@ impl Repo {
                 continue;
             }
             files.push(GitFile {
-                name: self.display(path),
+                source: crate::source::Source::Git {
+                    rev: None,
+                    path: self.display(path),
+                },
                 text: self.blob_text(file.id(), path)?,
             });
         }
-        files.sort_by(|a, b| a.name.cmp(&b.name));
+        files.sort_by_cached_key(GitFile::name);
         Ok(files)
     }
 
@@ -231,7 +242,10 @@ impl Repo {
             if selected && is_manifest(&path) {
                 match self.blob_text(entry.id(), &path) {
                     Ok(text) => files.push(GitFile {
-                        name: format!("{rev}:{}", self.display(&path)),
+                        source: crate::source::Source::Git {
+                            rev: Some(rev.to_owned()),
+                            path: self.display(&path),
+                        },
                         text,
                     }),
                     Err(e) => error = Some(e),
@@ -242,7 +256,7 @@ impl Repo {
         if let Some(e) = error {
             return Err(e);
         }
-        files.sort_by(|a, b| a.name.cmp(&b.name));
+        files.sort_by_cached_key(GitFile::name);
         Ok(files)
     }
 }

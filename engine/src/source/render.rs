@@ -41,8 +41,8 @@ pub enum RenderError {
 /// A rendered directory: what to call its output, the text, and the file behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
-    /// `deploy/overlays/prod (kustomize build)`.
-    pub name: String,
+    /// The directory and the tool: named `deploy/overlays/prod (kustomize build)`.
+    pub source: crate::source::Source,
     pub text: String,
     /// The kustomization file or chart, named on every object that has no `# Source:` comment.
     pub origin: String,
@@ -102,8 +102,11 @@ pub fn render(dir: &Path, settings: &RenderSettings) -> Option<Result<Rendered, 
             } else {
                 Err(RenderError::NoKustomize(shown.clone()))
             };
-            Some(result.map(|(text, how)| Rendered {
-                name: format!("{shown} ({how})"),
+            Some(result.map(|(text, tool)| Rendered {
+                source: crate::source::Source::Rendered {
+                    dir: dir.to_path_buf(),
+                    tool,
+                },
                 text,
                 origin: dir.join("kustomization.yaml").display().to_string(),
             }))
@@ -125,7 +128,10 @@ pub fn render(dir: &Path, settings: &RenderSettings) -> Option<Result<Rendered, 
                 args.extend(["--set".to_owned(), set.clone()]);
             }
             Some(run("helm", &args).map(|text| Rendered {
-                name: format!("{shown} (helm template)"),
+                source: crate::source::Source::Rendered {
+                    dir: dir.to_path_buf(),
+                    tool: "helm template",
+                },
                 text,
                 origin: dir.join("Chart.yaml").display().to_string(),
             }))

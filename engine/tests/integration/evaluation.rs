@@ -52,7 +52,8 @@ fn whole_input_rules_judge_a_run_but_not_an_admission_request() {
     assert!(ids(&run).contains(&"KG208"), "{:?}", ids(&run));
     for object in &loaded.manifests {
         let value = object.value.clone();
-        let alone = Manifest::from_value(value, "admission:test").expect("object");
+        let alone = Manifest::from_value(value, kubegate_engine::Source::Admission("test".into()))
+            .expect("object");
         let admitted = checker.evaluate(Subject::Admission {
             object: &alone,
             review: &serde_json::Value::Null,
@@ -85,8 +86,11 @@ fn exemption_annotations_for_rules_that_cannot_run_are_not_reported_unused() {
         "{:?}",
         ids(&run)
     );
-    let alone =
-        Manifest::from_value(loaded.manifests[0].value.clone(), "admission:test").expect("object");
+    let alone = Manifest::from_value(
+        loaded.manifests[0].value.clone(),
+        kubegate_engine::Source::Admission("test".into()),
+    )
+    .expect("object");
     let admitted = checker.evaluate(Subject::Admission {
         object: &alone,
         review: &serde_json::Value::Null,
@@ -140,8 +144,11 @@ fn configuration_exemptions_apply_inside_the_engine_and_unused_ones_are_listed()
         ],
         "path exemptions act when files are read, so they are never listed"
     );
-    let alone =
-        Manifest::from_value(loaded.manifests[1].value.clone(), "admission:test").expect("object");
+    let alone = Manifest::from_value(
+        loaded.manifests[1].value.clone(),
+        kubegate_engine::Source::Admission("test".into()),
+    )
+    .expect("object");
     let admitted = checker.evaluate(Subject::Admission {
         object: &alone,
         review: &serde_json::Value::Null,

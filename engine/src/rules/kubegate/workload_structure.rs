@@ -1,5 +1,5 @@
 use crate::model::manifest::{json_type, preview};
-use crate::model::workload::{is_pod_bearing, pod_spec, CONTAINER_FIELDS};
+use crate::model::workload::{is_pod_bearing, pod_spec, pod_spec_pointer, CONTAINER_FIELDS};
 use crate::rules::{Context, Rule};
 use crate::vocab::Violation;
 use serde_json::Value;
@@ -44,6 +44,8 @@ spec:
     }
 }
 
+/// Reports a field of the wrong type. Scalars are quoted in the message; a whole mapping or list
+/// is only named by its type.
 fn wrong_type(
     out: &mut Vec<Violation>,
     pointer: String,
@@ -63,7 +65,6 @@ fn wrong_type(
     });
 }
 
-/// Scalars are quoted in the message; a whole mapping or list is only named by its type.
 impl Rule for WorkloadStructure {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
@@ -81,11 +82,8 @@ impl Rule for WorkloadStructure {
             });
         let Some(spec) = pod_spec(manifest) else {
             // The pod spec is absent or not a mapping.
-            let template_pointer = match manifest.object.kind.as_str() {
-                "Pod" => "/spec",
-                "PodTemplate" => "/template/spec",
-                "CronJob" => "/spec/jobTemplate/spec/template/spec",
-                _ => "/spec/template/spec",
+            let Some(template_pointer) = pod_spec_pointer(object.group(), &object.kind) else {
+                return;
             };
             match crate::model::position::lookup(&manifest.value, template_pointer) {
                 Some(v) if !v.is_null() => {
