@@ -16,12 +16,14 @@ pub fn glob(pattern: &str, value: &str) -> bool {
 mod tests {
     use super::glob;
 
+    /// (Moved with the function from the Gatekeeper module, whose test it was.)
     #[test]
-    fn prefix_suffix_and_exact() {
+    fn globs_match_at_either_end() {
         assert!(glob("kube-*", "kube-system"));
         assert!(glob("*-system", "gatekeeper-system"));
         assert!(glob("prod", "prod"));
         assert!(!glob("prod", "production"));
+        assert!(!glob("kube-*", "my-kube-ns"));
         assert!(glob("*", "anything"));
     }
 }

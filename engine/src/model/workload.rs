@@ -70,13 +70,16 @@ pub struct PodSpec<'a> {
     pub pointer: &'static str,
 }
 
+/// The value at `path` (mapping keys) under `value`: the one key-path walk every view of an
+/// object uses (a JSON pointer string is `model::position::lookup`'s business).
+pub fn get_path<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |value, key| value.get(key))
+}
+
 /// The pod spec of a pod-bearing object, if it has one and it is a mapping.
 pub fn pod_spec(manifest: &Manifest) -> Option<PodSpec<'_>> {
     let (pointer, keys) = pod_spec_path(manifest.object.group(), &manifest.object.kind)?;
-    let mut value = &manifest.value;
-    for key in keys {
-        value = value.get(key)?;
-    }
+    let value = get_path(&manifest.value, keys)?;
     Some(PodSpec {
         spec: value.as_object()?,
         pointer,
@@ -123,12 +126,10 @@ impl<'a> Container<'a> {
         format!("{what} {:?}", self.name())
     }
 
+    /// The container's field at `path` (mapping keys).
     pub fn get(&self, path: &[&str]) -> Option<&'a Value> {
-        let mut value = self.value.get(*path.first()?)?;
-        for key in &path[1..] {
-            value = value.get(key)?;
-        }
-        Some(value)
+        let (first, rest) = path.split_first()?;
+        get_path(self.value.get(*first)?, rest)
     }
 }
 
@@ -160,11 +161,7 @@ impl<'a> PodSpec<'a> {
 
     /// A field of the pod-level `securityContext`.
     pub fn security_context_field(&self, path: &[&str]) -> Option<&'a Value> {
-        let mut value = self.spec.get("securityContext")?;
-        for key in path {
-            value = value.get(key)?;
-        }
-        Some(value)
+        get_path(self.spec.get("securityContext")?, path)
     }
 
     /// Whether the pod declares itself a Windows pod (`spec.os.name: windows`).

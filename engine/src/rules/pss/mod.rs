@@ -83,11 +83,7 @@ pub(crate) fn added_capabilities(
 
 /// A field inside a container's `securityContext`.
 pub(crate) fn container_sc<'a>(c: &Container<'a>, path: &[&str]) -> Option<&'a Value> {
-    let mut value = c.value.get("securityContext")?;
-    for key in path {
-        value = value.get(key)?;
-    }
-    Some(value)
+    crate::model::workload::get_path(c.value.get("securityContext")?, path)
 }
 
 /// The strings of a JSON list (other entries are not strings the API would accept; skipped).
