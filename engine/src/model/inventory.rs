@@ -14,15 +14,15 @@ pub struct Inventory<'a> {
     by_identity: HashMap<Key<'a>, usize>,
     /// `(group, kind, namespace)` → indices of objects, in input order.
     by_namespace: HashMap<(&'a str, &'a str, Option<&'a str>), Vec<usize>>,
-    /// namespace → index of the first namespaced object in it, in input order.
-    first_in_namespace: HashMap<&'a str, usize>,
+    /// namespace → index of the first pod-creating object (a workload) in it, in input order.
+    first_workload_in_namespace: HashMap<&'a str, usize>,
 }
 
 impl<'a> Inventory<'a> {
     pub fn new(objects: &'a [Manifest]) -> Self {
         let mut by_identity = HashMap::with_capacity(objects.len());
         let mut by_namespace: HashMap<_, Vec<usize>> = HashMap::new();
-        let mut first_in_namespace = HashMap::new();
+        let mut first_workload_in_namespace = HashMap::new();
         for (i, m) in objects.iter().enumerate() {
             let o = &m.object;
             let ns = o.namespace.as_deref();
@@ -36,14 +36,16 @@ impl<'a> Inventory<'a> {
                 .or_default()
                 .push(i);
             if let Some(ns) = ns {
-                first_in_namespace.entry(ns).or_insert(i);
+                if crate::model::workload::creates_pods(o) {
+                    first_workload_in_namespace.entry(ns).or_insert(i);
+                }
             }
         }
         Self {
             objects,
             by_identity,
             by_namespace,
-            first_in_namespace,
+            first_workload_in_namespace,
         }
     }
 
@@ -80,8 +82,10 @@ impl<'a> Inventory<'a> {
     }
 
     /// Whether `manifest` is the first object (in input order) that names `namespace`.
-    pub fn is_first_in_namespace(&self, manifest: &Manifest, namespace: &str) -> bool {
-        self.first_in_namespace
+    /// Whether `manifest` is the first workload (pod-creating object) of `namespace` in the
+    /// input: file, document, list item order.
+    pub fn is_first_workload_in_namespace(&self, manifest: &Manifest, namespace: &str) -> bool {
+        self.first_workload_in_namespace
             .get(namespace)
             .is_some_and(|&i| std::ptr::eq(&self.objects[i], manifest))
     }

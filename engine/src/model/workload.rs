@@ -46,6 +46,14 @@ pub const POD_CREATING_KINDS: [(&str, &str); 11] = [
     ("batch", "CronJob"),
 ];
 
+/// Whether the object runs pods in the cluster (one of [`POD_CREATING_KINDS`]).
+pub fn creates_pods(object: &crate::model::manifest::ObjectRef) -> bool {
+    let group = object.group();
+    POD_CREATING_KINDS
+        .iter()
+        .any(|(g, k)| *g == group && *k == object.kind)
+}
+
 /// The labels of the pods an object creates (its own for a Pod, the pod template's otherwise).
 pub fn pod_labels(manifest: &Manifest) -> Option<&Map<String, Value>> {
     let (pointer, _) = pod_spec_path(manifest.object.group(), &manifest.object.kind)?;

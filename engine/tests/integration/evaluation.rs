@@ -77,7 +77,7 @@ fn whole_input_rules_judge_a_run_but_not_an_admission_request() {
 /// rule could not run there (no KG002), while in a run it is used.
 #[test]
 fn exemption_annotations_for_rules_that_cannot_run_are_not_reported_unused() {
-    let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    exempt.kubegate.io/KG401: \"policies live in the platform repo; NET-12\"\n";
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    exempt.kubegate.io/KG401: \"policies live in the platform repo; NET-12\"\nspec:\n  containers:\n  - name: web\n    image: registry.example/web:1.0\n";
     let checker = Checker::default();
     let loaded = load(text);
     let run = checker.check(&loaded);

@@ -14,8 +14,10 @@ declare_rule! {
         rationale: "Pods accept traffic from any pod in the cluster until a NetworkPolicy selects \
 them. One compromised pod can then reach every database and internal API. CIS 5.3.2 asks that \
 every namespace has NetworkPolicies. kubegate judges the input as a whole: a namespace is \
-reported when the input declares it (a Namespace object) or puts objects in it, and no \
-NetworkPolicy in the input belongs to it. Objects without `metadata.namespace` and the \
+reported when the input runs pods in it (a Pod or a workload: Deployment, StatefulSet, DaemonSet, \
+ReplicaSet, ReplicationController, Job, CronJob) and no NetworkPolicy in the input belongs to it, \
+once, on its first workload in input order. Namespaces that hold only ConfigMaps, Services or \
+custom resources are not reported. Objects without `metadata.namespace` and the \
 `kube-system`, `kube-public` and `kube-node-lease` namespaces are not judged. Policies already \
 in the cluster are not visible; exempt the object if the namespace has them.",
         remediation: "Add a NetworkPolicy to the namespace, at least a default-deny policy \
@@ -25,11 +27,31 @@ applications need.",
 kind: Namespace
 metadata:
   name: shop
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+    - name: web
+      image: registry.example/web:1.0
 "#,
         passing_example: r#"apiVersion: v1
 kind: Namespace
 metadata:
   name: shop
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+    - name: web
+      image: registry.example/web:1.0
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -50,41 +72,25 @@ impl Rule for NamespaceWithoutNetworkPolicy {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let manifest = cx.manifest;
         let object = &manifest.object;
-        let has_policy = |ns: &str| {
-            !cx.inventory
-                .in_namespace("networking.k8s.io", "NetworkPolicy", Some(ns))
-                .is_empty()
-        };
-        let consequence = "its pods accept traffic from every pod in the cluster";
-        if object.group().is_empty() && object.kind == "Namespace" {
-            let Some(name) = object.name.as_deref() else {
-                return;
-            };
-            if !SYSTEM_NAMESPACES.contains(&name) && !has_policy(name) {
-                out.push(Violation {
-                    pointer: "/metadata/name".to_owned(),
-                    message: format!(
-                        "namespace {name:?} has no NetworkPolicy in the input, so {consequence}"
-                    ),
-                });
-            }
-            return;
-        }
-        // A namespace the input uses but does not declare is reported once, on its first object.
+        // Reported once per namespace, on its first workload: a namespace holding only
+        // ConfigMaps or custom resources has no pods to protect.
         let Some(ns) = object.namespace.as_deref() else {
             return;
         };
         if SYSTEM_NAMESPACES.contains(&ns)
-            || !cx.inventory.is_first_in_namespace(manifest, ns)
-            || cx.inventory.find("", "Namespace", None, ns).is_some()
-            || has_policy(ns)
+            || !cx.inventory.is_first_workload_in_namespace(manifest, ns)
+            || !cx
+                .inventory
+                .in_namespace("networking.k8s.io", "NetworkPolicy", Some(ns))
+                .is_empty()
         {
             return;
         }
         out.push(Violation {
             pointer: "/metadata/namespace".to_owned(),
             message: format!(
-                "namespace {ns:?}, used here, has no NetworkPolicy in the input, so {consequence}"
+                "namespace {ns:?} runs pods but has no NetworkPolicy in the input, so its pods \
+accept traffic from every pod in the cluster"
             ),
         });
     }
