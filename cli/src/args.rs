@@ -271,6 +271,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_excerpt: bool,
 
+    /// Name the files passed over (not Kubernetes manifests) and the kustomizations rendered.
+    #[arg(short, long)]
+    pub verbose: bool,
+
     /// Largest file kubegate reads, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_file_size: usize,

@@ -995,20 +995,7 @@ fn pre_commit_framework_runs_the_hook_from_this_repository() {
 
 #[test]
 fn kustomizations_are_rendered_with_the_real_kubectl() {
-    let has = |tool: &str| {
-        Command::new(tool)
-            .arg("version")
-            .arg("--client")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !has("kubectl") && !has("kustomize") {
-        assert!(std::env::var_os("CI").is_none(), "CI machines have kubectl");
-        eprintln!(
-            "SKIPPED kustomizations_are_rendered_with_the_real_kubectl: no kubectl or kustomize"
-        );
-        return;
-    }
+    require_kustomize();
     let out = kubegate(&[
         "check",
         "-f",
@@ -1023,13 +1010,15 @@ fn kustomizations_are_rendered_with_the_real_kubectl() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let f = &doc["findings"][0];
     assert_eq!(f["rule_id"], "KG102");
-    assert!(
-        f["location"]["file"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("testdata/kustomize/overlays/prod (")),
+    // Set by the overlay's inline JSON 6902 patch: its `value: true` line in the kustomization.
+    assert_eq!(
+        f["location"]["file"], "testdata/kustomize/overlays/prod/kustomization.yaml",
         "{f}"
     );
-    assert_eq!(f["location"]["line"], 39);
+    assert_eq!(
+        (&f["location"]["line"], &f["location"]["column"]),
+        (&17.into(), &9.into())
+    );
     assert_eq!(
         f["template"],
         "testdata/kustomize/overlays/prod/kustomization.yaml"
@@ -1302,4 +1291,188 @@ fn schema_validation_flags_versions_crds_and_unknown_kinds() {
     assert!(stdout(&o)
         .lines()
         .any(|l| l == "networking.k8s.io/v1beta1 ServiceCIDR"));
+}
+
+/// The kustomize tests run the real renderer: kubectl (its built-in kustomize) is on the
+/// machine image and CI's requirements (README), so its absence is a failure, never a skip.
+fn require_kustomize() {
+    let has = |tool: &str| {
+        Command::new(tool)
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(
+        has("kubectl") || has("kustomize"),
+        "these tests need kubectl (with its built-in kustomize) or kustomize on PATH"
+    );
+}
+
+/// A GitOps tree (testdata/gitops): the kustomize roots are rendered with the real kubectl
+/// and each finding points at the file and line a person edits: the base, the patch that sets
+/// the field, the kustomization line of a transformer. Member files are never judged alone,
+/// files that are not manifests are passed over and named, the chart that cannot be rendered
+/// is said to be, and nothing exits 2.
+#[test]
+fn a_gitops_tree_is_judged_through_its_kustomize_roots_at_the_lines_people_edit() {
+    require_kustomize();
+    let out = kubegate(&["check", "-f", "json", "-v", "testdata/gitops"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["errors"], serde_json::json!([]));
+    let findings = doc["findings"].as_array().expect("findings");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    for f in findings {
+        let file = f["location"]["file"].as_str().expect("file");
+        assert!(
+            std::path::Path::new(root).join(file).is_file(),
+            "{file} is not a file of the repository: {f}"
+        );
+        assert!(f["location"]["line"].is_u64(), "{f}");
+    }
+    let at = |rule: &str, namespace: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f["rule_id"] == rule && f["object"]["namespace"] == namespace)
+            .map(|f| {
+                let l = &f["location"];
+                format!(
+                    "{}:{}:{}",
+                    l["file"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .trim_start_matches("testdata/gitops/"),
+                    l["line"],
+                    l["column"]
+                )
+            })
+            .collect()
+    };
+    // A strategic-merge patch sets privileged: its line.
+    assert_eq!(
+        at("KG101", "shop-prod"),
+        ["apps/shop/overlays/prod/debug-privileged.yaml:12:13"]
+    );
+    // A JSON 6902 patch file adds hostNetwork: the operation's value.
+    assert_eq!(
+        at("KG102", "shop-prod"),
+        ["apps/shop/overlays/prod/host-network.yaml:3:3"]
+    );
+    // The namespace comes from the overlay's `namespace:` transformer; staging has its policy.
+    assert_eq!(
+        at("KG401", "shop-prod"),
+        ["apps/shop/overlays/prod/kustomization.yaml:3:1"]
+    );
+    assert!(at("KG401", "shop-staging").is_empty());
+    // The base's container, once per deployable unit.
+    assert_eq!(
+        at("KG204", "shop-prod"),
+        [
+            "apps/shop/base/deployment.yaml:19:11",
+            "apps/shop/components/tracing/sidecar.yaml:9:11"
+        ]
+    );
+    assert_eq!(
+        at("KG204", "shop-staging"),
+        ["apps/shop/base/deployment.yaml:19:11"]
+    );
+    // The component's sidecar, with its :latest image.
+    assert_eq!(
+        at("KG201", "shop-prod"),
+        ["apps/shop/components/tracing/sidecar.yaml:10:11"]
+    );
+    // Nothing judged the patches or the generator's source as objects of their own, and the
+    // rendered objects carry no origin annotations.
+    for f in findings {
+        let file = f["location"]["file"].as_str().unwrap_or_default();
+        if file.contains("/apps/") {
+            // Alone, a member has no namespace: only the overlays give one.
+            assert!(
+                f["object"]["namespace"].is_string(),
+                "a member was judged alone: {f}"
+            );
+        }
+        assert!(
+            !f.to_string().contains("config.kubernetes.io/origin"),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        doc["walk"]["kustomize_roots"],
+        serde_json::json!([
+            "testdata/gitops/apps/shop/overlays/prod",
+            "testdata/gitops/apps/shop/overlays/staging"
+        ])
+    );
+    assert_eq!(doc["walk"]["kustomize_members"], 7);
+    assert_eq!(
+        doc["walk"]["not_manifests"],
+        serde_json::json!([
+            "testdata/gitops/config/tooling.json",
+            "testdata/gitops/config/values-prod.yaml",
+            "testdata/gitops/docker-compose.yml",
+            "testdata/gitops/package.json"
+        ])
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("note: 4 files are not Kubernetes manifests, passed over:")
+            && err.contains("  testdata/gitops/package.json"),
+        "{err}"
+    );
+    let helm_on_path = Command::new("helm").arg("version").output().is_ok();
+    if !helm_on_path {
+        assert!(
+            err.contains("note: Helm chart testdata/gitops/charts/web was not rendered (helm is not on PATH): its objects were not checked"),
+            "{err}"
+        );
+        assert_eq!(
+            doc["walk"]["unrendered_charts"][0]["path"],
+            "testdata/gitops/charts/web"
+        );
+        // Configured to require charts, the same walk is an error.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("kubegate.yaml");
+        std::fs::write(&config, "render:\n  helm:\n    required: true\n").expect("write");
+        let out = kubegate(&[
+            "check",
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "testdata/gitops",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(
+            stderr(&out).contains("testdata/gitops/charts/web"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Files a walk meets that are not Kubernetes objects are no error; the same file named on
+/// the command line still is.
+#[test]
+fn non_manifest_yaml_in_a_walk_is_passed_over_but_not_when_named() {
+    let out = kubegate(&["check", "--no-render", "testdata/gitops/config"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out)
+            .contains("note: 2 files are not Kubernetes manifests, passed over (-v names them)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = kubegate(&["check", "testdata/gitops/config/values-prod.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("testdata/gitops/config/values-prod.yaml:2:1"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -34,6 +34,7 @@ fn rules_only(bencher: Bencher) {
         manifests,
         errors: Vec::new(),
         files: 1,
+        ..Default::default()
     };
     let checker = Checker::default();
     bencher

@@ -22,6 +22,8 @@ enum Mode {
 struct Output {
     format: OutputFormat,
     excerpt: bool,
+    /// `-v`: name the files the walk passed over.
+    verbose: bool,
     /// `--output`: the report in `format` goes to this file, the human report to stdout.
     file: Option<PathBuf>,
 }
@@ -99,6 +101,7 @@ impl Plan {
                 helm: config.render.helm.enabled.unwrap_or(true),
                 helm_values,
                 helm_set,
+                helm_required: config.render.helm.required.unwrap_or(false),
             });
         }
         let git_paths: Vec<PathBuf> = args
@@ -142,6 +145,7 @@ impl Plan {
         let output = Output {
             format: args.format.or(config.output.format).unwrap_or_default(),
             excerpt: !args.no_excerpt && config.output.excerpt.unwrap_or(true),
+            verbose: args.verbose,
             file: args.output.clone(),
         };
         Ok(Ok(Plan {
@@ -173,7 +177,7 @@ impl Plan {
         // Files exempted by path are not judged at all: they need not even be manifests.
         loaded
             .manifests
-            .retain(|m| !config.exempts_file(&m.source.name));
+            .retain(|m| !config.exempts_file(&m.origin_name()));
         loaded.errors.retain(|e| !config.exempts_file(&e.file));
         tracing::debug!(
             files = loaded.files,
@@ -209,6 +213,8 @@ impl Plan {
         } else {
             EXIT_CLEAN
         };
+        let notes = output::human::render_walk(&report.walk, self.output.verbose);
+        let _ = std::io::stderr().write_all(notes.as_bytes());
         let text = self.output.render(&report)?;
         let code = write_stdout(&text).unwrap_or(code);
         // The process ends right after this; freeing every parsed object one by one would only

@@ -112,3 +112,62 @@ fn count(report: &Report, severity: Severity) -> usize {
         Severity::Low => s.low,
     }
 }
+
+/// Notes on what the walk passed over, for standard error in every format: charts not
+/// rendered (their objects were not judged), files that are not Kubernetes manifests (named
+/// with `verbose`), kustomize roots rendered.
+pub fn render_walk(walk: &kubegate_engine::Walk, verbose: bool) -> String {
+    let mut out = String::new();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    for (chart, reason) in &walk.unrendered_charts {
+        let _ = writeln!(
+            out,
+            "note: Helm chart {chart} was not rendered ({reason}): its objects were not checked"
+        );
+    }
+    if !walk.kustomize_roots.is_empty() {
+        let _ = writeln!(
+            out,
+            "note: {} rendered and checked as a whole ({} judged through {})",
+            plural(
+                walk.kustomize_roots.len(),
+                "kustomization",
+                "kustomizations"
+            ),
+            plural(walk.kustomize_members, "member file", "member files"),
+            if walk.kustomize_roots.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        );
+        if verbose {
+            for root in &walk.kustomize_roots {
+                let _ = writeln!(out, "  {root}");
+            }
+        }
+    }
+    if !walk.not_manifests.is_empty() {
+        let n = walk.not_manifests.len();
+        let _ = writeln!(
+            out,
+            "note: {} not Kubernetes manifests, passed over{}",
+            plural(n, "file is", "files are"),
+            if verbose { ":" } else { " (-v names them)" }
+        );
+        if verbose {
+            for name in &walk.not_manifests {
+                let _ = writeln!(out, "  {name}");
+            }
+        }
+    }
+    if walk.context_objects > 0 {
+        let _ = writeln!(
+            out,
+            "note: {} of the rest of the repository seen as context, not judged",
+            plural(walk.context_objects, "object", "objects")
+        );
+    }
+    out
+}

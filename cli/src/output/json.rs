@@ -12,6 +12,43 @@ struct Document<'a> {
     findings: Vec<FindingOut<'a>>,
     errors: Vec<ErrorOut<'a>>,
     summary: &'a kubegate_engine::Summary,
+    /// What the walk passed over or rendered; left out when there is nothing to say.
+    #[serde(skip_serializing_if = "WalkOut::is_empty")]
+    walk: WalkOut<'a>,
+}
+
+#[derive(Serialize)]
+struct WalkOut<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    not_manifests: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unrendered_charts: Vec<UnrenderedOut<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    kustomize_roots: &'a [String],
+    #[serde(skip_serializing_if = "is_zero")]
+    kustomize_members: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    context_objects: usize,
+}
+
+#[derive(Serialize)]
+struct UnrenderedOut<'a> {
+    path: &'a str,
+    reason: &'a str,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl WalkOut<'_> {
+    fn is_empty(&self) -> bool {
+        self.not_manifests.is_empty()
+            && self.unrendered_charts.is_empty()
+            && self.kustomize_roots.is_empty()
+            && self.kustomize_members == 0
+            && self.context_objects == 0
+    }
 }
 
 #[derive(Serialize)]
@@ -75,6 +112,18 @@ pub fn render(report: &Report) -> String {
             })
             .collect(),
         summary: &report.summary,
+        walk: WalkOut {
+            not_manifests: &report.walk.not_manifests,
+            unrendered_charts: report
+                .walk
+                .unrendered_charts
+                .iter()
+                .map(|(path, reason)| UnrenderedOut { path, reason })
+                .collect(),
+            kustomize_roots: &report.walk.kustomize_roots,
+            kustomize_members: report.walk.kustomize_members,
+            context_objects: report.walk.context_objects,
+        },
     };
     let mut text =
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -17,6 +17,7 @@ use crate::schema::crd::InputCrds;
 use crate::vocab::{RuleMeta, Scope, Severity, Violation};
 use exemption::{ConfigExemptions, ExemptionIndex};
 use rayon::prelude::*;
+pub use report::Walk;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -246,8 +247,11 @@ impl Checker {
             .as_deref()
             .filter(|p| p.needs_inventory())
             .map(|_| crate::policy::gatekeeper::inventory_data(objects));
+        // Context objects (the rest of the repository in a `--staged` run) are seen by
+        // whole-input rules through the inventory but not judged themselves.
         let results: Vec<Judged> = objects
             .par_iter()
+            .filter(|m| !m.context)
             .map_init(
                 || {
                     self.policies
@@ -265,13 +269,21 @@ impl Checker {
                 },
             )
             .collect();
-        self.report(
+        let mut report = self.report(
             results,
             loaded.errors.clone(),
             loaded.files,
             objects,
             &self.rules,
-        )
+        );
+        report.walk = Walk {
+            not_manifests: loaded.not_manifests.clone(),
+            unrendered_charts: loaded.unrendered_charts.clone(),
+            kustomize_roots: loaded.kustomize_roots.clone(),
+            kustomize_members: loaded.kustomize_members,
+            context_objects: objects.iter().filter(|m| m.context).count(),
+        };
+        report
     }
 
     fn admit(&self, object: &Manifest, review: &Value) -> Report {
@@ -497,7 +509,12 @@ impl Checker {
             used.extend(judged.exemptions_used);
         }
         findings.sort_by(Finding::order);
+        // A base reachable from several kustomize roots is judged once per root (each root is
+        // a deployable unit), so the same object can yield the same finding at the same source
+        // line more than once: reported once.
+        findings.dedup_by(|a, b| a.order(b).is_eq());
         errors.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+        let objects: Vec<&Manifest> = objects.iter().filter(|m| !m.context).collect();
         let mut summary = Summary {
             files,
             objects: objects.len(),
@@ -526,6 +543,7 @@ impl Checker {
                 .filter(|i| !used.contains(i) && !self.exemptions.is_path(*i))
                 .map(|i| self.exemptions.describe(i))
                 .collect(),
+            walk: Walk::default(),
         }
     }
 }

@@ -49,7 +49,11 @@ pub struct Finding {
 
 impl Finding {
     pub(super) fn new(raw: Raw, manifest: &Manifest) -> Self {
-        let position = manifest.locate(&raw.violation.pointer);
+        let place = manifest.place(&raw.violation.pointer);
+        let mut details = raw.details;
+        if let Some(at) = place.rendered_at {
+            details.insert("rendered_at".into(), serde_json::Value::String(at));
+        }
         Finding {
             rule_id: raw.id,
             rule_name: raw.name,
@@ -58,18 +62,18 @@ impl Finding {
             object: manifest.object.clone(),
             pointer: raw.violation.pointer,
             location: Location {
-                file: manifest.source.name.clone(),
-                line: position.map(|p| p.line),
-                column: position.map(|p| p.column),
+                file: place.file.name.clone(),
+                line: place.position.map(|p| p.line),
+                column: place.position.map(|p| p.column),
             },
             template: manifest.template.clone(),
             policy: raw.policy,
-            details: raw.details,
+            details,
             advisory: raw.advisory,
             existing: false,
-            source: manifest.source.clone(),
-            document_index: manifest.document_index,
-            item_index: manifest.item_index,
+            source: place.file,
+            document_index: place.document_index,
+            item_index: place.item_index,
         }
     }
 
@@ -92,6 +96,7 @@ impl Finding {
             .then_with(|| self.rule_id.cmp(&other.rule_id))
             .then_with(|| self.pointer.cmp(&other.pointer))
             .then_with(|| self.message.cmp(&other.message))
+            .then_with(|| self.object.cmp(&other.object))
     }
 }
 
@@ -137,6 +142,25 @@ pub struct Report {
     /// Configuration exemptions (namespaces and objects) that suppressed no finding in this
     /// evaluation, described (`exemptions.objects[0] (kind: Deployment, name: legacy)`).
     pub unused_exemptions: Vec<String>,
+    /// What the input's walk passed over or rendered (empty for an admission request).
+    pub walk: Walk,
+}
+
+/// What a run's walk met besides the objects it judged, for the summary: nothing here may pass
+/// silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walk {
+    /// Files holding no Kubernetes object (compose files, Helm values, `package.json`, …).
+    pub not_manifests: Vec<String>,
+    /// Helm charts not rendered, each with why: their objects were not judged.
+    pub unrendered_charts: Vec<(String, String)>,
+    /// Kustomize roots rendered and judged as a whole.
+    pub kustomize_roots: Vec<String>,
+    /// Files kustomizations read (resources, patches, generator sources), judged through the
+    /// roots rather than on their own.
+    pub kustomize_members: usize,
+    /// Objects seen only as context (`--staged`: the rest of the repository), not judged.
+    pub context_objects: usize,
 }
 
 impl Report {

@@ -116,6 +116,9 @@ pub struct RenderConfig {
 #[serde(rename_all = "camelCase")]
 pub struct HelmConfig {
     pub enabled: Option<bool>,
+    /// A chart met in a walk that cannot be rendered (helm missing) fails the run (exit 2)
+    /// instead of being listed as not rendered.
+    pub required: Option<bool>,
     #[serde(default)]
     pub values_files: Vec<PathBuf>,
     #[serde(default)]

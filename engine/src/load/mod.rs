@@ -1,11 +1,16 @@
 //! Reads manifests from files, directories and stdin, in parallel, into [`Manifest`]s.
 
+pub mod kustomize;
 pub mod scalar;
 pub mod yaml;
 
+use crate::load::kustomize::Forest;
 use crate::load::yaml::{parse_stream, Limits, ParsedDocument};
 use crate::model::manifest::{json_type, object_ref, Manifest, ObjectError};
 use crate::model::position::{index_pointer, Position, PositionIndex};
+use crate::source::render::{
+    is_kustomization_file, kustomization_file, on_path, render_kustomize_root, RenderError,
+};
 use crate::source::{Source, SourceFile};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -80,6 +85,16 @@ pub struct Loaded {
     pub errors: Vec<LoadError>,
     /// How many files (stdin counts as one) were read.
     pub files: usize,
+    /// Files a directory walk (or the git index) met that hold no Kubernetes object: no
+    /// document with `apiVersion` and `kind` (`package.json`, compose files, Helm values,
+    /// CI workflows, kustomize generator sources). Passed over, counted, never an error.
+    pub not_manifests: Vec<String>,
+    /// Helm charts a walk met but could not render, each with why (`helm is not on PATH`).
+    /// Their objects are not judged: the report must say so.
+    pub unrendered_charts: Vec<(String, String)>,
+    /// Kustomize roots rendered (directories), and how many member files they read.
+    pub kustomize_roots: Vec<String>,
+    pub kustomize_members: usize,
 }
 
 /// Loads manifests from files, directories and stdin.
@@ -105,36 +120,41 @@ impl Loader {
         self
     }
 
-    /// Loads every input. Directories are walked in parallel (honouring `.gitignore`,
-    /// `.ignore` and hidden-file rules) for `.yaml`, `.yml` and `.json` files; files named
-    /// explicitly are always read. Files are parsed in parallel; the result does not depend on
+    /// Loads every input. Directories are walked (honouring `.gitignore`, `.ignore` and
+    /// hidden-file rules) for `.yaml`, `.yml` and `.json` files, understanding what a GitOps
+    /// tree holds: kustomizations no other kustomization of the walk includes (roots) are
+    /// rendered and their output judged, while the files they read (resources, patches,
+    /// generator sources) are not judged on their own; Helm charts are rendered when helm is
+    /// there and listed in [`Loaded::unrendered_charts`] when not; files holding no Kubernetes
+    /// object are passed over and listed in [`Loaded::not_manifests`]. Files named explicitly
+    /// are always read and judged. Files are parsed in parallel; the result does not depend on
     /// the number of threads.
     pub fn load(&self, inputs: &[Input]) -> Loaded {
         let mut errors = Vec::new();
-        let mut files: Vec<PathBuf> = Vec::new();
-        let mut rendered: Vec<PathBuf> = Vec::new();
+        // (path, named explicitly)
+        let mut files: Vec<(PathBuf, bool)> = Vec::new();
+        let mut kustomizations: Vec<PathBuf> = Vec::new();
+        let mut explicit_roots: Vec<PathBuf> = Vec::new();
+        let mut charts: Vec<(PathBuf, bool)> = Vec::new();
         let mut stdin = false;
+        let kustomize_on = self.render.as_ref().is_some_and(|r| r.kustomize);
         for input in inputs {
             match input {
                 Input::Stdin => stdin = true,
-                Input::Path(path)
-                    if self.render.is_some() && crate::source::render::kind_of(path).is_some() =>
-                {
-                    rendered.push(path.clone());
+                Input::Path(path) if path.join("Chart.yaml").is_file() => {
+                    charts.push((path.clone(), true));
                 }
-                Input::Path(path) if path.join("Chart.yaml").is_file() => errors.push(LoadError {
-                    file: path.display().to_string(),
-                    position: None,
-                    kind: LoadErrorKind::HelmChart,
-                }),
+                Input::Path(path) if kustomize_on && kustomization_file(path).is_some() => {
+                    explicit_roots.push(path.clone());
+                }
                 Input::Path(path) if path.is_dir() => {
                     let found = walk(path, &mut errors);
                     if found.is_empty() {
                         tracing::warn!("no .yaml, .yml or .json files under {}", path.display());
                     }
-                    files.extend(found);
+                    files.extend(found.into_iter().map(|f| (f, false)));
                 }
-                Input::Path(path) if path.exists() => files.push(path.clone()),
+                Input::Path(path) if path.exists() => files.push((path.clone(), true)),
                 Input::Path(path) => errors.push(LoadError {
                     file: path.display().to_string(),
                     position: None,
@@ -142,7 +162,85 @@ impl Loader {
                 }),
             }
         }
+        // What the walks met: charts (a `Chart.yaml`; everything under one is the chart's),
+        // kustomizations, and the files left to read.
+        for (path, explicit) in &files {
+            if !explicit && path.file_name().is_some_and(|n| n == "Chart.yaml") {
+                if let Some(dir) = path.parent() {
+                    charts.push((dir.to_path_buf(), false));
+                }
+            }
+        }
+        let chart_dirs: Vec<PathBuf> = charts.iter().map(|(d, _)| d.clone()).collect();
+        files.retain(|(path, explicit)| {
+            *explicit || !chart_dirs.iter().any(|d| path.starts_with(d))
+        });
         let mut loaded = Loaded::default();
+        files.retain(|(path, explicit)| {
+            if *explicit || !is_kustomization_file(path) {
+                return true;
+            }
+            if let Some(dir) = path.parent() {
+                kustomizations.push(dir.to_path_buf());
+            }
+            false
+        });
+        if kustomize_on {
+            let mut dirs = kustomizations.clone();
+            dirs.extend(explicit_roots.iter().cloned());
+            let forest = Forest::plan(&dirs, &self.limits);
+            for (file, cause) in &forest.errors {
+                errors.push(LoadError {
+                    file: file.display().to_string(),
+                    position: None,
+                    kind: LoadErrorKind::Render(format!("cannot read the kustomization: {cause}")),
+                });
+            }
+            let before = files.len();
+            files.retain(|(path, explicit)| {
+                *explicit || !forest.members.contains(&crate::source::normalize(path))
+            });
+            loaded.kustomize_members = before - files.len();
+            let mut roots: Vec<PathBuf> = forest
+                .roots
+                .iter()
+                .filter(|r| {
+                    !explicit_roots
+                        .iter()
+                        .any(|e| crate::source::normalize(e) == **r)
+                })
+                .map(|r| {
+                    // Shown as walked (`./deploy/prod` stays so), not normalized.
+                    kustomizations
+                        .iter()
+                        .find(|k| crate::source::normalize(k) == *r)
+                        .cloned()
+                        .unwrap_or_else(|| r.clone())
+                })
+                .collect();
+            roots.extend(explicit_roots.iter().cloned());
+            roots.sort();
+            roots.dedup();
+            let rendered: Vec<_> = roots
+                .par_iter()
+                .map(|root| (root, self.load_kustomize_root(root, &forest)))
+                .collect();
+            for (root, result) in rendered {
+                match result {
+                    Ok((manifests, errs)) => {
+                        loaded.files += 1;
+                        loaded.kustomize_roots.push(root.display().to_string());
+                        loaded.manifests.extend(manifests);
+                        errors.extend(errs);
+                    }
+                    Err(e) => errors.push(LoadError {
+                        file: root.display().to_string(),
+                        position: None,
+                        kind: LoadErrorKind::Render(e.to_string()),
+                    }),
+                }
+            }
+        }
         if stdin {
             loaded.files += 1;
             let mut text = String::new();
@@ -176,8 +274,25 @@ impl Loader {
                 }),
             }
         }
-        for dir in &rendered {
-            let Some(settings) = &self.render else { break };
+        charts.sort();
+        charts.dedup();
+        for (dir, explicit) in &charts {
+            let helm = self.render.as_ref().filter(|r| r.helm);
+            let Some(settings) = helm else {
+                if *explicit {
+                    errors.push(LoadError {
+                        file: dir.display().to_string(),
+                        position: None,
+                        kind: LoadErrorKind::HelmChart,
+                    });
+                } else {
+                    loaded.unrendered_charts.push((
+                        dir.display().to_string(),
+                        "rendering Helm charts is turned off".into(),
+                    ));
+                }
+                continue;
+            };
             match crate::source::render::render(dir, settings) {
                 Some(Ok(r)) => {
                     loaded.files += 1;
@@ -188,22 +303,33 @@ impl Loader {
                     loaded.manifests.extend(manifests);
                     errors.extend(errs);
                 }
+                Some(Err(RenderError::NoHelm(_))) if !explicit && !settings.helm_required => {
+                    loaded
+                        .unrendered_charts
+                        .push((dir.display().to_string(), "helm is not on PATH".into()));
+                }
                 Some(Err(e)) => errors.push(LoadError {
                     file: dir.display().to_string(),
                     position: None,
                     kind: LoadErrorKind::Render(e.to_string()),
                 }),
-                // The renderer is not available: the directory is walked like any other.
-                None => files.extend(walk(dir, &mut errors)),
+                None => {}
             }
         }
-        // Sorted once all files are known (the walked fallbacks of renderers too), so the
-        // object order does not depend on which inputs were rendered.
+        // Sorted once all files are known, so the object order does not depend on the order
+        // of the inputs or of the walk.
         files.sort();
-        files.dedup();
-        loaded.files += files.len();
-        let per_file: Vec<_> = files.par_iter().map(|path| self.load_file(path)).collect();
-        for (m, e) in per_file {
+        files.dedup_by(|a, b| a.0 == b.0);
+        let per_file: Vec<_> = files
+            .par_iter()
+            .map(|(path, explicit)| self.load_file(path, !explicit))
+            .collect();
+        for (m, e, not_manifest) in per_file {
+            if let Some(name) = not_manifest {
+                loaded.not_manifests.push(name);
+                continue;
+            }
+            loaded.files += 1;
             loaded.manifests.extend(m);
             errors.extend(e);
         }
@@ -211,8 +337,53 @@ impl Loader {
         loaded
     }
 
-    fn load_file(&self, path: &Path) -> (Vec<Manifest>, Vec<LoadError>) {
+    /// Renders one kustomize root with origin tracking and maps each object back to its files.
+    fn load_kustomize_root(
+        &self,
+        root: &Path,
+        forest: &Forest,
+    ) -> Result<(Vec<Manifest>, Vec<LoadError>), RenderError> {
+        let program = if on_path("kustomize") {
+            "kustomize"
+        } else if on_path("kubectl") {
+            "kubectl"
+        } else {
+            return Err(RenderError::NoKustomize(root.display().to_string()));
+        };
+        let rendered = render_kustomize_root(root, program)?;
+        let origin = kustomization_file(root)
+            .unwrap_or_else(|| root.join("kustomization.yaml"))
+            .display()
+            .to_string();
+        let (mut manifests, errors) = self.load_source(rendered.source, rendered.text);
+        let mut files = kustomize::Files::new(&self.limits);
+        for m in &mut manifests {
+            m.origins = kustomize::origins(
+                &m.value,
+                &m.object,
+                &rendered.base,
+                forest,
+                root,
+                &mut files,
+            )
+            .map(Arc::new);
+            kustomize::strip_origin_annotations(&mut m.value);
+            m.template.get_or_insert_with(|| origin.clone());
+        }
+        Ok((manifests, errors))
+    }
+
+    /// Reads one file. A `discovered` file (met by a walk, not named) that holds no
+    /// Kubernetes object, or whose name says it is none, comes back as its name instead.
+    fn load_file(
+        &self,
+        path: &Path,
+        discovered: bool,
+    ) -> (Vec<Manifest>, Vec<LoadError>, Option<String>) {
         let name = path.display().to_string();
+        if discovered && is_known_non_manifest(path) {
+            return (Vec::new(), Vec::new(), Some(name));
+        }
         let fail = |kind| {
             (
                 Vec::new(),
@@ -221,6 +392,7 @@ impl Loader {
                     position: None,
                     kind,
                 }],
+                None,
             )
         };
         let size = match std::fs::metadata(path) {
@@ -238,23 +410,51 @@ impl Loader {
             Err(e) => return fail(LoadErrorKind::Io(e.to_string())),
         };
         match String::from_utf8(bytes) {
-            Ok(text) => self.load_source(Source::File(path.to_path_buf()), text),
+            Ok(text) => self.load_discovered(Source::File(path.to_path_buf()), text, discovered),
             Err(_) => fail(LoadErrorKind::NotUtf8),
         }
     }
 
+    /// Loads a text; when `discovered` and it holds no Kubernetes object, returns its name
+    /// as the third value instead of errors.
+    fn load_discovered(
+        &self,
+        source: Source,
+        text: String,
+        discovered: bool,
+    ) -> (Vec<Manifest>, Vec<LoadError>, Option<String>) {
+        if discovered && !holds_objects(&text, &self.limits) {
+            return (Vec::new(), Vec::new(), Some(source.to_string()));
+        }
+        let (m, e) = self.load_source(source, text);
+        (m, e, None)
+    }
+
     /// Loads named texts (files read elsewhere, such as from git) in parallel, in order.
+    /// Like files met by a walk, a text that holds no Kubernetes object is passed over and
+    /// listed in [`Loaded::not_manifests`].
     pub fn load_texts(&self, texts: Vec<(Source, String)>) -> Loaded {
-        let files = texts.len();
         let per_file: Vec<_> = texts
             .into_par_iter()
-            .map(|(source, text)| self.load_source(source, text))
+            .map(|(source, text)| {
+                let known = match &source {
+                    Source::Git { path, .. } => is_known_non_manifest(Path::new(path)),
+                    _ => false,
+                };
+                if known {
+                    (Vec::new(), Vec::new(), Some(source.to_string()))
+                } else {
+                    self.load_discovered(source, text, true)
+                }
+            })
             .collect();
-        let mut loaded = Loaded {
-            files,
-            ..Loaded::default()
-        };
-        for (m, e) in per_file {
+        let mut loaded = Loaded::default();
+        for (m, e, not_manifest) in per_file {
+            if let Some(name) = not_manifest {
+                loaded.not_manifests.push(name);
+                continue;
+            }
+            loaded.files += 1;
             loaded.manifests.extend(m);
             loaded.errors.extend(e);
         }
@@ -299,14 +499,16 @@ impl Loader {
     }
 }
 
-/// Walks a directory for manifest files, sorted, passing over renderer inputs.
+/// Walks a directory for manifest files and kustomization files, sorted.
 fn walk(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
     let walked = crate::source::walk::walk(
         root,
         &crate::source::walk::WalkRules {
             follow_links: false,
-            skip: is_render_input,
-            accept: &crate::source::walk::is_manifest_file,
+            skip: |_, _| false,
+            accept: &|path| {
+                crate::source::walk::is_manifest_file(path) || is_kustomization_file(path)
+            },
         },
     );
     errors.extend(walked.errors.into_iter().map(|message| LoadError {
@@ -317,22 +519,56 @@ fn walk(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
     walked.files
 }
 
-/// Inputs of renderers, not Kubernetes objects: a kustomization file, or a Helm chart
-/// directory (its templates are not YAML until rendered). A directory walk passes over them;
-/// naming such a file explicitly still checks it.
-fn is_render_input(path: &Path, is_dir: bool) -> bool {
-    let skip = if is_dir {
-        path.join("Chart.yaml").is_file()
-    } else {
-        matches!(
-            path.file_name().and_then(|n| n.to_str()),
-            Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
-        )
+/// Files that are YAML or JSON but never Kubernetes manifests, by name: a walk passes over
+/// them without reading (they may be anything: a compose file, a chart's values, a package
+/// manifest), and counts them.
+fn is_known_non_manifest(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
     };
-    if skip {
-        tracing::info!(path = %path.display(), "skipping kustomization or Helm chart during directory walk");
-    }
-    skip
+    let lower = name.to_ascii_lowercase();
+    let stem_is = |prefix: &str| {
+        lower.starts_with(prefix)
+            && [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|e| lower.ends_with(e))
+    };
+    matches!(
+        lower.as_str(),
+        "package.json"
+            | "package-lock.json"
+            | "composer.json"
+            | "composer.lock"
+            | "tsconfig.json"
+            | "jsconfig.json"
+            | "renovate.json"
+            | ".pre-commit-config.yaml"
+            | ".pre-commit-hooks.yaml"
+            | "chart.yaml"
+            | "chart.lock"
+            | "mkdocs.yml"
+            | "mkdocs.yaml"
+            | ".golangci.yml"
+            | ".golangci.yaml"
+            | "codecov.yml"
+            | ".gitlab-ci.yml"
+            | "skaffold.yaml"
+            | "devfile.yaml"
+    ) || stem_is("docker-compose")
+        || stem_is("compose.")
+        || stem_is("values")
+        || stem_is("tsconfig.")
+}
+
+/// Whether a text has at least one document that is a mapping with `apiVersion` and `kind`
+/// (or does not parse: a broken file is reported, never passed over).
+fn holds_objects(text: &str, limits: &Limits) -> bool {
+    let stream = parse_stream(text, limits);
+    stream.error.is_some()
+        || stream
+            .documents
+            .iter()
+            .any(|d| d.value.get("apiVersion").is_some() && d.value.get("kind").is_some())
 }
 
 /// `(character offset, template path)` of every `# Source: <path>` comment line that Helm
@@ -442,6 +678,8 @@ fn into_manifests(
                     template: template.clone(),
                     positions: positions.clone(),
                     base_pointer: pointer,
+                    origins: None,
+                    context: false,
                 }),
                 Err(kind) => {
                     first_error.get_or_insert_with(|| err(kind.into(), &pointer, &positions));
@@ -459,6 +697,8 @@ fn into_manifests(
         template,
         positions,
         base_pointer: String::new(),
+        origins: None,
+        context: false,
     });
     Ok(())
 }

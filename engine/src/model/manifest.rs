@@ -53,6 +53,23 @@ pub struct Manifest {
     pub(crate) positions: Arc<PositionIndex>,
     /// Pointer of this object inside its document (`/items/3` for a List item, else empty).
     pub(crate) base_pointer: String,
+    /// For kustomize output: how its fields map back to the files people edit.
+    pub(crate) origins: Option<Arc<crate::model::origin::Origins>>,
+    /// Seen by rules that look across objects, never judged itself (in a `--staged` run, the
+    /// objects of the repository that the commit does not change).
+    pub context: bool,
+}
+
+/// Where a field of an object is to be shown: the file, position and document a person edits.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub file: Arc<SourceFile>,
+    pub position: Option<Position>,
+    pub document_index: usize,
+    pub item_index: Option<usize>,
+    /// Set when the object is rendered output that could not be mapped back to a source line:
+    /// the position in the rendered stream (`dir (kubectl kustomize):43:5`).
+    pub rendered_at: Option<String>,
 }
 
 impl Manifest {
@@ -70,7 +87,61 @@ impl Manifest {
             template: None,
             positions: Arc::default(),
             base_pointer: String::new(),
+            origins: None,
+            context: false,
         })
+    }
+
+    /// Where the node at `pointer` is to be shown: in the object's own text, or, for kustomize
+    /// output, in the base, patch or kustomization file that sets it.
+    pub fn place(&self, pointer: &str) -> Place {
+        let own = || Place {
+            file: self.source.clone(),
+            position: self.locate(pointer),
+            document_index: self.document_index,
+            item_index: self.item_index,
+            rendered_at: None,
+        };
+        let Some(origins) = &self.origins else {
+            return own();
+        };
+        if let Some(placed) = origins.place(&self.value, pointer) {
+            return Place {
+                file: placed.file,
+                position: placed.position,
+                document_index: placed.document_index,
+                item_index: None,
+                rendered_at: None,
+            };
+        }
+        let rendered = own();
+        let rendered_at = format!(
+            "{}{}",
+            rendered.file.name,
+            rendered
+                .position
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default()
+        );
+        match origins.root() {
+            Some(root) => Place {
+                file: root.file,
+                position: root.position,
+                document_index: root.document_index,
+                item_index: None,
+                rendered_at: Some(rendered_at),
+            },
+            None => rendered,
+        }
+    }
+
+    /// The name of the file a person edits for this object: its source file, or for kustomize
+    /// output the file its `metadata` comes from.
+    pub fn origin_name(&self) -> String {
+        match &self.origins {
+            Some(_) => self.place("/metadata").file.name.clone(),
+            None => self.source.name.clone(),
+        }
     }
 
     /// Where the node at `pointer` (relative to this object) is, or its nearest existing parent.

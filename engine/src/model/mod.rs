@@ -4,6 +4,7 @@
 
 pub mod inventory;
 pub mod manifest;
+pub mod origin;
 pub mod pattern;
 pub mod position;
 pub mod selector;

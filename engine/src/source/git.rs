@@ -3,7 +3,7 @@
 //! features).
 
 use git2::{Delta, DiffFindOptions, DiffOptions, ObjectType, Repository, Tree};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -52,21 +52,6 @@ impl std::fmt::Debug for Repo {
             .field("cwd", &self.cwd)
             .finish()
     }
-}
-
-/// `path` with `.` and `..` resolved lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 impl Repo {
@@ -126,12 +111,12 @@ impl Repo {
                 .map(Path::to_path_buf)
                 .unwrap_or(path);
         }
-        normalize(&self.cwd.join(path))
+        crate::source::normalize(&self.cwd.join(path))
     }
 
     /// A repository path as the user would name it (relative to the working directory).
     fn display(&self, repo_path: &Path) -> String {
-        let relative = pathdiff(repo_path, &self.cwd);
+        let relative = crate::source::relative_to(repo_path, &self.cwd);
         relative.to_string_lossy().replace('\\', "/")
     }
 
@@ -261,21 +246,6 @@ impl Repo {
     }
 }
 
-/// `path` relative to `base` (both relative to the same root), with `..` where needed.
-fn pathdiff(path: &Path, base: &Path) -> PathBuf {
-    let path: Vec<_> = path.components().collect();
-    let base: Vec<_> = base.components().collect();
-    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..base.len() {
-        out.push("..");
-    }
-    for c in &path[common..] {
-        out.push(c.as_os_str());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,19 +253,19 @@ mod tests {
     #[test]
     fn relative_paths() {
         assert_eq!(
-            pathdiff(Path::new("deploy/a.yaml"), Path::new("")),
+            crate::source::relative_to(Path::new("deploy/a.yaml"), Path::new("")),
             PathBuf::from("deploy/a.yaml")
         );
         assert_eq!(
-            pathdiff(Path::new("deploy/a.yaml"), Path::new("deploy")),
+            crate::source::relative_to(Path::new("deploy/a.yaml"), Path::new("deploy")),
             PathBuf::from("a.yaml")
         );
         assert_eq!(
-            pathdiff(Path::new("other/a.yaml"), Path::new("deploy/prod")),
+            crate::source::relative_to(Path::new("other/a.yaml"), Path::new("deploy/prod")),
             PathBuf::from("../../other/a.yaml")
         );
         assert_eq!(
-            normalize(Path::new("deploy/./prod/../a.yaml")),
+            crate::source::normalize(Path::new("deploy/./prod/../a.yaml")),
             PathBuf::from("deploy/a.yaml")
         );
     }

@@ -2,8 +2,10 @@
 //! (`helm template`) into manifest streams, so findings can name the rendered position and the
 //! kustomization or chart template it came from.
 
+use crate::source::Source;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use thiserror::Error;
 
 /// How directories are rendered.
@@ -15,6 +17,8 @@ pub struct RenderSettings {
     pub helm_values: Vec<PathBuf>,
     /// `helm template --set` assignments.
     pub helm_set: Vec<String>,
+    /// A chart a walk meets that cannot be rendered (no helm) is an error, not a note.
+    pub helm_required: bool,
 }
 
 impl Default for RenderSettings {
@@ -24,6 +28,7 @@ impl Default for RenderSettings {
             helm: true,
             helm_values: Vec::new(),
             helm_set: Vec::new(),
+            helm_required: false,
         }
     }
 }
@@ -62,12 +67,12 @@ pub fn kind_of(dir: &Path) -> Option<&'static str> {
     }
 }
 
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
 }
 
-fn run(program: &str, args: &[String]) -> Result<String, RenderError> {
+pub(crate) fn run(program: &str, args: &[String]) -> Result<String, RenderError> {
     let command = format!("{program} {}", args.join(" "));
     tracing::debug!(%command, "rendering");
     let out = Command::new(program)
@@ -89,28 +94,12 @@ fn run(program: &str, args: &[String]) -> Result<String, RenderError> {
     })
 }
 
-/// Renders `dir` if it is a kustomization or a chart (and rendering it is enabled).
+/// Renders `dir` if it is a Helm chart and rendering charts is enabled (kustomizations are
+/// rendered by [`render_kustomize_root`], with origin tracking).
 pub fn render(dir: &Path, settings: &RenderSettings) -> Option<Result<Rendered, RenderError>> {
     let shown = dir.display().to_string();
     match kind_of(dir)? {
-        "kustomize" if settings.kustomize => {
-            let result = if on_path("kustomize") {
-                run("kustomize", &["build".into(), shown.clone()]).map(|t| (t, "kustomize build"))
-            } else if on_path("kubectl") {
-                run("kubectl", &["kustomize".into(), shown.clone()])
-                    .map(|t| (t, "kubectl kustomize"))
-            } else {
-                Err(RenderError::NoKustomize(shown.clone()))
-            };
-            Some(result.map(|(text, tool)| Rendered {
-                source: crate::source::Source::Rendered {
-                    dir: dir.to_path_buf(),
-                    tool,
-                },
-                text,
-                origin: dir.join("kustomization.yaml").display().to_string(),
-            }))
-        }
+        "kustomize" => None,
         "helm" if settings.helm => {
             if !on_path("helm") {
                 return Some(Err(RenderError::NoHelm(shown)));
@@ -138,4 +127,90 @@ pub fn render(dir: &Path, settings: &RenderSettings) -> Option<Result<Rendered, 
         }
         _ => None,
     }
+}
+
+/// The file names kustomize reads, in the order it looks for them.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Whether `path` is named like a kustomization file.
+pub fn is_kustomization_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| KUSTOMIZATION_FILES.contains(&n))
+}
+
+/// The kustomization file of `dir`, if it is a kustomization.
+pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+}
+
+/// A kustomize root's output, rendered through a generated wrapper kustomization (in a
+/// temporary directory: the user's files are not touched) that turns on kustomize's origin
+/// and transformer annotations.
+#[derive(Debug)]
+pub struct RenderedRoot {
+    pub source: Source,
+    pub text: String,
+    /// The wrapper's directory (canonical): origin paths are relative to it.
+    pub base: PathBuf,
+}
+
+static WRAPPERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Renders the kustomization `root` with `program` (`kustomize` or `kubectl`).
+pub fn render_kustomize_root(
+    root: &Path,
+    program: &'static str,
+) -> Result<RenderedRoot, RenderError> {
+    let failed = |stderr: String| RenderError::Failed {
+        command: format!("{program} build {}", root.display()),
+        stderr,
+    };
+    let n = WRAPPERS.fetch_add(1, Ordering::Relaxed);
+    let wrapper =
+        std::env::temp_dir().join(format!("kubegate-kustomize-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&wrapper)
+        .map_err(|e| failed(format!("cannot create {}: {e}", wrapper.display())))?;
+    let result = (|| {
+        let base = wrapper.canonicalize().map_err(|e| failed(e.to_string()))?;
+        let target = root
+            .canonicalize()
+            .map_err(|e| failed(format!("cannot resolve {}: {e}", root.display())))?;
+        let relative = crate::source::relative_to(&target, &base);
+        let text = format!(
+            "# Generated by kubegate to render {} with origin tracking.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- {}\nbuildMetadata: [originAnnotations, transformerAnnotations]\n",
+            root.display(),
+            serde_json::to_string(&relative.display().to_string()).unwrap_or_default()
+        );
+        std::fs::write(base.join("kustomization.yaml"), text).map_err(|e| failed(e.to_string()))?;
+        let args: Vec<String> = if program == "kustomize" {
+            vec!["build".into(), base.display().to_string()]
+        } else {
+            vec!["kustomize".into(), base.display().to_string()]
+        };
+        let text = run(program, &args).map_err(|e| match e {
+            RenderError::Failed { stderr, .. } => {
+                failed(stderr.replace(&format!("{}/", base.display()), ""))
+            }
+            other => other,
+        })?;
+        Ok(RenderedRoot {
+            source: Source::Rendered {
+                dir: root.to_path_buf(),
+                tool: if program == "kustomize" {
+                    "kustomize build"
+                } else {
+                    "kubectl kustomize"
+                },
+            },
+            text,
+            base,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&wrapper);
+    result
 }

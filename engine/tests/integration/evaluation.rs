@@ -12,6 +12,7 @@ fn load(text: &str) -> Loaded {
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     }
 }
 

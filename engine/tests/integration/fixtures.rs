@@ -263,6 +263,7 @@ fn crlf_line_endings_and_byte_order_marks_keep_positions() {
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     });
     let f = &report.findings[0];
     assert_eq!(

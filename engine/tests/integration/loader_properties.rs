@@ -198,6 +198,7 @@ fn run_everything(text: String) {
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     });
     for f in &report.findings {
         assert!(f.location.line.is_some(), "finding without a line: {f:?}");

@@ -52,6 +52,7 @@ fn check_bare(checker: &Checker) -> Vec<(&'static str, String)> {
             manifests,
             errors,
             files: 1,
+            ..Default::default()
         })
         .findings
         .into_iter()
@@ -157,6 +158,7 @@ fn severities_can_be_overridden_per_rule() {
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     };
     let checker = only(&["KG133"])
         .with_severity("security-context-missing", Severity::Critical)

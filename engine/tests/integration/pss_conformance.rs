@@ -789,6 +789,7 @@ fn every_pod_at_every_version() {
                     manifests,
                     errors,
                     files: 1,
+                    ..Default::default()
                 });
                 let found: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_ref()).collect();
                 judged += 1;

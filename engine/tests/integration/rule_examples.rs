@@ -23,6 +23,7 @@ fn check(rule_id: &str, text: &str) -> kubegate_engine::Report {
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     })
 }
 

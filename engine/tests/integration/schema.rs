@@ -76,6 +76,7 @@ size: 3
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     });
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let f = &report.findings[0];
@@ -361,6 +362,7 @@ spec:
         manifests,
         errors,
         files: 1,
+        ..Default::default()
     };
     let report = common::only(&["KG005"]).check(&loaded);
     assert!(report.findings.is_empty(), "{:?}", report.findings);
@@ -373,6 +375,7 @@ spec:
         manifests,
         errors: Vec::new(),
         files: 1,
+        ..Default::default()
     });
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     assert_eq!(report.findings[0].location.line, Some(8));

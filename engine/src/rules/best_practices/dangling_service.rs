@@ -154,6 +154,7 @@ mod tests {
             manifests,
             errors,
             files: 1,
+            ..Default::default()
         });
         report
             .objects
