@@ -80,6 +80,8 @@ struct Judged {
     errors: Vec<LoadError>,
     /// Configuration exemptions that suppressed something here.
     exemptions_used: Vec<ExemptionIndex>,
+    /// Findings suppressed by an exemption (annotation or configuration).
+    exempted: usize,
 }
 
 impl std::fmt::Debug for Checker {
@@ -364,6 +366,7 @@ impl Checker {
                 .or_else(|| self.policies.as_deref()?.find(name).map(|r| r.id.clone()))
         };
         let (mut exemptions, invalid) = exemption::read(manifest, &known);
+        let before = raw.len();
         if !exemptions.is_empty() {
             raw.retain(
                 |r| match exemptions.iter_mut().find(|e| e.rule_id == r.id) {
@@ -375,6 +378,7 @@ impl Checker {
                 },
             );
         }
+        let mut exempted = before - raw.len();
         raw.extend(
             invalid
                 .into_iter()
@@ -410,6 +414,7 @@ impl Checker {
                 {
                     Some(i) => {
                         exemptions_used.push(i);
+                        exempted += 1;
                         false
                     }
                     None => true,
@@ -420,6 +425,7 @@ impl Checker {
             findings: raw.into_iter().map(|r| Finding::new(r, manifest)).collect(),
             errors,
             exemptions_used,
+            exempted,
         }
     }
 
@@ -491,7 +497,9 @@ impl Checker {
     ) -> Report {
         let mut findings = Vec::new();
         let mut used = BTreeSet::new();
+        let mut exempted = 0;
         for judged in results {
+            exempted += judged.exempted;
             findings.extend(judged.findings);
             errors.extend(judged.errors);
             used.extend(judged.exemptions_used);
@@ -502,6 +510,7 @@ impl Checker {
             files,
             objects: objects.len(),
             errors: errors.len(),
+            exempted,
             ..Summary::default()
         };
         summary.count(&findings);
