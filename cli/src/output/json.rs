@@ -1,5 +1,6 @@
 //! `--format json`: the stable, documented report document (see docs/output.md).
 
+use super::RunInfo;
 use kubegate_engine::Report;
 use serde::Serialize;
 
@@ -11,7 +12,18 @@ struct Document<'a> {
     version: u32,
     findings: Vec<FindingOut<'a>>,
     errors: Vec<ErrorOut<'a>>,
-    summary: &'a kubegate_engine::Summary,
+    summary: SummaryOut<'a>,
+}
+
+/// The engine's counts, and what this run left out of `findings`.
+#[derive(Serialize)]
+struct SummaryOut<'a> {
+    #[serde(flatten)]
+    counts: &'a kubegate_engine::Summary,
+    /// Below `--min-severity`.
+    hidden: usize,
+    /// Also at the `--diff-base` revision, without `--show-existing`.
+    existing_hidden: usize,
 }
 
 #[derive(Serialize)]
@@ -43,7 +55,7 @@ struct ErrorOut<'a> {
     message: String,
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, info: &RunInfo) -> String {
     let doc = Document {
         version: SCHEMA_VERSION,
         findings: report
@@ -74,7 +86,11 @@ pub fn render(report: &Report) -> String {
                 message: e.kind.to_string(),
             })
             .collect(),
-        summary: &report.summary,
+        summary: SummaryOut {
+            counts: &report.summary,
+            hidden: info.hidden,
+            existing_hidden: info.existing_hidden,
+        },
     };
     let mut text =
         serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
