@@ -275,9 +275,29 @@ pub struct CheckArgs {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Leave findings below this severity out of the report, in every format. They still
+    /// count for --fail-on, and the summary says how many were left out [default: the
+    /// configuration's output.minSeverity, else none].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub min_severity: Option<Severity>,
+
+    /// Colour the human and compact formats: `auto` when standard output is a terminal and
+    /// NO_COLOR is not set (CLICOLOR_FORCE forces it).
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
     /// Largest file kubegate reads, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_file_size: usize,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
 }
 
 /// `--format`: the configuration's [`OutputFormat`], with each value's help.

@@ -55,13 +55,22 @@ fn malformed_inputs_exit_2_with_file_line_and_cause() {
     assert!(errors
         .iter()
         .all(|e| e["file"].is_string() && e["line"].is_u64() && e["message"].is_string()));
+    // Every format says on stderr, as the human one does, why the run exited 2.
+    for format in ["json", "sarif", "junit", "github", "compact"] {
+        let o = kubegate(&["check", "-f", format, "testdata/malformed"]);
+        assert_eq!(o.status.code(), Some(2), "{format}");
+        assert_eq!(stderr(&o), stderr(&out), "{format}");
+    }
 }
 
 #[test]
 fn clean_input_exits_0() {
     let out = kubegate(&["check", "testdata/examples/compliant.yaml"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(stdout(&out), "No findings in 2 objects from 1 file.\n");
+    assert_eq!(
+        stdout(&out),
+        "No findings in 2 objects from 1 file.\nUsing built-in defaults; failing at medium and above.\n"
+    );
 }
 
 #[test]
@@ -92,6 +101,121 @@ fn fail_on_threshold_decides_the_exit_code() {
     let mut strict = cni.to_vec();
     strict.extend(["--fail-on", "low"]);
     assert_eq!(kubegate(&strict).status.code(), Some(1));
+}
+
+#[test]
+fn min_severity_hides_findings_without_changing_the_exit_code() {
+    // kustomize-build.yaml's one best-practices finding is medium.
+    let file = "testdata/examples/kustomize-build.yaml";
+    let base = ["check", "--packs", "best-practices", "--fail-on", "medium"];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        args.push(file);
+        kubegate(&args)
+    };
+    let json =
+        |o: &Output| -> serde_json::Value { serde_json::from_str(&stdout(o)).expect("json") };
+    let all = json(&run(&["-f", "json"]))["summary"]["findings"].clone();
+    assert_eq!(all, 6, "one medium and five low findings");
+    let o = run(&["--min-severity", "high", "-f", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the hidden medium finding still fails"
+    );
+    let doc = json(&o);
+    assert_eq!(doc["findings"], serde_json::json!([]));
+    assert_eq!(
+        (&doc["summary"]["findings"], &doc["summary"]["hidden"]),
+        (&0.into(), &all)
+    );
+    let o = run(&["--min-severity", "high"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "No findings in 2 objects from 1 file; 6 below high not shown.\nUsing built-in defaults; failing at medium and above.\n"
+    );
+    // At or below the finding's own severity, it is shown.
+    let o = run(&["--min-severity", "medium", "-f", "compact"]);
+    assert!(stdout(&o).contains(": medium[KG201] "), "{}", stdout(&o));
+}
+
+#[test]
+fn colour_on_request_and_never_under_no_color() {
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "check",
+            "--rules",
+            "KG101,KG201,KG122,KG123",
+            "--packs",
+            "best-practices",
+        ];
+        a.extend_from_slice(extra);
+        a.push("testdata/examples/web-deployment.yaml");
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
+            .args(args(extra))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env_remove("KUBEGATE_LOG")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run kubegate");
+        stdout(&out)
+    };
+    let escapes = |text: &str| text.contains('\u{1b}');
+    let coloured = run(&["--color", "always"], &[]);
+    // Escape codes shown as ␛ so that the snapshot reads as text.
+    insta::assert_snapshot!("check_colour_human", coloured.replace('\u{1b}', "␛"));
+    assert!(escapes(&run(&["--color", "always", "-f", "compact"], &[])));
+    // Standard output is a pipe here: `auto` colours only when forced, and NO_COLOR wins.
+    assert!(!escapes(&run(&[], &[])));
+    assert!(escapes(&run(&[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!escapes(&run(&["--color", "auto"], &[("NO_COLOR", "1")])));
+    assert!(!escapes(&run(
+        &[],
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]
+    )));
+    assert!(
+        escapes(&run(&[], &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")])),
+        "an empty NO_COLOR does not count"
+    );
+    assert!(!escapes(&run(
+        &["--color", "never"],
+        &[("CLICOLOR_FORCE", "1")]
+    )));
+    // Formats for programs never are.
+    for format in ["json", "sarif", "junit", "github"] {
+        assert!(
+            !escapes(&run(&["--color", "always", "-f", format], &[])),
+            "{format}"
+        );
+    }
+    // Without colour, the same text.
+    let plain = run(&["--color", "never"], &[]);
+    assert_eq!(anstream::adapter::strip_str(&coloured).to_string(), plain);
+}
+
+#[test]
+fn compact_output_is_one_line_per_finding() {
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "compact",
+        "--packs",
+        "pss",
+        "--pss-level",
+        "restricted",
+        "testdata/examples/web-deployment.yaml",
+        "testdata/examples/cni-agent.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("check_compact", stdout(&out));
 }
 
 #[test]
@@ -845,6 +969,141 @@ fn diff_base_reports_only_new_findings_across_moves_and_renames() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn summary_counts_exempted_advisory_existing_and_hidden_findings() {
+    let repo = git_repo();
+    let root = repo.path();
+    std::fs::write(
+        root.join(".kubegate.yaml"),
+        "packs: [pss]\npss: {level: baseline}\nfailOn: high\nexemptions:\n  objects:\n    - {kind: Pod, name: vetted, reason: \"reviewed in SEC-7\"}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("pods.yaml"),
+        pod("legacy", "  hostNetwork: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    // New: a high finding, an exempted pod, an unknown kind (advisory) and an exemption
+    // annotation that suppresses nothing (a low KG002).
+    let probe = "apiVersion: monitoring.example.com/v1\nkind: Probe\nmetadata:\n  name: web\n  namespace: shop\n";
+    let idle = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\n  annotations:\n    exempt.kubegate.io/KG102: \"host access reviewed\"\n";
+    let text = [
+        pod("legacy", "  hostNetwork: true\n"),
+        pod("fresh", "  hostPID: true\n"),
+        pod("vetted", "  hostIPC: true\n"),
+        probe.to_owned(),
+        idle.to_owned(),
+    ]
+    .join("---\n");
+    std::fs::write(root.join("pods.yaml"), text).expect("write");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--diff-base", "HEAD"];
+        args.extend_from_slice(extra);
+        args.push("pods.yaml");
+        kubegate_in(root, &args)
+    };
+    let mut shown = String::new();
+    for extra in [
+        &["-f", "compact", "--show-existing"][..],
+        &[
+            "-f",
+            "compact",
+            "--show-existing",
+            "--min-severity",
+            "medium",
+        ],
+        &["-f", "compact"],
+        &[
+            "-f",
+            "compact",
+            "--fail-on",
+            "never",
+            "--min-severity",
+            "critical",
+        ],
+    ] {
+        let o = run(extra);
+        shown.push_str(&format!("$ {}\n{}\n", extra.join(" "), stdout(&o)));
+        let expected = if extra.contains(&"never") { 0 } else { 1 };
+        assert_eq!(o.status.code(), Some(expected), "{extra:?}: {}", stderr(&o));
+    }
+    insta::assert_snapshot!("check_summary_counts", shown);
+
+    let o = run(&["-f", "json", "--show-existing", "--min-severity", "medium"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let s = &doc["summary"];
+    let n = |key: &str| s[key].as_u64().unwrap_or(99);
+    assert_eq!(
+        [
+            n("findings"),
+            n("high"),
+            n("advisory"),
+            n("existing"),
+            n("exempted"),
+            n("hidden")
+        ],
+        [3, 1, 1, 1, 1, 1],
+        "{s}"
+    );
+    // Existing findings never fail, so no format calls them failures.
+    let o = run(&["-f", "github", "--show-existing"]);
+    let github = stdout(&o);
+    assert!(
+        github.lines().any(|l| l.starts_with("::notice ")
+            && l.contains("(high%2C existing)::")
+            && l.contains("hostNetwork")),
+        "{github}"
+    );
+    let o = run(&["-f", "sarif", "--show-existing"]);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let state = |needle: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r["message"]["text"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(needle))
+            })
+            .map(|r| (r["level"].clone(), r["baselineState"].clone()))
+    };
+    assert_eq!(
+        state("hostNetwork"),
+        Some(("note".into(), "unchanged".into()))
+    );
+    assert_eq!(state("hostPID"), Some(("error".into(), "new".into())));
+    let o = run(&["-f", "junit", "--show-existing"]);
+    let xml = stdout(&o);
+    let doc = roxmltree::Document::parse(&xml).expect("xml");
+    let failed: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(failed.iter().any(|t| t.contains("hostPID")), "{xml}");
+    assert!(!failed.iter().any(|t| t.contains("hostNetwork")), "{xml}");
+}
+
+#[test]
+fn sarif_rule_levels_follow_severity_overrides() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("web.yaml"), WEB).expect("write");
+    std::fs::write(
+        dir.path().join(".kubegate.yaml"),
+        "packs: [pss]\npss: {level: baseline}\nrules:\n  severity: {privileged-container: low}\n",
+    )
+    .expect("write");
+    let o = kubegate_in(dir.path(), &["check", "-f", "sarif", "web.yaml"]);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("sarif");
+    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][0];
+    assert_eq!(rule["id"], "KG101");
+    assert_eq!(rule["defaultConfiguration"]["level"], "note");
+    assert_eq!(rule["properties"]["security-severity"], "3.0");
+    assert_eq!(sarif["runs"][0]["results"][0]["level"], "note");
 }
 
 #[test]

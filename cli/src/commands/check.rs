@@ -1,14 +1,14 @@
 //! `kubegate check`: the flags are resolved over the configuration file into one [`Plan`]
 //! (what to read, how to judge it, how to report it), which then runs.
 
-use crate::args::CheckArgs;
-use crate::output;
+use crate::args::{CheckArgs, ColorChoice};
+use crate::output::{self, style::Palette, RunInfo};
 use crate::{write_stdout, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 use kubegate_engine::{
     Checker, Config, Input, Limits, Loader, OutputFormat, Repo, Report, Setup, SetupError, Severity,
 };
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What a `check` run reads.
 enum Mode {
@@ -26,6 +26,10 @@ struct Output {
     verbose: bool,
     /// `--output`: the report in `format` goes to this file, the human report to stdout.
     file: Option<PathBuf>,
+    /// Colour on standard output (the human and compact formats).
+    palette: Palette,
+    /// `--min-severity`: findings below it are left out (they still fail the run).
+    min_severity: Option<Severity>,
 }
 
 /// A resolved `check` run.
@@ -147,6 +151,8 @@ impl Plan {
             excerpt: !args.no_excerpt && config.output.excerpt.unwrap_or(true),
             verbose: args.verbose,
             file: args.output.clone(),
+            palette: Palette::new(colour(args.color)),
+            min_severity: args.min_severity.or(config.output.min_severity),
         };
         Ok(Ok(Plan {
             fail_on: setup.fail_on,
@@ -199,10 +205,8 @@ impl Plan {
                 .loader
                 .load_texts(files.into_iter().map(|f| (f.source, f.text)).collect());
             report.mark_existing(&self.checker.check(&base_loaded));
-            if !base.show_existing {
-                report.retain_findings(|f| !f.existing);
-            }
         }
+        // Decided on every finding: what follows only changes what is shown.
         let code = if !report.errors.is_empty() {
             EXIT_ERROR
         } else if self
@@ -215,7 +219,20 @@ impl Plan {
         };
         let notes = output::human::render_walk(&report.walk, self.output.verbose);
         let _ = std::io::stderr().write_all(notes.as_bytes());
-        let text = self.output.render(&report)?;
+        let mut info = RunInfo {
+            config: config.file.as_deref().map(shown_path),
+            fail_on: self.fail_on,
+            min_severity: self.output.min_severity,
+            diff_base: self.diff_base.is_some(),
+            ..RunInfo::default()
+        };
+        if self.diff_base.as_ref().is_some_and(|b| !b.show_existing) {
+            info.existing_hidden = leave_out(&mut report, |f| !f.existing);
+        }
+        if let Some(min) = self.output.min_severity {
+            info.hidden = leave_out(&mut report, |f| f.severity >= min);
+        }
+        let text = self.output.render(&report, &info)?;
         let code = write_stdout(&text).unwrap_or(code);
         // The process ends right after this; freeing every parsed object one by one would only
         // cost time (measurably, on large inputs). The OS reclaims it all at exit.
@@ -226,27 +243,26 @@ impl Plan {
 }
 
 impl Output {
-    /// What goes to stdout (load errors go to stderr in the human format).
-    fn render(&self, report: &Report) -> anyhow::Result<String> {
-        let human = || {
-            let errors = output::human::render_errors(&report.errors);
-            let _ = std::io::stderr().write_all(errors.as_bytes());
-            output::human::render(
-                report,
-                &output::human::Options {
-                    excerpt: self.excerpt,
-                },
-            )
+    /// What goes to stdout. Load errors go to stderr in every format, so that a log shows why
+    /// the run exited 2 even when the report is a document for a program.
+    fn render(&self, report: &Report, info: &RunInfo) -> anyhow::Result<String> {
+        let errors = output::human::render_errors(&report.errors);
+        let _ = std::io::stderr().write_all(errors.as_bytes());
+        let human = |excerpt: bool, palette: Palette| {
+            output::human::render(report, info, &output::human::Options { excerpt, palette })
+        };
+        // The copy written with --output is for a file: no colour, no excerpt.
+        let (excerpt, palette) = match self.file {
+            None => (self.excerpt, self.palette),
+            Some(_) => (false, Palette::plain()),
         };
         let rendered = match self.format {
-            OutputFormat::Json => output::json::render(report),
-            OutputFormat::Sarif => output::sarif::render(report),
+            OutputFormat::Human => human(excerpt, palette),
+            OutputFormat::Compact => output::compact::render(report, info, palette),
+            OutputFormat::Json => output::json::render(report, info),
+            OutputFormat::Sarif => output::sarif::render(report, info),
             OutputFormat::Junit => output::junit::render(report),
-            OutputFormat::Github => output::github::render(report),
-            OutputFormat::Human if self.file.is_none() => human(),
-            OutputFormat::Human => {
-                output::human::render(report, &output::human::Options { excerpt: false })
-            }
+            OutputFormat::Github => output::github::render(report, info),
         };
         match &self.file {
             None => Ok(rendered),
@@ -254,10 +270,46 @@ impl Output {
                 if let Err(e) = std::fs::write(path, rendered) {
                     anyhow::bail!("cannot write {}: {e}", path.display());
                 }
-                Ok(human())
+                Ok(human(self.excerpt, self.palette))
             }
         }
     }
+}
+
+/// Drops the findings `keep` refuses from the report (its summary recounted); how many.
+fn leave_out(report: &mut Report, keep: impl FnMut(&kubegate_engine::Finding) -> bool) -> usize {
+    let before = report.findings.len();
+    report.retain_findings(keep);
+    before - report.findings.len()
+}
+
+/// `--color`: `auto` asks the terminal and the environment (`NO_COLOR`, `CLICOLOR_FORCE`,
+/// `CLICOLOR`, `TERM`).
+fn colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+        }
+    }
+}
+
+/// A path as the summary shows it: relative to the working directory (`.kubegate.yaml`,
+/// `../../.kubegate.yaml`) when it is below one of its ancestors, else as it is.
+fn shown_path(path: &Path) -> String {
+    let relative = std::env::current_dir().ok().and_then(|cwd| {
+        cwd.ancestors().enumerate().find_map(|(up, dir)| {
+            let rest = path.strip_prefix(dir).ok()?;
+            let mut shown: PathBuf = std::iter::repeat_n("..", up).collect();
+            shown.push(rest);
+            Some(shown)
+        })
+    });
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// The engine setup: the configuration's, with the flags on top.

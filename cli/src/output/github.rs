@@ -1,5 +1,7 @@
 //! `--format github`: GitHub Actions workflow commands, shown as annotations on the diff.
 
+use super::style::Palette;
+use super::{summary, RunInfo};
 use kubegate_engine::{Report, Severity};
 use std::fmt::Write;
 
@@ -15,11 +17,12 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, info: &RunInfo) -> String {
     let mut out = String::new();
     for f in &report.findings {
+        // Findings that never fail are notices, whatever their severity.
         let command = match f.severity {
-            _ if f.advisory => "notice",
+            _ if f.advisory || f.existing => "notice",
             Severity::Critical | Severity::High => "error",
             Severity::Medium => "warning",
             Severity::Low => "notice",
@@ -28,10 +31,18 @@ pub fn render(report: &Report) -> String {
         if let (Some(line), Some(column)) = (f.location.line, f.location.column) {
             let _ = write!(props, ",line={line},col={column}");
         }
+        let why = match (f.advisory, f.existing) {
+            (true, _) => ", advisory",
+            (false, true) => ", existing",
+            (false, false) => "",
+        };
         let _ = write!(
             props,
             ",title={}",
-            property(&format!("{} {} ({})", f.rule_id, f.rule_name, f.severity))
+            property(&format!(
+                "{} {} ({}{why})",
+                f.rule_id, f.rule_name, f.severity
+            ))
         );
         let _ = writeln!(
             out,
@@ -50,11 +61,8 @@ pub fn render(report: &Report) -> String {
             data(&e.kind.to_string())
         );
     }
-    let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "kubegate: {} findings ({} critical, {} high, {} medium, {} low) in {} objects; {} errors",
-        s.findings, s.critical, s.high, s.medium, s.low, s.objects, s.errors
-    );
+    for line in summary::lines(report, info, Palette::plain()) {
+        let _ = writeln!(out, "kubegate: {line}");
+    }
     out
 }

@@ -1,19 +1,31 @@
-//! Human output: one block per finding with a source excerpt, then a summary line.
+//! Human output: one block per place with findings (their headers, the location and a source
+//! excerpt), then the summary.
 
-use kubegate_engine::{Finding, LoadError, Report, Severity};
+use super::style::Palette;
+use super::{never_fails, summary, RunInfo};
+use kubegate_engine::{Finding, LoadError, Report};
 use std::fmt::Write;
 
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub excerpt: bool,
+    pub palette: Palette,
 }
 
-pub fn render(report: &Report, options: &Options) -> String {
+pub fn render(report: &Report, info: &RunInfo, options: &Options) -> String {
     let mut out = String::new();
-    for finding in &report.findings {
-        render_finding(&mut out, finding, options);
+    // Findings at one line and column (several rules on one field) share one excerpt. The
+    // report's order puts them next to each other.
+    let same_place = |a: &Finding, b: &Finding| {
+        a.location.line.is_some() && a.location == b.location && a.object == b.object
+    };
+    for group in report.findings.chunk_by(same_place) {
+        render_group(&mut out, group, options);
         out.push('\n');
     }
-    render_summary(&mut out, report);
+    for line in summary::lines(report, info, options.palette) {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
@@ -26,21 +38,43 @@ pub fn render_errors(errors: &[LoadError]) -> String {
     out
 }
 
-fn render_finding(out: &mut String, f: &Finding, options: &Options) {
-    let advisory = match (f.advisory, f.existing) {
-        (true, _) => " (dry run: never fails)",
-        (false, true) => " (existing: also at the diff base)",
-        (false, false) => "",
+/// `severity[rule] message (label)`, coloured as the palette says.
+pub fn header(f: &Finding, palette: Palette) -> String {
+    let mut text = format!(
+        "{}[{}] {}",
+        palette.paint(palette.severity(f.severity), f.severity),
+        palette.paint(palette.rule(), &f.rule_id),
+        f.message
+    );
+    if let Some(label) = never_fails(f) {
+        let _ = write!(
+            text,
+            " {}",
+            palette.paint(palette.note(), format!("({label})"))
+        );
+    }
+    text
+}
+
+/// The findings of one place: each header, then the place once.
+fn render_group(out: &mut String, group: &[Finding], options: &Options) {
+    let palette = options.palette;
+    let Some(f) = group.first() else {
+        return;
     };
-    let _ = writeln!(out, "{}[{}] {}{advisory}", f.severity, f.rule_id, f.message);
+    for finding in group {
+        let _ = writeln!(out, "{}", header(finding, palette));
+    }
     let location = match (f.location.line, f.location.column) {
         (Some(line), Some(column)) => format!("{}:{line}:{column}", f.location.file),
         _ => format!("{} ({})", f.location.file, f.pointer),
     };
     let _ = writeln!(
         out,
-        "  --> {location}  {} ({})",
-        f.object, f.object.api_version
+        "  {} {location}  {} ({})",
+        palette.paint(palette.gutter(), "-->"),
+        f.object,
+        f.object.api_version
     );
     if let Some(template) = &f.template {
         let _ = writeln!(out, "  rendered from template {template}");
@@ -67,50 +101,14 @@ fn render_finding(out: &mut String, f: &Finding, options: &Options) {
         .take_while(|c| !matches!(c, ':' | ' ' | ',' | '}' | ']'))
         .count()
         .max(1);
-    let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{line} | {}", shown.trim_end());
-    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col), "^".repeat(width));
-}
-
-fn render_summary(out: &mut String, report: &Report) {
-    let s = &report.summary;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    if s.findings == 0 {
-        let _ = write!(out, "No findings");
-    } else {
-        let counts: Vec<String> = Severity::ALL
-            .iter()
-            .map(|sev| (sev, count(report, *sev)))
-            .filter(|(_, n)| *n > 0)
-            .map(|(sev, n)| format!("{n} {sev}"))
-            .collect();
-        let _ = write!(
-            out,
-            "{} ({})",
-            plural(s.findings, "finding"),
-            counts.join(", ")
-        );
-    }
-    let _ = write!(
-        out,
-        " in {} from {}",
-        plural(s.objects, "object"),
-        plural(s.files, "file")
-    );
-    if s.errors > 0 {
-        let _ = write!(out, "; {}", plural(s.errors, "error"));
-    }
-    out.push_str(".\n");
-}
-
-fn count(report: &Report, severity: Severity) -> usize {
-    let s = &report.summary;
-    match severity {
-        Severity::Critical => s.critical,
-        Severity::High => s.high,
-        Severity::Medium => s.medium,
-        Severity::Low => s.low,
-    }
+    let bar = palette.paint(palette.gutter(), "|");
+    let number = palette.paint(palette.gutter(), line);
+    // The carets take the colour of the worst finding here.
+    let worst = group.iter().map(|f| f.severity).max().unwrap_or(f.severity);
+    let carets = palette.paint(palette.severity(worst), "^".repeat(width));
+    let _ = writeln!(out, "{pad} {bar}");
+    let _ = writeln!(out, "{number} {bar} {}", shown.trim_end());
+    let _ = writeln!(out, "{pad} {bar} {}{carets}", " ".repeat(col));
 }
 
 /// Notes on what the walk passed over, for standard error in every format: charts not

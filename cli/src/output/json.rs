@@ -1,5 +1,6 @@
 //! `--format json`: the stable, documented report document (see docs/output.md).
 
+use super::RunInfo;
 use kubegate_engine::Report;
 use serde::Serialize;
 
@@ -11,10 +12,21 @@ struct Document<'a> {
     version: u32,
     findings: Vec<FindingOut<'a>>,
     errors: Vec<ErrorOut<'a>>,
-    summary: &'a kubegate_engine::Summary,
+    summary: SummaryOut<'a>,
     /// What the walk passed over or rendered; left out when there is nothing to say.
     #[serde(skip_serializing_if = "WalkOut::is_empty")]
     walk: WalkOut<'a>,
+}
+
+/// The engine's counts, and what this run left out of `findings`.
+#[derive(Serialize)]
+struct SummaryOut<'a> {
+    #[serde(flatten)]
+    counts: &'a kubegate_engine::Summary,
+    /// Below `--min-severity`.
+    hidden: usize,
+    /// Also at the `--diff-base` revision, without `--show-existing`.
+    existing_hidden: usize,
 }
 
 #[derive(Serialize)]
@@ -80,7 +92,7 @@ struct ErrorOut<'a> {
     message: String,
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, info: &RunInfo) -> String {
     let doc = Document {
         version: SCHEMA_VERSION,
         findings: report
@@ -111,7 +123,11 @@ pub fn render(report: &Report) -> String {
                 message: e.kind.to_string(),
             })
             .collect(),
-        summary: &report.summary,
+        summary: SummaryOut {
+            counts: &report.summary,
+            hidden: info.hidden,
+            existing_hidden: info.existing_hidden,
+        },
         walk: WalkOut {
             not_manifests: &report.walk.not_manifests,
             unrendered_charts: report

@@ -1,4 +1,5 @@
 //! `--format junit`: JUnit XML, one testsuite per file and one testcase per object × rule.
+//! Findings that never fail the run (advisory, existing at the diff base) are not failures.
 
 use kubegate_engine::Report;
 use std::fmt::Write;
@@ -55,6 +56,7 @@ pub fn render(report: &Report) -> String {
                             && f.object == *object
                             && f.rule_id == *rule
                             && !f.advisory
+                            && !f.existing
                     })
                     .collect();
                 if found.is_empty() {

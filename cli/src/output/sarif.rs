@@ -1,5 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0, as GitHub code scanning and other CI tools read it.
 
+use super::RunInfo;
 use kubegate_engine::Catalog;
 use kubegate_engine::{Finding, Report, Severity};
 use serde_json::{json, Value};
@@ -42,7 +43,7 @@ fn uri(path: &str) -> String {
         .replace(' ', "%20")
 }
 
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, run: &RunInfo) -> String {
     let catalog = Catalog::builtin().ok();
     let mut rule_ids: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_ref()).collect();
     rule_ids.sort_unstable();
@@ -52,6 +53,9 @@ pub fn render(report: &Report) -> String {
         .map(|id| {
             let finding = report.findings.iter().find(|f| f.rule_id == *id);
             let info = kubegate_engine::registry::find(id).and_then(|m| catalog.map(|c| c.info(m)));
+            // The severity this run reports the rule at (after `rules.severity` overrides): all
+            // of a rule's findings have it.
+            let severity = finding.map(|f| f.severity);
             match (info, finding) {
                 (Some(info), _) => json!({
                     "id": info.id,
@@ -59,11 +63,11 @@ pub fn render(report: &Report) -> String {
                     "shortDescription": {"text": info.title},
                     "fullDescription": {"text": info.rationale},
                     "help": {"text": info.remediation, "markdown": format!("**How to fix**: {}\n\n`kubegate explain {}`", info.remediation, info.id)},
-                    "defaultConfiguration": {"level": level(info.severity)},
+                    "defaultConfiguration": {"level": level(severity.unwrap_or(info.severity))},
                     "properties": {
                         "tags": info.benchmarks,
                         "category": info.category.as_str(),
-                        "security-severity": security_severity(info.severity),
+                        "security-severity": security_severity(severity.unwrap_or(info.severity)),
                     },
                 }),
                 (None, Some(f)) => json!({
@@ -86,10 +90,12 @@ pub fn render(report: &Report) -> String {
                 physical["region"] = json!({"startLine": line, "startColumn": column});
             }
             let o = &f.object;
-            json!({
+            // What never fails the run (advisory, existing at the diff base) is a note.
+            let never_fails = f.advisory || f.existing;
+            let mut result = json!({
                 "ruleId": f.rule_id,
                 "ruleIndex": rule_ids.iter().position(|id| *id == f.rule_id).unwrap_or(0),
-                "level": if f.advisory { "note" } else { level(f.severity) },
+                "level": if never_fails { "note" } else { level(f.severity) },
                 "message": {"text": f.message},
                 "locations": [{
                     "physicalLocation": physical,
@@ -101,7 +107,12 @@ pub fn render(report: &Report) -> String {
                 }],
                 "partialFingerprints": {"kubegateFinding/v1": fingerprint(f)},
                 "properties": {"severity": f.severity, "pointer": f.pointer, "apiVersion": o.api_version},
-            })
+            });
+            // SARIF's own word for "compared with a baseline": only a --diff-base run has one.
+            if run.diff_base {
+                result["baselineState"] = json!(if f.existing { "unchanged" } else { "new" });
+            }
+            result
         })
         .collect();
     let notifications: Vec<Value> = report

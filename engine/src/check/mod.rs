@@ -81,6 +81,8 @@ struct Judged {
     errors: Vec<LoadError>,
     /// Configuration exemptions that suppressed something here.
     exemptions_used: Vec<ExemptionIndex>,
+    /// Findings suppressed by an exemption (annotation or configuration).
+    exempted: usize,
 }
 
 impl std::fmt::Debug for Checker {
@@ -376,6 +378,7 @@ impl Checker {
                 .or_else(|| self.policies.as_deref()?.find(name).map(|r| r.id.clone()))
         };
         let (mut exemptions, invalid) = exemption::read(manifest, &known);
+        let before = raw.len();
         if !exemptions.is_empty() {
             raw.retain(
                 |r| match exemptions.iter_mut().find(|e| e.rule_id == r.id) {
@@ -387,6 +390,7 @@ impl Checker {
                 },
             );
         }
+        let mut exempted = before - raw.len();
         raw.extend(
             invalid
                 .into_iter()
@@ -422,6 +426,7 @@ impl Checker {
                 {
                     Some(i) => {
                         exemptions_used.push(i);
+                        exempted += 1;
                         false
                     }
                     None => true,
@@ -432,6 +437,7 @@ impl Checker {
             findings: raw.into_iter().map(|r| Finding::new(r, manifest)).collect(),
             errors,
             exemptions_used,
+            exempted,
         }
     }
 
@@ -503,7 +509,9 @@ impl Checker {
     ) -> Report {
         let mut findings = Vec::new();
         let mut used = BTreeSet::new();
+        let mut exempted = 0;
         for judged in results {
+            exempted += judged.exempted;
             findings.extend(judged.findings);
             errors.extend(judged.errors);
             used.extend(judged.exemptions_used);
@@ -519,6 +527,7 @@ impl Checker {
             files,
             objects: objects.len(),
             errors: errors.len(),
+            exempted,
             ..Summary::default()
         };
         summary.count(&findings);

@@ -101,6 +101,11 @@ impl Finding {
 }
 
 /// Counts for the summary line and the JSON `summary` object.
+///
+/// Every finding is counted once: `findings` is `critical + high + medium + low + advisory +
+/// existing`. The severity counts are the findings that can fail a run; an advisory finding
+/// (never failing) counts as `advisory` and an existing one (also at the diff base) as
+/// `existing`, whatever their severity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub files: usize,
@@ -111,15 +116,27 @@ pub struct Summary {
     pub medium: usize,
     pub low: usize,
     pub errors: usize,
+    /// Findings reported but never failing: Gatekeeper `dryrun` constraints, objects no schema
+    /// describes (`KG006` under `--unknown-kinds skip`).
+    pub advisory: usize,
+    /// Findings also present at the `--diff-base` revision.
+    pub existing: usize,
+    /// Findings an exemption suppressed (an annotation, or the configuration's namespaces and
+    /// objects; files exempted by path are never judged, so they count nothing).
+    pub exempted: usize,
 }
 
 impl Summary {
-    /// Sets the finding counts (total and per severity) from `findings`.
+    /// Sets the finding counts (total, per severity, advisory and existing) from `findings`.
+    /// The other counts are left as they are.
     pub fn count(&mut self, findings: &[Finding]) {
         self.findings = findings.len();
         (self.critical, self.high, self.medium, self.low) = (0, 0, 0, 0);
+        (self.advisory, self.existing) = (0, 0);
         for f in findings {
             match f.severity {
+                _ if f.advisory => self.advisory += 1,
+                _ if f.existing => self.existing += 1,
                 Severity::Critical => self.critical += 1,
                 Severity::High => self.high += 1,
                 Severity::Medium => self.medium += 1,
@@ -164,9 +181,10 @@ pub struct Walk {
 }
 
 impl Report {
-    /// Marks the findings that `base` (the same paths at an earlier revision) already had. A
-    /// finding matches by rule, object (kind, namespace, name) and field, never by line, so
-    /// moved code is not new; each base finding matches at most one current finding.
+    /// Marks the findings that `base` (the same paths at an earlier revision) already had, and
+    /// recounts the summary. A finding matches by rule, object (kind, namespace, name) and
+    /// field, never by line, so moved code is not new; each base finding matches at most one
+    /// current finding.
     pub fn mark_existing(&mut self, base: &Report) {
         fn key(f: &Finding) -> (String, String, Option<String>, Option<String>, String) {
             (
@@ -187,6 +205,7 @@ impl Report {
                 f.existing = true;
             }
         }
+        self.summary.count(&self.findings);
     }
 
     /// Keeps only the findings `keep` accepts, and recounts the summary.

@@ -98,10 +98,15 @@ pub struct SchemaConfig {
     pub crds: Vec<PathBuf>,
 }
 
+/// How reports are written (`output:`).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutputConfig {
     pub format: Option<OutputFormat>,
     pub excerpt: Option<bool>,
+    /// Findings below this severity are left out of the report (`--min-severity`); they still
+    /// count for `failOn`.
+    pub min_severity: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -201,6 +206,8 @@ impl std::str::FromStr for FailOn {
 pub enum OutputFormat {
     #[default]
     Human,
+    /// One line per finding (`file:line:column: severity[rule] message`), then the summary.
+    Compact,
     Json,
     Sarif,
     Junit,
@@ -209,8 +216,9 @@ pub enum OutputFormat {
 
 impl OutputFormat {
     /// Every value, as written, with what it is for.
-    pub const NAMES: [(&'static str, &'static str); 5] = [
+    pub const NAMES: [(&'static str, &'static str); 6] = [
         ("human", "text with source excerpts, for people"),
+        ("compact", "one line per finding, file:line:column first"),
         ("json", "the versioned JSON report (docs/output.md)"),
         (
             "sarif",
@@ -229,12 +237,13 @@ impl std::str::FromStr for OutputFormat {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "human" => Ok(OutputFormat::Human),
+            "compact" => Ok(OutputFormat::Compact),
             "json" => Ok(OutputFormat::Json),
             "sarif" => Ok(OutputFormat::Sarif),
             "junit" => Ok(OutputFormat::Junit),
             "github" => Ok(OutputFormat::Github),
             _ => Err(format!(
-                "unknown format {s:?} (expected human, json, sarif, junit or github)"
+                "unknown format {s:?} (expected human, compact, json, sarif, junit or github)"
             )),
         }
     }
@@ -343,12 +352,14 @@ mod tests {
     #[test]
     fn valid_configuration_parses() {
         let c = Config::parse(
-            "apiVersion: kubegate.io/v1alpha1\nkind: Config\npacks: [pss, cis]\nrules:\n  disable: [KG402]\n  severity: {KG201: high}\nfailOn: high\npss: {level: baseline, version: v1.29}\nexemptions:\n  namespaces: [kube-*]\n  paths: [\"vendor/**\"]\n  objects:\n    - {kind: DaemonSet, name: node-exporter, rules: [KG102], reason: needs host network}\n",
+            "apiVersion: kubegate.io/v1alpha1\nkind: Config\npacks: [pss, cis]\nrules:\n  disable: [KG402]\n  severity: {KG201: high}\nfailOn: high\npss: {level: baseline, version: v1.29}\noutput: {format: compact, minSeverity: high}\nexemptions:\n  namespaces: [kube-*]\n  paths: [\"vendor/**\"]\n  objects:\n    - {kind: DaemonSet, name: node-exporter, rules: [KG102], reason: needs host network}\n",
         )
         .expect("valid");
         assert_eq!(c.packs, vec!["pss", "cis"]);
         assert_eq!(c.rules.severity.get("KG201"), Some(&Severity::High));
         assert_eq!(c.pss.version.as_deref(), Some("v1.29"));
+        assert_eq!(c.output.format, Some(OutputFormat::Compact));
+        assert_eq!(c.output.min_severity, Some(Severity::High));
         assert!(path_glob("vendor/**", "vendor/chart/a.yaml"));
         assert!(!path_glob("vendor/*", "vendor/chart/a.yaml"));
     }

@@ -87,6 +87,7 @@ fn exemption_annotations_for_rules_that_cannot_run_are_not_reported_unused() {
         "{:?}",
         ids(&run)
     );
+    assert_eq!(run.summary.exempted, 1, "the KG401 finding, suppressed");
     let alone = Manifest::from_value(
         loaded.manifests[0].value.clone(),
         kubegate_engine::Source::Admission("test".into()),
@@ -137,6 +138,13 @@ fn configuration_exemptions_apply_inside_the_engine_and_unused_ones_are_listed()
     );
     assert_eq!(plain.findings.len() - exempted.findings.len(), 2);
     assert_eq!(exempted.summary.findings, exempted.findings.len());
+    assert_eq!((plain.summary.exempted, exempted.summary.exempted), (0, 2));
+    let s = &exempted.summary;
+    assert_eq!(
+        s.findings,
+        s.critical + s.high + s.medium + s.low + s.advisory + s.existing,
+        "every finding counted once"
+    );
     assert_eq!(
         exempted.unused_exemptions,
         [
