@@ -1735,3 +1735,157 @@ fn non_manifest_yaml_in_a_walk_is_passed_over_but_not_when_named() {
         stderr(&out)
     );
 }
+
+/// `--staged` judges the staged files in the context of the whole index: a compliant Pod
+/// staged in a namespace whose NetworkPolicy and ServiceAccount were committed in other files
+/// is not blocked (KG401, KG306), while the same Pod alone in a fresh repository is.
+#[test]
+fn staged_changes_are_judged_with_the_whole_index_as_context() {
+    let dir = git_repo();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "platform/shop-policy.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: shop\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n  namespace: shop\nautomountServiceAccountToken: false\n",
+    );
+    // An unrelated committed file with its own problems: not this commit's business.
+    write(
+        "legacy/old.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: old\n  namespace: legacy\nspec:\n  containers:\n    - name: app\n      image: app\n",
+    );
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "platform"]);
+    write(
+        "apps/web.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  serviceAccountName: web\n  containers:\n    - name: app\n      image: registry.example.com/app:1.0.0\n",
+    );
+    git(dir.path(), &["add", "apps/web.yaml"]);
+    let rules = ["check", "--rules", "KG401,KG306", "-f", "json", "--staged"];
+    let out = kubegate_in(dir.path(), &rules);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        doc["summary"]["objects"], 1,
+        "only the staged Pod is judged"
+    );
+    assert_eq!(doc["walk"]["context_objects"], 3);
+    // Without the committed context the same Pod fails both rules.
+    let alone = git_repo();
+    std::fs::create_dir_all(alone.path().join("apps")).expect("mkdir");
+    std::fs::copy(
+        dir.path().join("apps/web.yaml"),
+        alone.path().join("apps/web.yaml"),
+    )
+    .expect("copy");
+    git(alone.path(), &["add", "."]);
+    let out = kubegate_in(alone.path(), &rules);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let ids: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["KG401", "KG306"]);
+}
+
+/// A staged change to a kustomize base re-renders the overlays that include it, from the
+/// index, and judges the objects made from the changed file, at the base's line; a staged
+/// patch file is never judged as an object of its own.
+#[test]
+fn a_staged_base_change_re_renders_its_overlays() {
+    require_kustomize();
+    let dir = git_repo();
+    let source = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/gitops"));
+    copy_tree(source, dir.path());
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "gitops"]);
+    // Unchanged tree: nothing staged, nothing judged, nothing blocked.
+    let out = kubegate_in(dir.path(), &["check", "--staged", "-f", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // The base's container loses its seccomp profile: staged, not yet in the working tree's
+    // other files; the working tree copy differs (what the index holds is what counts).
+    let base = dir.path().join("apps/shop/base/deployment.yaml");
+    let text = std::fs::read_to_string(&base).expect("read");
+    std::fs::write(
+        &base,
+        text.replace("type: RuntimeDefault", "type: Unconfined"),
+    )
+    .expect("write");
+    git(dir.path(), &["add", "apps/shop/base/deployment.yaml"]);
+    std::fs::write(
+        &base,
+        "this working-tree copy is not what will be committed: [\n",
+    )
+    .expect("write");
+    let out = kubegate_in(
+        dir.path(),
+        &["check", "--staged", "-f", "json", "--rules", "KG109,KG101"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["errors"], serde_json::json!([]));
+    let found: Vec<String> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}:{}",
+                f["rule_id"].as_str().unwrap_or_default(),
+                f["object"]["namespace"].as_str().unwrap_or_default(),
+                f["location"]["file"].as_str().unwrap_or_default(),
+                f["location"]["line"]
+            )
+        })
+        .collect();
+    // Both overlays' Deployments are made from the changed base, so both are judged whole:
+    // the base's new line, and prod's (unchanged) privileged patch, since the object changed.
+    assert_eq!(
+        found,
+        [
+            "KG109 shop-prod apps/shop/base/deployment.yaml:35",
+            "KG109 shop-staging apps/shop/base/deployment.yaml:35",
+            "KG101 shop-prod apps/shop/overlays/prod/debug-privileged.yaml:12",
+        ],
+        "{found:?}"
+    );
+    // The overlays' other objects (the Service, the generated ConfigMap, staging's
+    // NetworkPolicy) and the plain manifests are context only.
+    assert_eq!(doc["summary"]["objects"], 2);
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}

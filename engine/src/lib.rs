@@ -32,7 +32,7 @@ pub use model::manifest::{Manifest, ObjectError, ObjectRef};
 pub use model::position::{dotted, Position};
 #[cfg(feature = "git")]
 pub use source::git::{GitError, Repo};
-pub use source::render::RenderSettings;
+pub use source::render::{RenderSettings, KUSTOMIZATION_FILES};
 pub use source::{Source, SourceFile};
 // Rules, policies and schemas.
 pub use policy::rego::{PolicyError, PolicyOptions, PolicyRule, PolicySet};

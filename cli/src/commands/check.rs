@@ -168,16 +168,7 @@ impl Plan {
     fn run(self) -> anyhow::Result<u8> {
         let config = &self.config;
         let mut loaded = match &self.mode {
-            Mode::Staged { repo, paths } => {
-                let files = repo.staged(paths)?;
-                self.loader.load_texts(
-                    files
-                        .into_iter()
-                        .filter(|f| !config.exempts_file(&f.name()))
-                        .map(|f| (f.source, f.text))
-                        .collect(),
-                )
-            }
+            Mode::Staged { repo, paths } => self.load_staged(repo, paths)?,
             Mode::Paths(inputs) => self.loader.load(inputs),
         };
         // Files exempted by path are not judged at all: they need not even be manifests.
@@ -239,6 +230,86 @@ impl Plan {
         std::mem::forget(loaded);
         std::mem::forget(report);
         Ok(code)
+    }
+}
+
+impl Plan {
+    /// A `--staged` run: the objects judged are the ones the staged changes make (changed
+    /// manifest files; for kustomize trees, the objects whose base, patches, kustomizations or
+    /// generator sources changed), and rules that look across objects see the whole index: the
+    /// repository as it will be committed. The rest is context, never judged, and its own
+    /// problems (a broken file the commit does not touch) do not block the commit.
+    fn load_staged(
+        &self,
+        repo: &Repo,
+        paths: &[PathBuf],
+    ) -> anyhow::Result<kubegate_engine::Loaded> {
+        let scopes: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                let shown = p.to_string_lossy().replace('\\', "/");
+                shown
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+            .collect();
+        let in_scope = |name: &str| {
+            scopes.is_empty()
+                || scopes.iter().any(|s| {
+                    s.is_empty() || s == "." || name == s || name.starts_with(&format!("{s}/"))
+                })
+        };
+        let changed: std::collections::BTreeSet<String> = repo
+            .staged_paths()?
+            .into_iter()
+            .filter(|name| in_scope(name))
+            .collect();
+        let mut loaded = if repo.index_has_kustomizations()? {
+            // Kustomizations render from files: write the index out and render there, named
+            // as in the repository (the working directory's place in it).
+            let dir = tempfile::Builder::new()
+                .prefix("kubegate-index-")
+                .tempdir()?;
+            let cwd_there = repo.export_index(dir.path())?;
+            let inputs: Vec<Input> = if paths.is_empty() {
+                let mut entries: Vec<PathBuf> = std::fs::read_dir(&cwd_there)?
+                    .filter_map(Result::ok)
+                    .map(|e| PathBuf::from(e.file_name()))
+                    .filter(|name| !name.to_string_lossy().starts_with('.'))
+                    .collect();
+                entries.sort();
+                entries.into_iter().map(Input::Path).collect()
+            } else {
+                paths
+                    .iter()
+                    .filter(|p| cwd_there.join(p).exists())
+                    .map(|p| Input::Path(p.clone()))
+                    .collect()
+            };
+            let here = std::env::current_dir()?;
+            std::env::set_current_dir(&cwd_there)?;
+            let loaded = self.loader.load(&inputs);
+            std::env::set_current_dir(here)?;
+            loaded
+        } else {
+            let files = repo.index_files()?;
+            self.loader
+                .load_texts(files.into_iter().map(|f| (f.source, f.text)).collect())
+        };
+        for m in &mut loaded.manifests {
+            m.context = !m.input_files().iter().any(|f| changed.contains(f));
+        }
+        // The problems of files the commit does not change are not this commit's.
+        loaded.errors.retain(|e| {
+            changed.contains(&e.file)
+                || changed
+                    .iter()
+                    .any(|c| c.starts_with(&format!("{}/", e.file)))
+        });
+        loaded.not_manifests.retain(|n| changed.contains(n));
+        loaded.files = changed.len();
+        Ok(loaded)
     }
 }
 

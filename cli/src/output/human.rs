@@ -77,7 +77,16 @@ fn render_group(out: &mut String, group: &[Finding], options: &Options) {
         f.object.api_version
     );
     if let Some(template) = &f.template {
-        let _ = writeln!(out, "  rendered from template {template}");
+        // A kustomize root's objects name its kustomization; Helm's, the chart template.
+        let is_kustomization = std::path::Path::new(template)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| kubegate_engine::KUSTOMIZATION_FILES.contains(&n));
+        if is_kustomization {
+            let _ = writeln!(out, "  as rendered by {template}");
+        } else {
+            let _ = writeln!(out, "  rendered from template {template}");
+        }
     }
     if !options.excerpt {
         return;

@@ -182,6 +182,14 @@ impl Files {
     }
 
     /// `path` (absolute) as people name it: relative to the working directory when under it.
+    fn absolute(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            normalize(path)
+        } else {
+            normalize(&self.cwd.join(path))
+        }
+    }
+
     fn display(&self, path: &Path) -> PathBuf {
         path.strip_prefix(&self.cwd)
             .map(Path::to_path_buf)
@@ -236,6 +244,7 @@ pub(crate) fn origins(
         generator: None,
         patches: Vec::new(),
         kustomizations: Vec::new(),
+        inputs: Vec::new(),
     };
     if let Some(path) = origin.get("path").and_then(Value::as_str) {
         if let Some(docs) = files.get(&base.join(path)) {
@@ -276,7 +285,20 @@ pub(crate) fn origins(
                         .map(|(i, _)| format!("/{key}/{i}"))
                 });
                 if let Some(entry) = entry {
-                    origins.generator = Some((docs.clone(), entry));
+                    origins.generator = Some((docs.clone(), entry.clone()));
+                    // The generator's sources: the files its entry names.
+                    let generator_file = files.absolute(&base.join(path));
+                    let mut sources = BTreeSet::new();
+                    if let (Some(dir), Some(entry_value)) =
+                        (generator_file.parent(), lookup(v, &entry))
+                    {
+                        collect_files(entry_value, dir, &mut sources);
+                    }
+                    for source in sources {
+                        origins
+                            .inputs
+                            .push(files.display(&source).display().to_string());
+                    }
                 }
             }
         }
@@ -378,6 +400,17 @@ pub(crate) fn origins(
             }
         }
     }
+    let mut inputs = std::mem::take(&mut origins.inputs);
+    if let Some((docs, _)) = &origins.primary {
+        inputs.push(docs.file.name.clone());
+    }
+    for patch in &origins.patches {
+        inputs.push(patch.file_name().to_owned());
+    }
+    inputs.extend(origins.kustomizations.iter().map(|k| k.file.name.clone()));
+    inputs.sort();
+    inputs.dedup();
+    origins.inputs = inputs;
     Some(origins)
 }
 

@@ -135,6 +135,16 @@ impl Manifest {
         }
     }
 
+    /// Every file this object is made from, as named in reports: its own file, or for
+    /// kustomize output its base document, the patches that target it, the kustomizations of
+    /// its root and its generator's sources.
+    pub fn input_files(&self) -> Vec<String> {
+        match &self.origins {
+            Some(origins) => origins.inputs.clone(),
+            None => vec![self.source.name.clone()],
+        }
+    }
+
     /// The name of the file a person edits for this object: its source file, or for kustomize
     /// output the file its `metadata` comes from.
     pub fn origin_name(&self) -> String {

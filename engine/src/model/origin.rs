@@ -41,6 +41,16 @@ pub(crate) enum Patch {
     },
 }
 
+impl Patch {
+    /// The file the patch is written in (the kustomization, for an inline patch).
+    pub(crate) fn file_name(&self) -> &str {
+        match self {
+            Patch::Merge { file, .. } | Patch::Json6902 { file, .. } => &file.file.name,
+            Patch::Inline { kustomization, .. } => &kustomization.file.name,
+        }
+    }
+}
+
 /// How a rendered object's fields map back to the files people edit.
 #[derive(Debug)]
 pub(crate) struct Origins {
@@ -52,6 +62,10 @@ pub(crate) struct Origins {
     pub(crate) patches: Vec<Patch>,
     /// The kustomizations of the root, root first (for transformer fields).
     pub(crate) kustomizations: Vec<Arc<SourceDocs>>,
+    /// Every file the object is made from, as named in reports: its base document, the
+    /// patches that target it, the kustomizations of its root and, for a generated object,
+    /// its generator's sources. A `--staged` run judges the object when one of them changed.
+    pub(crate) inputs: Vec<String>,
 }
 
 /// Where a finding's pointer lands.

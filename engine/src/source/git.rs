@@ -187,6 +187,80 @@ impl Repo {
         Ok(files)
     }
 
+    /// Every path added, modified, copied or renamed in the index (compared with HEAD), of
+    /// any kind of file, as the user would name it: what a `--staged` run judges objects from
+    /// (a changed patch or generator source re-renders the kustomizations that read it).
+    pub fn staged_paths(&self) -> Result<Vec<String>, GitError> {
+        let head = match self.repo.head() {
+            Ok(h) => Some(h.peel_to_tree()?),
+            Err(_) => None,
+        };
+        let index = self.repo.index()?;
+        let mut diff = self
+            .repo
+            .diff_tree_to_index(head.as_ref(), Some(&index), None)?;
+        diff.find_similar(Some(DiffFindOptions::new().renames(true).copies(true)))?;
+        let mut out: Vec<String> = diff
+            .deltas()
+            .filter(|d| {
+                matches!(
+                    d.status(),
+                    Delta::Added
+                        | Delta::Modified
+                        | Delta::Renamed
+                        | Delta::Copied
+                        | Delta::Typechange
+                )
+            })
+            .filter_map(|d| d.new_file().path().map(|p| self.display(p)))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every manifest file in the index (what the commit will hold), as [`Repo::staged`]
+    /// reads them: the context a `--staged` run judges the changed files in.
+    pub fn index_files(&self) -> Result<Vec<GitFile>, GitError> {
+        let index = self.repo.index()?;
+        let mut files = Vec::new();
+        for entry in index.iter() {
+            let path = PathBuf::from(String::from_utf8_lossy(&entry.path).into_owned());
+            if !is_manifest(&path) || self.passed_over(&path) {
+                continue;
+            }
+            files.push(GitFile {
+                source: crate::source::Source::Git {
+                    rev: None,
+                    path: self.display(&path),
+                },
+                text: self.blob_text(entry.id, &path)?,
+            });
+        }
+        files.sort_by_cached_key(GitFile::name);
+        Ok(files)
+    }
+
+    /// Whether the index holds a kustomization file.
+    pub fn index_has_kustomizations(&self) -> Result<bool, GitError> {
+        let index = self.repo.index()?;
+        let found = index.iter().any(|e| {
+            let path = String::from_utf8_lossy(&e.path).into_owned();
+            crate::source::render::is_kustomization_file(Path::new(&path))
+        });
+        Ok(found)
+    }
+
+    /// Writes the index's files (the tree the commit will hold) under `dir`, and returns the
+    /// directory there that corresponds to the working directory.
+    pub fn export_index(&self, dir: &Path) -> Result<PathBuf, GitError> {
+        let mut index = self.repo.index()?;
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.target_dir(dir).force().update_index(false);
+        self.repo
+            .checkout_index(Some(&mut index), Some(&mut checkout))?;
+        Ok(dir.join(&self.cwd))
+    }
+
     /// The manifest files under `paths` as they were at `rev`. A file named explicitly that was
     /// renamed since is found under its old name.
     pub fn snapshot(&self, rev: &str, paths: &[PathBuf]) -> Result<Vec<GitFile>, GitError> {
