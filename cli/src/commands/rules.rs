@@ -53,15 +53,22 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
         }
         RulesFormat::Table => {
             let mut out = String::new();
+            // The packs column is as wide as its widest entry (a rule may be in several).
+            let packs = infos
+                .iter()
+                .map(|m| m.packs.join(",").len())
+                .max()
+                .unwrap_or(0)
+                .max(15);
             let _ = writeln!(
                 out,
-                "{:<7} {:<9} {:<13} {:<24} {:<15} TITLE",
+                "{:<7} {:<9} {:<13} {:<24} {:<packs$} TITLE",
                 "ID", "SEVERITY", "CATEGORY", "NAME", "PACKS"
             );
             for m in &infos {
                 let _ = writeln!(
                     out,
-                    "{:<7} {:<9} {:<13} {:<24} {:<15} {}",
+                    "{:<7} {:<9} {:<13} {:<24} {:<packs$} {}",
                     m.id,
                     m.severity.as_str(),
                     m.category.as_str(),
@@ -73,7 +80,7 @@ pub fn list(args: &RulesArgs) -> anyhow::Result<String> {
             for r in &policy_rules {
                 let _ = writeln!(
                     out,
-                    "{:<7} {:<9} {:<13} {:<24} {:<15} {}",
+                    "{:<7} {:<9} {:<13} {:<24} {:<packs$} {}",
                     r.id,
                     r.severity.as_str(),
                     "policy",

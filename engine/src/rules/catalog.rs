@@ -493,8 +493,8 @@ mod tests {
                 .map(|r| r.meta().id)
                 .collect()
         };
-        // The always-on pack's inspecting rules (KG003 to KG006) plus the KG2xx rules, derived
-        // from the registry.
+        // The always-on pack's inspecting rules (KG003 to KG006, KG210) plus the KG2xx rules,
+        // derived from the registry.
         let expected: Vec<&str> = crate::rules::builtin()
             .iter()
             .map(|r| r.meta().id)
@@ -504,8 +504,8 @@ mod tests {
         assert!(expected.len() >= 16);
         assert_eq!(
             ids(&["pss"]).len(),
-            4 + 12 + 7,
-            "kubegate pack (KG003 to KG006) plus both PSS profiles"
+            5 + 12 + 7,
+            "kubegate pack (KG003 to KG006, KG210) plus both PSS profiles"
         );
         let baseline = PssSettings {
             level: Some(PssLevel::Baseline),
@@ -514,8 +514,10 @@ mod tests {
         let only_baseline = catalog
             .select(&["pss".to_string()], &baseline)
             .expect("select");
-        assert_eq!(only_baseline.len(), 4 + 12);
-        assert!(only_baseline.iter().all(|r| r.meta().id < "KG120"));
+        assert_eq!(only_baseline.len(), 5 + 12);
+        assert!(only_baseline
+            .iter()
+            .all(|r| r.meta().id < "KG120" || r.meta().id == "KG210"));
         let err = catalog.select(&["nope".to_string()], &PssSettings::default());
         assert!(matches!(err, Err(CatalogError::UnknownPack { .. })));
     }

@@ -380,3 +380,26 @@ spec:
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     assert_eq!(report.findings[0].location.line, Some(8));
 }
+
+/// A removed API version is caught by the always-on pack (KG210 is in it) whatever packs run,
+/// once (KG005 and KG006 defer to it), and only where the target version no longer serves it.
+#[test]
+fn removed_api_versions_are_always_on_and_follow_the_target_version() {
+    let setup = |version: &str| kubegate_engine::Setup {
+        packs: vec!["pss".into()],
+        kube_version: Some(version.parse().expect("version")),
+        ..Default::default()
+    };
+    let found = |version: &str| -> Vec<(String, String, u32)> {
+        judged(&setup(version), &["schema/versions/removed-apis.yaml"])
+            .into_iter()
+            .map(|(rule, object, line, _, _, _)| (rule, object, line))
+            .collect()
+    };
+    let ingress = ("KG210".to_owned(), "Ingress/shop/legacy".to_owned(), 2);
+    let flow = ("KG210".to_owned(), "FlowSchema/batch-jobs".to_owned(), 13);
+    assert_eq!(found("1.29"), vec![ingress.clone(), flow]);
+    assert_eq!(found("1.37").len(), 2);
+    // 1.28 still serves flowcontrol v1beta2: validated by KG005 (and valid), not reported.
+    assert_eq!(found("1.28"), vec![ingress]);
+}

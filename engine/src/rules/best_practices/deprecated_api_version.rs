@@ -18,7 +18,9 @@ ships. An API server that no longer serves a version refuses every object that u
 manifest that deployed last year fails on the upgraded cluster, often in the middle of a \
 release. kubegate reports each `apiVersion` and `kind` that the Kubernetes Deprecated API \
 Migration Guide lists as removed (releases 1.16 to 1.32), with the release that removed it and \
-the version to use instead. The table is data, in `policies/deprecated-apis.yaml`.",
+the version to use instead, when the target version (`--kube-version`, else the newest bundled) \
+no longer serves it. The API server rejects such an object outright, so the rule is part of the \
+always-on `kubegate` pack. The table is data, in `policies/deprecated-apis.yaml`.",
         remediation: "Change `apiVersion` to the replacement and adapt the fields that changed with \
 it (for Ingress `networking.k8s.io/v1`: `pathType` and `service.name`/`service.port`; for \
 `apps/v1`: a required, immutable `spec.selector`). `kubectl convert` can rewrite a manifest.",
@@ -136,15 +138,34 @@ fn lookup<'t>(table: &'t [RemovedApi], api_version: &str, kind: &str) -> Option<
         .find(|api| api.group_version == api_version && api.kinds.iter().any(|k| k == kind))
 }
 
-/// Whether the migration guide's table lists `apiVersion`/`kind` as removed.
-pub fn is_removed(api_version: &str, kind: &str) -> bool {
-    lookup(removed_apis(), api_version, kind).is_some()
+/// Whether the migration guide's table lists `apiVersion`/`kind` as removed in the target
+/// version of `cx` or before it (the newest bundled version when none is set).
+pub fn is_removed(cx: &Context<'_>, api_version: &str, kind: &str) -> bool {
+    lookup(removed_apis(), api_version, kind).is_some_and(|api| removed_by_target(cx, api))
+}
+
+/// Whether the target version no longer serves `api`. Without a known target (no bundled
+/// schemas), every removal counts.
+fn removed_by_target(cx: &Context<'_>, api: &RemovedApi) -> bool {
+    let target = cx
+        .schema
+        .version()
+        .or_else(|| crate::schema::builtin::newest().ok());
+    let removed = api
+        .removed_in
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u32>().ok());
+    match (target, removed) {
+        (Some(target), Some(removed)) => removed <= target.minor,
+        _ => true,
+    }
 }
 
 impl Rule for DeprecatedApiVersion {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let object = &cx.manifest.object;
-        if let Some(api) = lookup(removed_apis(), &object.api_version, &object.kind) {
+        let found = lookup(removed_apis(), &object.api_version, &object.kind);
+        if let Some(api) = found.filter(|api| removed_by_target(cx, api)) {
             out.push(Violation {
                 pointer: "/apiVersion".to_owned(),
                 message: api.message(&object.kind),

@@ -80,6 +80,7 @@ impl Rule for KubernetesSchema {
             // KG210 names the removals of the migration guide, with their replacements.
             if cx.is_active(crate::rules::best_practices::deprecated_api_version::META.id)
                 && crate::rules::best_practices::deprecated_api_version::is_removed(
+                cx,
                     &object.api_version,
                     &object.kind,
                 )

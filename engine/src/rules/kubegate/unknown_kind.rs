@@ -55,6 +55,7 @@ impl Rule for UnknownKind {
         // are served by no bundled version).
         let removed = cx.is_active(crate::rules::best_practices::deprecated_api_version::META.id)
             && crate::rules::best_practices::deprecated_api_version::is_removed(
+                cx,
                 &object.api_version,
                 &object.kind,
             );
