@@ -529,6 +529,29 @@ fn policy_tests_run_rego_unit_tests_and_gator_suites() {
     assert_eq!(doc["tests"][1]["line"], 10);
 }
 
+/// A policy that does not compile is an error (exit 2) even where it has no tests: never "no
+/// tests found" and a pass.
+#[test]
+fn policy_tests_report_a_policy_that_does_not_compile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("images.rego"),
+        "package main\n\ndeny contains msg if {\n  input.kind == \"Pod\"\n  msg := \n}\n",
+    )
+    .expect("write");
+    let out = kubegate(&["test", dir.path().to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("ERROR ") && text.contains("images.rego:6:1"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("0 passed, 0 failed, 1 error, 0 skipped\n"),
+        "{text}"
+    );
+}
+
 #[test]
 fn rules_and_explain_show_policy_metadata() {
     let out = kubegate(&[

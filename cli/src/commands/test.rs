@@ -1,9 +1,10 @@
 //! `kubegate test`: Rego unit tests and gator suites.
 
 use crate::args::{TestArgs, TestFormat};
-use crate::{write_stdout, EXIT_CLEAN, EXIT_FINDINGS};
+use crate::{write_stdout, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 
-/// `kubegate test`: exit 0 when every test passes, 1 on a failure or error.
+/// `kubegate test`: exit 0 when every test passes, 1 when a test fails, 2 when something
+/// could not run (a policy or test that does not compile, a missing path, a broken suite).
 pub fn run(args: &TestArgs) -> u8 {
     use kubegate_engine::policy_tests::{run, TestStatus};
     let results = run(&args.paths);
@@ -44,13 +45,20 @@ pub fn run(args: &TestArgs) -> u8 {
             if results.is_empty() {
                 out.push_str("no tests found (Rego `test_*` rules in *_test.rego files, or gator Suite files)\n");
             }
+            let errors = if errors == 1 {
+                "1 error".to_owned()
+            } else {
+                format!("{errors} errors")
+            };
             out.push_str(&format!(
-                "{passed} passed, {failed} failed, {errors} errors, {skipped} skipped\n"
+                "{passed} passed, {failed} failed, {errors}, {skipped} skipped\n"
             ));
             out
         }
     };
-    let code = if failed + errors > 0 {
+    let code = if errors > 0 {
+        EXIT_ERROR
+    } else if failed > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

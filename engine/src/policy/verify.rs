@@ -95,13 +95,12 @@ fn sort_file(
     }
 }
 
-/// Compiles all Rego (tests included) and data, then evaluates every `test_*` rule.
+/// Compiles all Rego (tests included) and data, then evaluates every `test_*` rule. Every
+/// policy file is compiled even where no test exists: one that does not compile is an error,
+/// never "no tests found".
 fn rego_tests(files: &[PathBuf], data: &[PathBuf]) -> Vec<TestResult> {
     let mut results = Vec::new();
-    if !files
-        .iter()
-        .any(|f| f.to_string_lossy().ends_with("_test.rego"))
-    {
+    if files.is_empty() {
         return results;
     }
     let mut engine = regorus::Engine::new();
