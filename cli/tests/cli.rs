@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 fn kubegate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kubegate"))
         .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("KUBEGATE_LOG")
         .output()
         .expect("run kubegate")
@@ -189,7 +189,7 @@ fn rules_lists_filters_and_explains() {
 #[test]
 fn rules_markdown_matches_docs() {
     let out = kubegate(&["rules", "--format", "markdown"]);
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md"))
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md"))
         .expect("docs/rules.md");
     assert_eq!(stdout(&out), docs);
 }
@@ -448,7 +448,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let schema_text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/sarif/sarif-schema-2.1.0.json"
+        "/testdata/sarif/sarif-schema-2.1.0.json"
     ))
     .expect("schema");
     // The official schema's `language` patterns (run and toolComponent; kubegate emits neither)
@@ -923,7 +923,7 @@ fn pre_commit_framework_runs_the_hook_from_this_repository() {
         eprintln!("SKIPPED pre_commit_framework_runs_the_hook_from_this_repository: pre-commit is not installed");
         return;
     }
-    let this_repo = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let this_repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let head = Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(this_repo)
