@@ -768,6 +768,47 @@ fn staged_content_is_checked_as_it_will_be_committed() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(doc["findings"][0]["location"]["file"], "new.yaml");
 
+    // Paths limit --staged to the staged manifests under them.
+    std::fs::create_dir_all(root.join("other")).expect("mkdir");
+    std::fs::write(
+        root.join("other/net.yaml"),
+        pod("net", "  hostNetwork: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "other/net.yaml"]);
+    let staged_files = |paths: &[&str]| {
+        let mut args = vec!["check", "--staged"];
+        args.extend(BASELINE);
+        args.push("json");
+        args.extend(paths);
+        let out = kubegate_in(root, &args);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        let mut files: Vec<String> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["location"]["file"].as_str().map(str::to_owned))
+            .collect();
+        files.dedup();
+        (out.status.code(), files)
+    };
+    let both = (
+        Some(1),
+        vec!["deploy/new.yaml".into(), "other/net.yaml".into()],
+    );
+    assert_eq!(staged_files(&[]), both);
+    assert_eq!(staged_files(&["deploy/new.yaml", "other/"]), both);
+    assert_eq!(
+        staged_files(&["deploy"]),
+        (Some(1), vec!["deploy/new.yaml".into()])
+    );
+    assert_eq!(
+        staged_files(&["other"]),
+        (Some(1), vec!["other/net.yaml".into()])
+    );
+    // A prefix of a directory name is not that directory.
+    assert_eq!(staged_files(&["oth"]), (Some(0), vec![]));
+
     let outside = tempfile::tempdir().expect("tempdir");
     let out = kubegate_in(outside.path(), &["check", "--staged"]);
     assert_eq!(out.status.code(), Some(2));
