@@ -947,58 +947,137 @@ fn bin_dir() -> String {
         .to_string()
 }
 
-/// The real pre-commit framework, with this repository's `.pre-commit-hooks.yaml` at HEAD.
-/// CI installs pre-commit (`.ci/run`); elsewhere the test says so and passes only when it is
-/// missing, never silently in CI.
-#[test]
-fn pre_commit_framework_runs_the_hook_from_this_repository() {
-    let available = Command::new("pre-commit")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install pre-commit (see .ci/run)"
-        );
-        eprintln!("SKIPPED pre_commit_framework_runs_the_hook_from_this_repository: pre-commit is not installed");
-        return;
-    }
+/// A git repository holding this checkout's files as they are on disk (committed or not, and
+/// untracked ones unless ignored), committed once, and that commit: the hook repository that
+/// pre-commit clones. HEAD alone would miss work not yet committed.
+fn hook_repository() -> (tempfile::TempDir, String) {
     let this_repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let head = Command::new("git")
-        .args(["rev-parse", "HEAD"])
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(this_repo)
         .output()
+        .expect("git ls-files");
+    assert!(listed.status.success(), "git ls-files: {}", stderr(&listed));
+    let repo = git_repo();
+    let mut copied = 0;
+    for name in listed.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let name = std::str::from_utf8(name).expect("file names in kubegate's tree are UTF-8");
+        let from = this_repo.join(name);
+        // Listed by the index but deleted in the working tree.
+        if !from.is_file() {
+            continue;
+        }
+        let to = repo.path().join(name);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&from, &to).expect("copy");
+        copied += 1;
+    }
+    assert!(copied > 0, "no files listed in {}", this_repo.display());
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "kubegate under test"]);
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo.path())
+        .output()
         .expect("git rev-parse");
-    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let rev = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    (repo, rev)
+}
+
+/// This process's PATH without any directory holding a `kubegate`, with the toolchain that runs
+/// these tests (`CARGO`) in front: what a user has who never installed kubegate.
+fn path_without_kubegate() -> std::ffi::OsString {
+    let cargo = std::path::PathBuf::from(std::env::var_os("CARGO").expect("cargo test sets CARGO"));
+    let toolchain = cargo.parent().expect("cargo's directory").to_path_buf();
+    assert!(
+        !toolchain.join("kubegate").exists(),
+        "kubegate is installed next to cargo in {}",
+        toolchain.display()
+    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(toolchain)
+        .chain(std::env::split_paths(&path).filter(|dir| !dir.join("kubegate").exists()));
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+/// The real pre-commit framework installs kubegate's hook from a clone of this tree, the way a
+/// user's `.pre-commit-config.yaml` gets it: `id: kubegate` (`language: rust`) builds kubegate
+/// with `cargo install` into an empty `PRE_COMMIT_HOME`, with no kubegate on PATH;
+/// `id: kubegate-system` runs the kubegate on PATH, and `args` limit it to paths. CI installs
+/// pre-commit (`.ci/run`); without it this test fails.
+///
+/// The build is cargo's release profile made cheap (no LTO, opt-level 0) in a target directory
+/// kept under cargo's `CARGO_TARGET_TMPDIR`, so a second run rebuilds only kubegate's own crates.
+#[test]
+fn pre_commit_framework_installs_and_runs_the_hooks_from_this_repository() {
+    let version = Command::new("pre-commit").arg("--version").output();
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "the pre-commit framework is not installed: python3 -m pip install 'pre-commit>=4,<5' \
+         (.ci/run installs it)"
+    );
+    let (hook_repo, rev) = hook_repository();
     let repo = git_repo();
     let root = repo.path();
     let home = tempfile::tempdir().expect("pre-commit home");
-    std::fs::write(
-        root.join(".pre-commit-config.yaml"),
-        format!("repos:\n  - repo: {}\n    rev: {head}\n    hooks:\n      - id: kubegate\n        args: []\n", this_repo.canonicalize().expect("path").display()),
-    )
-    .expect("write");
+    let config = |hook: &str| {
+        std::fs::write(
+            root.join(".pre-commit-config.yaml"),
+            format!(
+                "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n{hook}",
+                hook_repo.path().display()
+            ),
+        )
+        .expect("write");
+    };
+    config("      - id: kubegate\n");
     std::fs::write(
         root.join(".kubegate.yaml"),
         "packs: [pss]\npss: {level: baseline}\n",
     )
     .expect("write");
-    let path = format!(
-        "{}:{}",
-        bin_dir(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let run = |args: &[&str]| {
+    let build_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/pre-commit-hook");
+    let run = |path: &std::ffi::OsStr, args: &[&str]| {
         Command::new(args[0])
             .args(&args[1..])
             .current_dir(root)
-            .env("PATH", &path)
+            .env("PATH", path)
             .env("PRE_COMMIT_HOME", home.path())
+            .env("CARGO_TARGET_DIR", build_dir)
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+            .env_remove("KUBEGATE_LOG")
             .output()
             .expect("run")
     };
-    assert!(run(&["pre-commit", "install"]).status.success());
+    let printed = |o: &Output| format!("{}{}", stdout(o), stderr(o));
+
+    let bare = path_without_kubegate();
+    let missing = run(&bare, &["sh", "-c", "command -v kubegate"]);
+    assert!(
+        !missing.status.success(),
+        "kubegate on PATH: {}",
+        stdout(&missing)
+    );
+    assert!(run(&bare, &["pre-commit", "install"]).status.success());
+    let started = std::time::Instant::now();
+    let installed = run(&bare, &["pre-commit", "install-hooks"]);
+    assert!(
+        installed.status.success(),
+        "pre-commit builds the hook: {}",
+        printed(&installed)
+    );
+    eprintln!(
+        "pre-commit install-hooks (cargo install of kubegate) took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     std::fs::write(root.join("good.yaml"), pod("good", "")).expect("write");
     git(
         root,
@@ -1009,27 +1088,50 @@ fn pre_commit_framework_runs_the_hook_from_this_repository() {
             ".kubegate.yaml",
         ],
     );
-    let ok = run(&["git", "commit", "-qm", "good"]);
+    let ok = run(&bare, &["git", "commit", "-qm", "good"]);
     assert!(
         ok.status.success(),
-        "a compliant commit passes: {}{}",
-        String::from_utf8_lossy(&ok.stdout),
-        String::from_utf8_lossy(&ok.stderr)
+        "a compliant commit passes: {}",
+        printed(&ok)
     );
     std::fs::write(root.join("bad.yaml"), pod("bad", "  hostNetwork: true\n")).expect("write");
     git(root, &["add", "bad.yaml"]);
-    let blocked = run(&["git", "commit", "-qm", "bad"]);
+    let blocked = run(&bare, &["git", "commit", "-qm", "bad"]);
     assert!(
         !blocked.status.success(),
         "a non-compliant commit is blocked"
     );
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&blocked.stdout),
-        String::from_utf8_lossy(&blocked.stderr)
-    );
+    let output = printed(&blocked);
     assert!(
         output.contains("pod must not set hostNetwork=true") && output.contains("bad.yaml:7:3"),
+        "{output}"
+    );
+
+    // The system hook, limited to deploy/: the staged bad.yaml above is outside it.
+    let with_kubegate = std::env::join_paths(
+        std::iter::once(std::path::PathBuf::from(bin_dir())).chain(std::env::split_paths(&bare)),
+    )
+    .expect("PATH");
+    config("      - id: kubegate-system\n        args: [deploy]\n");
+    git(root, &["add", ".pre-commit-config.yaml"]);
+    let scoped = run(&with_kubegate, &["git", "commit", "-qm", "outside deploy/"]);
+    assert!(
+        scoped.status.success(),
+        "only manifests under deploy/ are judged: {}",
+        printed(&scoped)
+    );
+    std::fs::create_dir_all(root.join("deploy")).expect("mkdir");
+    std::fs::write(
+        root.join("deploy/bad.yaml"),
+        pod("bad", "  hostPID: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "deploy/bad.yaml"]);
+    let blocked = run(&with_kubegate, &["git", "commit", "-qm", "bad"]);
+    let output = printed(&blocked);
+    assert!(!blocked.status.success(), "{output}");
+    assert!(
+        output.contains("pod must not set hostPID=true") && output.contains("deploy/bad.yaml:7:3"),
         "{output}"
     );
 }
