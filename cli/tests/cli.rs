@@ -1446,3 +1446,75 @@ fn schema_validation_flags_versions_crds_and_unknown_kinds() {
         .lines()
         .any(|l| l == "networking.k8s.io/v1beta1 ServiceCIDR"));
 }
+
+/// A `rust-version` as a comparable (major, minor, patch); a missing part is 0.
+fn rust_version(text: &str) -> (u64, u64, u64) {
+    let mut parts = text.split('.').map(|p| {
+        p.parse::<u64>()
+            .unwrap_or_else(|e| panic!("rust-version {text:?}: {e}"))
+    });
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// The workspace's `rust-version` is the real minimum: no package in the locked dependency graph
+/// (every `resolve` node of `cargo metadata`, dev and build dependencies and other platforms
+/// included) declares a newer one, and the README states it.
+#[test]
+fn declared_rust_version_covers_every_dependency() {
+    let cargo = std::env::var_os("CARGO").expect("cargo test sets CARGO");
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .output()
+        .expect("cargo metadata");
+    assert!(out.status.success(), "cargo metadata: {}", stderr(&out));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata json");
+    let declared = env!("CARGO_PKG_RUST_VERSION");
+    assert!(
+        !declared.is_empty(),
+        "the workspace declares no rust-version"
+    );
+    let packages: std::collections::BTreeMap<&str, &serde_json::Value> = metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let nodes = metadata["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve nodes");
+    assert!(nodes.len() > 100, "{} resolve nodes", nodes.len());
+    let mut newer: Vec<String> = nodes
+        .iter()
+        .filter_map(|node| packages.get(node["id"].as_str()?))
+        .filter_map(|p| {
+            let needs = p["rust_version"].as_str()?;
+            (rust_version(needs) > rust_version(declared)).then(|| {
+                format!(
+                    "{} {} needs rustc {needs}",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["version"].as_str().unwrap_or("?")
+                )
+            })
+        })
+        .collect();
+    newer.sort();
+    assert!(
+        newer.is_empty(),
+        "rust-version = \"{declared}\" in Cargo.toml, but:\n{}",
+        newer.join("\n")
+    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(&format!("Rust {declared} or newer")),
+        "README.md must say \"Rust {declared} or newer\""
+    );
+}
