@@ -107,7 +107,7 @@ fn main() {
     .iter()
     .map(|f| {
         let text = std::fs::read(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/admission/reviews").join(f),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/admission/reviews").join(f),
         )
         .expect("fixture");
         let head = format!(

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 fn kubegate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kubegate"))
         .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("KUBEGATE_LOG")
         .output()
         .expect("run kubegate")
@@ -158,7 +158,7 @@ fn colour_on_request_and_never_under_no_color() {
     let run = |extra: &[&str], env: &[(&str, &str)]| {
         let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
             .args(args(extra))
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_remove("KUBEGATE_LOG")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -313,7 +313,7 @@ fn rules_lists_filters_and_explains() {
 #[test]
 fn rules_markdown_matches_docs() {
     let out = kubegate(&["rules", "--format", "markdown"]);
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md"))
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md"))
         .expect("docs/rules.md");
     assert_eq!(stdout(&out), docs);
 }
@@ -595,7 +595,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let schema_text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/sarif/sarif-schema-2.1.0.json"
+        "/testdata/sarif/sarif-schema-2.1.0.json"
     ))
     .expect("schema");
     // The official schema's `language` patterns (run and toolComponent; kubegate emits neither)
@@ -915,6 +915,47 @@ fn staged_content_is_checked_as_it_will_be_committed() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(doc["findings"][0]["location"]["file"], "new.yaml");
 
+    // Paths limit --staged to the staged manifests under them.
+    std::fs::create_dir_all(root.join("other")).expect("mkdir");
+    std::fs::write(
+        root.join("other/net.yaml"),
+        pod("net", "  hostNetwork: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "other/net.yaml"]);
+    let staged_files = |paths: &[&str]| {
+        let mut args = vec!["check", "--staged"];
+        args.extend(BASELINE);
+        args.push("json");
+        args.extend(paths);
+        let out = kubegate_in(root, &args);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        let mut files: Vec<String> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["location"]["file"].as_str().map(str::to_owned))
+            .collect();
+        files.dedup();
+        (out.status.code(), files)
+    };
+    let both = (
+        Some(1),
+        vec!["deploy/new.yaml".into(), "other/net.yaml".into()],
+    );
+    assert_eq!(staged_files(&[]), both);
+    assert_eq!(staged_files(&["deploy/new.yaml", "other/"]), both);
+    assert_eq!(
+        staged_files(&["deploy"]),
+        (Some(1), vec!["deploy/new.yaml".into()])
+    );
+    assert_eq!(
+        staged_files(&["other"]),
+        (Some(1), vec!["other/net.yaml".into()])
+    );
+    // A prefix of a directory name is not that directory.
+    assert_eq!(staged_files(&["oth"]), (Some(0), vec![]));
+
     let outside = tempfile::tempdir().expect("tempdir");
     let out = kubegate_in(outside.path(), &["check", "--staged"]);
     assert_eq!(out.status.code(), Some(2));
@@ -1188,58 +1229,137 @@ fn bin_dir() -> String {
         .to_string()
 }
 
-/// The real pre-commit framework, with this repository's `.pre-commit-hooks.yaml` at HEAD.
-/// CI installs pre-commit (`.ci/run`); elsewhere the test says so and passes only when it is
-/// missing, never silently in CI.
-#[test]
-fn pre_commit_framework_runs_the_hook_from_this_repository() {
-    let available = Command::new("pre-commit")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install pre-commit (see .ci/run)"
-        );
-        eprintln!("SKIPPED pre_commit_framework_runs_the_hook_from_this_repository: pre-commit is not installed");
-        return;
-    }
-    let this_repo = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let head = Command::new("git")
-        .args(["rev-parse", "HEAD"])
+/// A git repository holding this checkout's files as they are on disk (committed or not, and
+/// untracked ones unless ignored), committed once, and that commit: the hook repository that
+/// pre-commit clones. HEAD alone would miss work not yet committed.
+fn hook_repository() -> (tempfile::TempDir, String) {
+    let this_repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(this_repo)
         .output()
+        .expect("git ls-files");
+    assert!(listed.status.success(), "git ls-files: {}", stderr(&listed));
+    let repo = git_repo();
+    let mut copied = 0;
+    for name in listed.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let name = std::str::from_utf8(name).expect("file names in kubegate's tree are UTF-8");
+        let from = this_repo.join(name);
+        // Listed by the index but deleted in the working tree.
+        if !from.is_file() {
+            continue;
+        }
+        let to = repo.path().join(name);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&from, &to).expect("copy");
+        copied += 1;
+    }
+    assert!(copied > 0, "no files listed in {}", this_repo.display());
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "kubegate under test"]);
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo.path())
+        .output()
         .expect("git rev-parse");
-    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let rev = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    (repo, rev)
+}
+
+/// This process's PATH without any directory holding a `kubegate`, with the toolchain that runs
+/// these tests (`CARGO`) in front: what a user has who never installed kubegate.
+fn path_without_kubegate() -> std::ffi::OsString {
+    let cargo = std::path::PathBuf::from(std::env::var_os("CARGO").expect("cargo test sets CARGO"));
+    let toolchain = cargo.parent().expect("cargo's directory").to_path_buf();
+    assert!(
+        !toolchain.join("kubegate").exists(),
+        "kubegate is installed next to cargo in {}",
+        toolchain.display()
+    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(toolchain)
+        .chain(std::env::split_paths(&path).filter(|dir| !dir.join("kubegate").exists()));
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+/// The real pre-commit framework installs kubegate's hook from a clone of this tree, the way a
+/// user's `.pre-commit-config.yaml` gets it: `id: kubegate` (`language: rust`) builds kubegate
+/// with `cargo install` into an empty `PRE_COMMIT_HOME`, with no kubegate on PATH;
+/// `id: kubegate-system` runs the kubegate on PATH, and `args` limit it to paths. CI installs
+/// pre-commit (`.ci/run`); without it this test fails.
+///
+/// The build is cargo's release profile made cheap (no LTO, opt-level 0) in a target directory
+/// kept under cargo's `CARGO_TARGET_TMPDIR`, so a second run rebuilds only kubegate's own crates.
+#[test]
+fn pre_commit_framework_installs_and_runs_the_hooks_from_this_repository() {
+    let version = Command::new("pre-commit").arg("--version").output();
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "the pre-commit framework is not installed: python3 -m pip install 'pre-commit>=4,<5' \
+         (.ci/run installs it)"
+    );
+    let (hook_repo, rev) = hook_repository();
     let repo = git_repo();
     let root = repo.path();
     let home = tempfile::tempdir().expect("pre-commit home");
-    std::fs::write(
-        root.join(".pre-commit-config.yaml"),
-        format!("repos:\n  - repo: {}\n    rev: {head}\n    hooks:\n      - id: kubegate\n        args: []\n", this_repo.canonicalize().expect("path").display()),
-    )
-    .expect("write");
+    let config = |hook: &str| {
+        std::fs::write(
+            root.join(".pre-commit-config.yaml"),
+            format!(
+                "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n{hook}",
+                hook_repo.path().display()
+            ),
+        )
+        .expect("write");
+    };
+    config("      - id: kubegate\n");
     std::fs::write(
         root.join(".kubegate.yaml"),
         "packs: [pss]\npss: {level: baseline}\n",
     )
     .expect("write");
-    let path = format!(
-        "{}:{}",
-        bin_dir(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let run = |args: &[&str]| {
+    let build_dir = concat!(env!("CARGO_TARGET_TMPDIR"), "/pre-commit-hook");
+    let run = |path: &std::ffi::OsStr, args: &[&str]| {
         Command::new(args[0])
             .args(&args[1..])
             .current_dir(root)
-            .env("PATH", &path)
+            .env("PATH", path)
             .env("PRE_COMMIT_HOME", home.path())
+            .env("CARGO_TARGET_DIR", build_dir)
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+            .env_remove("KUBEGATE_LOG")
             .output()
             .expect("run")
     };
-    assert!(run(&["pre-commit", "install"]).status.success());
+    let printed = |o: &Output| format!("{}{}", stdout(o), stderr(o));
+
+    let bare = path_without_kubegate();
+    let missing = run(&bare, &["sh", "-c", "command -v kubegate"]);
+    assert!(
+        !missing.status.success(),
+        "kubegate on PATH: {}",
+        stdout(&missing)
+    );
+    assert!(run(&bare, &["pre-commit", "install"]).status.success());
+    let started = std::time::Instant::now();
+    let installed = run(&bare, &["pre-commit", "install-hooks"]);
+    assert!(
+        installed.status.success(),
+        "pre-commit builds the hook: {}",
+        printed(&installed)
+    );
+    eprintln!(
+        "pre-commit install-hooks (cargo install of kubegate) took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     std::fs::write(root.join("good.yaml"), pod("good", "")).expect("write");
     git(
         root,
@@ -1250,27 +1370,50 @@ fn pre_commit_framework_runs_the_hook_from_this_repository() {
             ".kubegate.yaml",
         ],
     );
-    let ok = run(&["git", "commit", "-qm", "good"]);
+    let ok = run(&bare, &["git", "commit", "-qm", "good"]);
     assert!(
         ok.status.success(),
-        "a compliant commit passes: {}{}",
-        String::from_utf8_lossy(&ok.stdout),
-        String::from_utf8_lossy(&ok.stderr)
+        "a compliant commit passes: {}",
+        printed(&ok)
     );
     std::fs::write(root.join("bad.yaml"), pod("bad", "  hostNetwork: true\n")).expect("write");
     git(root, &["add", "bad.yaml"]);
-    let blocked = run(&["git", "commit", "-qm", "bad"]);
+    let blocked = run(&bare, &["git", "commit", "-qm", "bad"]);
     assert!(
         !blocked.status.success(),
         "a non-compliant commit is blocked"
     );
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&blocked.stdout),
-        String::from_utf8_lossy(&blocked.stderr)
-    );
+    let output = printed(&blocked);
     assert!(
         output.contains("pod must not set hostNetwork=true") && output.contains("bad.yaml:7:3"),
+        "{output}"
+    );
+
+    // The system hook, limited to deploy/: the staged bad.yaml above is outside it.
+    let with_kubegate = std::env::join_paths(
+        std::iter::once(std::path::PathBuf::from(bin_dir())).chain(std::env::split_paths(&bare)),
+    )
+    .expect("PATH");
+    config("      - id: kubegate-system\n        args: [deploy]\n");
+    git(root, &["add", ".pre-commit-config.yaml"]);
+    let scoped = run(&with_kubegate, &["git", "commit", "-qm", "outside deploy/"]);
+    assert!(
+        scoped.status.success(),
+        "only manifests under deploy/ are judged: {}",
+        printed(&scoped)
+    );
+    std::fs::create_dir_all(root.join("deploy")).expect("mkdir");
+    std::fs::write(
+        root.join("deploy/bad.yaml"),
+        pod("bad", "  hostPID: true\n"),
+    )
+    .expect("write");
+    git(root, &["add", "deploy/bad.yaml"]);
+    let blocked = run(&with_kubegate, &["git", "commit", "-qm", "bad"]);
+    let output = printed(&blocked);
+    assert!(!blocked.status.success(), "{output}");
+    assert!(
+        output.contains("pod must not set hostPID=true") && output.contains("deploy/bad.yaml:7:3"),
         "{output}"
     );
 }
@@ -1604,7 +1747,7 @@ fn a_gitops_tree_is_judged_through_its_kustomize_roots_at_the_lines_people_edit(
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(doc["errors"], serde_json::json!([]));
     let findings = doc["findings"].as_array().expect("findings");
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let root = env!("CARGO_MANIFEST_DIR");
     for f in findings {
         let file = f["location"]["file"].as_str().expect("file");
         assert!(
@@ -1829,7 +1972,7 @@ fn staged_changes_are_judged_with_the_whole_index_as_context() {
 fn a_staged_base_change_re_renders_its_overlays() {
     require_kustomize();
     let dir = git_repo();
-    let source = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/gitops"));
+    let source = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/gitops"));
     copy_tree(source, dir.path());
     git(dir.path(), &["add", "."]);
     git(dir.path(), &["commit", "-q", "-m", "gitops"]);
@@ -1911,4 +2054,75 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+
+/// A `rust-version` as a comparable (major, minor, patch); a missing part is 0.
+fn rust_version(text: &str) -> (u64, u64, u64) {
+    let mut parts = text.split('.').map(|p| {
+        p.parse::<u64>()
+            .unwrap_or_else(|e| panic!("rust-version {text:?}: {e}"))
+    });
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// The workspace's `rust-version` is the real minimum: no package in the locked dependency graph
+/// (every `resolve` node of `cargo metadata`, dev and build dependencies and other platforms
+/// included) declares a newer one, and the README states it.
+#[test]
+fn declared_rust_version_covers_every_dependency() {
+    let cargo = std::env::var_os("CARGO").expect("cargo test sets CARGO");
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .output()
+        .expect("cargo metadata");
+    assert!(out.status.success(), "cargo metadata: {}", stderr(&out));
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata json");
+    let declared = env!("CARGO_PKG_RUST_VERSION");
+    assert!(
+        !declared.is_empty(),
+        "the workspace declares no rust-version"
+    );
+    let packages: std::collections::BTreeMap<&str, &serde_json::Value> = metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let nodes = metadata["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve nodes");
+    assert!(nodes.len() > 100, "{} resolve nodes", nodes.len());
+    let mut newer: Vec<String> = nodes
+        .iter()
+        .filter_map(|node| packages.get(node["id"].as_str()?))
+        .filter_map(|p| {
+            let needs = p["rust_version"].as_str()?;
+            (rust_version(needs) > rust_version(declared)).then(|| {
+                format!(
+                    "{} {} needs rustc {needs}",
+                    p["name"].as_str().unwrap_or("?"),
+                    p["version"].as_str().unwrap_or("?")
+                )
+            })
+        })
+        .collect();
+    newer.sort();
+    assert!(
+        newer.is_empty(),
+        "rust-version = \"{declared}\" in Cargo.toml, but:\n{}",
+        newer.join("\n")
+    );
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(&format!("Rust {declared} or newer")),
+        "README.md must say \"Rust {declared} or newer\""
+    );
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 fn testdata(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata")
+        .join("testdata")
         .join(path)
 }
 
@@ -355,7 +355,7 @@ fn the_webhook_and_check_agree() {
 #[test]
 fn the_deploy_files_pass_kubegate_restricted_and_their_configuration_loads() {
     let out = Command::new(env!("CARGO_BIN_EXE_kubegate"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
         .args([
             "check",
             "--no-config",
@@ -377,7 +377,7 @@ fn the_deploy_files_pass_kubegate_restricted_and_their_configuration_loads() {
 
     // The configuration and policies shipped in the ConfigMaps are valid as they stand.
     let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/base/configmap.yaml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base/configmap.yaml"),
     )
     .expect("configmap.yaml");
     let stream = kubegate_engine::parse_stream(&text, &kubegate_engine::Limits::default());
