@@ -2054,6 +2054,7 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
 
 /// A `rust-version` as a comparable (major, minor, patch); a missing part is 0.
 fn rust_version(text: &str) -> (u64, u64, u64) {
