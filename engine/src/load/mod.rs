@@ -516,7 +516,16 @@ fn walk(root: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
         position: None,
         kind: LoadErrorKind::Walk(message),
     }));
-    walked.files
+    // `kubegate check .` names `deploy/app.yaml`, not `./deploy/app.yaml`: the same name the
+    // files mapped from kustomize output and the git index get.
+    walked
+        .files
+        .into_iter()
+        .map(|p| match p.strip_prefix(".") {
+            Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+            _ => p,
+        })
+        .collect()
 }
 
 /// Files that are YAML or JSON but never Kubernetes manifests, by name: a walk passes over
