@@ -170,11 +170,31 @@ pub fn render_kustomize_root(
         command: format!("{program} build {}", root.display()),
         stderr,
     };
-    let n = WRAPPERS.fetch_add(1, Ordering::Relaxed);
-    let wrapper =
-        std::env::temp_dir().join(format!("kubegate-kustomize-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&wrapper)
-        .map_err(|e| failed(format!("cannot create {}: {e}", wrapper.display())))?;
+    // A fresh directory of our own: `create_dir` fails on an existing path (or a planted
+    // link), and the next name is tried.
+    let mut attempt = 0;
+    let wrapper = loop {
+        let n = WRAPPERS.fetch_add(1, Ordering::Relaxed);
+        let candidate = std::env::temp_dir().join(format!(
+            "kubegate-kustomize-{}-{n}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        match std::fs::create_dir(&candidate) {
+            Ok(()) => break candidate,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 16 => {
+                attempt += 1;
+            }
+            Err(e) => {
+                return Err(failed(format!(
+                    "cannot create {}: {e}",
+                    candidate.display()
+                )))
+            }
+        }
+    };
     let result = (|| {
         let base = wrapper.canonicalize().map_err(|e| failed(e.to_string()))?;
         let target = root
