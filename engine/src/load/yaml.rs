@@ -468,8 +468,7 @@ impl<'l> Builder<'l> {
                 Some(PendingKey::Merge) => {
                     // Drop the positions recorded inside the merge source: its nodes do not
                     // exist at the pointers they were recorded under.
-                    let prefix = format!("{}/", &self.pointer);
-                    self.positions.remove_under(&prefix);
+                    self.positions.remove_under(&self.pointer);
                     match value {
                         Value::Object(m) => merges.push(m),
                         Value::Array(items) => {
@@ -778,5 +777,43 @@ mod tests {
         let stream = parse("a: 1\n---\nb: [\n");
         assert_eq!(stream.documents.len(), 1);
         assert!(stream.error.is_some());
+    }
+
+    /// A deep path of long keys above a long list: every item's pointer repeats the 40 KB path,
+    /// so an index storing full pointers held about 1.6 GB for this 122 KB text (issue #13).
+    /// Stored as parent + own token, it stays proportional to the text.
+    #[test]
+    fn the_position_index_is_proportional_to_the_text_not_to_pointer_lengths() {
+        let mut text = String::from("apiVersion: v1\nkind: ConfigMap\ndata:\n");
+        let depth = 40;
+        for level in 0..depth {
+            text.push_str(&"  ".repeat(level + 1));
+            text.push_str(&format!("k{level:02}{}:\n", "x".repeat(1000)));
+        }
+        text.push_str(&"  ".repeat(depth + 1));
+        text.push('[');
+        text.push_str(&vec!["1"; 40_000].join(","));
+        text.push_str("]\n");
+        let stream = parse_stream(&text, &Limits::default());
+        assert!(stream.error.is_none(), "{:?}", stream.error);
+        let doc = &stream.documents[0];
+        let mut pointer = String::from("/data");
+        for level in 0..depth {
+            pointer.push_str(&format!("/k{level:02}{}", "x".repeat(1000)));
+        }
+        let last = format!("{pointer}/39999");
+        let last_line = depth as u32 + 4;
+        let column = (2 * (depth + 1) + 1 + 2 * 39_999 + 1) as u32;
+        assert_eq!(
+            doc.positions.get(&last),
+            Some(Position::new(last_line, column))
+        );
+        assert_eq!(doc.positions.len(), 1 + 3 + depth + 40_000);
+        let bytes = doc.positions.heap_bytes();
+        assert!(
+            bytes < 16 * text.len(),
+            "index of {bytes} bytes for {} bytes of text",
+            text.len()
+        );
     }
 }

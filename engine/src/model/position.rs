@@ -85,53 +85,134 @@ pub fn lookup<'a>(value: &'a serde_json::Value, pointer: &str) -> Option<&'a ser
 
 /// The position of every node of one YAML/JSON document, keyed by JSON pointer.
 ///
-/// All pointers live in one string arena, so a document costs two allocations however many
-/// nodes it has. The lookup order is built on the first lookup only: most documents never
-/// have a finding and never pay for it.
+/// Stored in space proportional to the source text, whatever the nesting: each node keeps its
+/// parent's index and its own (escaped) token, all tokens in one string arena; a node's full
+/// pointer is never stored (a 40-deep path of 1 KB keys above a 40,000-item list would otherwise
+/// copy 40 KB per item). A lookup walks the pointer token by token through an order sorted by
+/// `(parent, token)`, built on the first lookup only: most documents never have a finding and
+/// never pay for it.
 #[derive(Debug, Default)]
 pub struct PositionIndex {
-    arena: String,
-    /// `(start, end)` of each pointer in `arena`, and the node's position; in document order.
-    entries: Vec<(u32, u32, Position)>,
-    /// Indices of `entries` sorted by pointer; built lazily.
+    tokens: String,
+    /// In document order; parents before their children.
+    entries: Vec<Entry>,
+    /// Indices of `entries` sorted by `(parent, token)`; built lazily.
     sorted: std::sync::OnceLock<Vec<u32>>,
 }
 
-/// Collects `(pointer, position)` pairs while a document is parsed.
+/// One node: its parent (`NO_PARENT` for the root), its token in the arena, its position
+/// (`None` for a node that does not exist at this pointer, e.g. inside a merge source).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    parent: u32,
+    start: u32,
+    end: u32,
+    position: Option<Position>,
+}
+
+const NO_PARENT: u32 = u32::MAX;
+
+/// Collects `(pointer, position)` pairs while a document is parsed, in document order (a
+/// node's pointer before its children's).
 #[derive(Debug, Default)]
 pub(crate) struct PositionIndexBuilder {
-    arena: String,
-    entries: Vec<(u32, u32, Position)>,
+    tokens: String,
+    entries: Vec<Entry>,
+    /// The chain of entries from the root to the last one pushed: `(pointer length, index)`.
+    path: Vec<(usize, u32)>,
 }
 
 impl PositionIndexBuilder {
+    /// Records `pointer` (whose parent must have been recorded before it, as the parser does;
+    /// a missing ancestor is added without a position).
     pub(crate) fn push(&mut self, pointer: &str, position: Position) {
-        let start = self.arena.len() as u32;
-        self.arena.push_str(pointer);
-        self.entries
-            .push((start, self.arena.len() as u32, position));
+        let index = self.node(pointer);
+        if let Some(entry) = self.entries.get_mut(index as usize) {
+            entry.position = Some(position);
+        }
     }
 
-    /// Forgets every entry whose pointer starts with `prefix` (nodes that did not end up at
-    /// the pointer they were recorded under, such as the contents of a merge-key value).
-    pub(crate) fn remove_under(&mut self, prefix: &str) {
-        let arena = &self.arena;
-        self.entries
-            .retain(|(s, e, _)| !arena[*s as usize..*e as usize].starts_with(prefix));
+    /// The entry for `pointer`, created (without a position) when it is not on the current
+    /// path: a fresh entry each time, as each push is a new node.
+    fn node(&mut self, pointer: &str) -> u32 {
+        if pointer.is_empty() {
+            self.path.clear();
+            return self.add(NO_PARENT, "", 0);
+        }
+        let split = pointer.rfind('/').unwrap_or(0);
+        while self.path.last().is_some_and(|(len, _)| *len > split) {
+            self.path.pop();
+        }
+        let parent = match self.path.last() {
+            Some((len, i)) if *len == split => *i,
+            _ => self.node(&pointer[..split]),
+        };
+        let token = pointer.get(split + 1..).unwrap_or_default();
+        self.add(parent, token, pointer.len())
     }
 
-    /// The most recent position recorded for exactly `pointer`.
-    pub(crate) fn last(&self, pointer: &str) -> Option<Position> {
-        self.entries
+    fn add(&mut self, parent: u32, token: &str, pointer_len: usize) -> u32 {
+        let start = self.tokens.len() as u32;
+        self.tokens.push_str(token);
+        let index = self.entries.len() as u32;
+        self.entries.push(Entry {
+            parent,
+            start,
+            end: self.tokens.len() as u32,
+            position: None,
+        });
+        self.path.push((pointer_len, index));
+        index
+    }
+
+    fn token(&self, i: u32) -> &str {
+        let e = &self.entries[i as usize];
+        &self.tokens[e.start as usize..e.end as usize]
+    }
+
+    /// The entry of `pointer` on the current path (an ancestor of the last node pushed, or
+    /// that node itself).
+    fn on_path(&self, pointer: &str) -> Option<u32> {
+        self.path
             .iter()
             .rev()
-            .find(|(s, e, _)| &self.arena[*s as usize..*e as usize] == pointer)
-            .map(|x| x.2)
+            .find(|(len, _)| *len == pointer.len())
+            .map(|(_, i)| *i)
     }
 
-    pub(crate) fn build(self) -> PositionIndex {
+    /// Forgets the positions of every node under `parent` (the pointer of a node on the current
+    /// path): nodes that did not end up where they were recorded, such as the contents of a
+    /// merge-key value.
+    pub(crate) fn remove_under(&mut self, parent: &str) {
+        let Some(root) = self.on_path(parent) else {
+            return;
+        };
+        let mut under = vec![false; self.entries.len()];
+        for i in (root as usize + 1)..self.entries.len() {
+            let p = self.entries[i].parent;
+            if p == root || (p != NO_PARENT && under[p as usize]) {
+                under[i] = true;
+                self.entries[i].position = None;
+            }
+        }
+    }
+
+    /// The most recent position recorded for `pointer`, a child of a node on the current path.
+    pub(crate) fn last(&self, pointer: &str) -> Option<Position> {
+        let split = pointer.rfind('/')?;
+        let parent = self.on_path(&pointer[..split])?;
+        let token = &pointer[split + 1..];
+        (0..self.entries.len() as u32)
+            .rev()
+            .find(|&i| self.entries[i as usize].parent == parent && self.token(i) == token)
+            .and_then(|i| self.entries[i as usize].position)
+    }
+
+    pub(crate) fn build(mut self) -> PositionIndex {
+        self.tokens.shrink_to_fit();
+        self.entries.shrink_to_fit();
         PositionIndex {
-            arena: self.arena,
+            tokens: self.tokens,
             entries: self.entries,
             sorted: std::sync::OnceLock::new(),
         }
@@ -141,7 +222,7 @@ impl PositionIndexBuilder {
 impl Clone for PositionIndex {
     fn clone(&self) -> Self {
         Self {
-            arena: self.arena.clone(),
+            tokens: self.tokens.clone(),
             entries: self.entries.clone(),
             sorted: std::sync::OnceLock::new(),
         }
@@ -150,7 +231,8 @@ impl Clone for PositionIndex {
 
 impl PositionIndex {
     #[cfg(test)]
-    pub(crate) fn from_unsorted(entries: Vec<(Box<str>, Position)>) -> Self {
+    pub(crate) fn from_unsorted(mut entries: Vec<(Box<str>, Position)>) -> Self {
+        entries.sort();
         let mut builder = PositionIndexBuilder::default();
         for (pointer, position) in entries {
             builder.push(&pointer, position);
@@ -158,58 +240,114 @@ impl PositionIndex {
         builder.build()
     }
 
-    fn pointer_at(&self, i: u32) -> &str {
-        let (s, e, _) = self.entries[i as usize];
-        &self.arena[s as usize..e as usize]
+    fn token(&self, i: u32) -> &str {
+        let e = &self.entries[i as usize];
+        &self.tokens[e.start as usize..e.end as usize]
     }
 
     fn sorted(&self) -> &[u32] {
         self.sorted.get_or_init(|| {
             let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
             // Stable: of two entries for one pointer, the first recorded wins.
-            order.sort_by(|a, b| self.pointer_at(*a).cmp(self.pointer_at(*b)));
+            order.sort_by(|a, b| {
+                (self.entries[*a as usize].parent, self.token(*a))
+                    .cmp(&(self.entries[*b as usize].parent, self.token(*b)))
+            });
             order
         })
     }
 
+    /// The first entry that is `parent`'s child `token`.
+    fn child(&self, parent: u32, token: &str) -> Option<u32> {
+        let sorted = self.sorted();
+        let i = sorted.partition_point(|&i| {
+            (self.entries[i as usize].parent, self.token(i)) < (parent, token)
+        });
+        let &found = sorted.get(i)?;
+        (self.entries[found as usize].parent == parent && self.token(found) == token)
+            .then_some(found)
+    }
+
+    /// Walks `pointer` down the tree: the deepest node with a position, and the length of the
+    /// pointer prefix that names it; whether the whole pointer was found.
+    fn walk(&self, pointer: &str) -> Option<(Position, usize, bool)> {
+        let mut node = self.child(NO_PARENT, "")?;
+        let mut best = self.entries[node as usize].position.map(|p| (p, 0));
+        let mut exact = true;
+        let mut consumed = 0;
+        if !pointer.is_empty() {
+            let Some(rest) = pointer.strip_prefix('/') else {
+                return best.map(|(p, len)| (p, len, false));
+            };
+            for token in rest.split('/') {
+                match self.child(node, token) {
+                    Some(next) => {
+                        node = next;
+                        consumed += 1 + token.len();
+                        if let Some(p) = self.entries[node as usize].position {
+                            best = Some((p, consumed));
+                            exact = true;
+                        } else {
+                            exact = false;
+                        }
+                    }
+                    None => {
+                        exact = false;
+                        break;
+                    }
+                }
+            }
+        }
+        let (position, len) = best?;
+        Some((position, len, exact && len == pointer.len()))
+    }
+
     /// The exact position of `pointer`, if the document has that node.
     pub fn get(&self, pointer: &str) -> Option<Position> {
-        let sorted = self.sorted();
-        let i = sorted.partition_point(|&i| self.pointer_at(i) < pointer);
-        let &found = sorted.get(i)?;
-        (self.pointer_at(found) == pointer).then(|| self.entries[found as usize].2)
+        match self.walk(pointer)? {
+            (position, _, true) => Some(position),
+            _ => None,
+        }
     }
 
     /// The position of `pointer` or, when that node does not exist in the source (a missing
     /// field, or one that came from an alias or merge key), of its nearest existing ancestor.
     /// Returns the pointer that was found as well.
     pub fn resolve<'p>(&self, pointer: &'p str) -> Option<(Position, &'p str)> {
-        let mut current = pointer;
-        loop {
-            if let Some(pos) = self.get(current) {
-                return Some((pos, current));
-            }
-            if current.is_empty() {
-                return None;
-            }
-            current = match current.rfind('/') {
-                Some(i) => &current[..i],
-                None => "",
-            };
-        }
+        let (position, len, _) = self.walk(pointer)?;
+        Some((position, &pointer[..len]))
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.iter().filter(|e| e.position.is_some()).count()
+    }
+
+    /// Bytes the index holds on the heap (its arena and entries; the lookup order when built).
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.tokens.capacity()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.sorted.get().map_or(0, |s| s.capacity() * 4)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
-    /// All `(pointer, position)` pairs, in document order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Position)> {
-        (0..self.entries.len() as u32).map(|i| (self.pointer_at(i), self.entries[i as usize].2))
+    /// All `(pointer, position)` pairs, in document order (pointers materialised here).
+    pub fn iter(&self) -> impl Iterator<Item = (String, Position)> + '_ {
+        let mut pointers: Vec<String> = Vec::with_capacity(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            let pointer = match e.parent {
+                NO_PARENT => String::new(),
+                p => format!("{}/{}", pointers[p as usize], self.token(i as u32)),
+            };
+            pointers.push(pointer);
+        }
+        pointers
+            .into_iter()
+            .zip(self.entries.iter())
+            .filter_map(|(pointer, e)| e.position.map(|p| (pointer, p)))
     }
 }
 
