@@ -271,6 +271,12 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_excerpt: bool,
 
+    /// Place namespaced objects without metadata.namespace in NAMESPACE, as `kubectl apply -n
+    /// NAMESPACE` would [default: the configuration's defaultNamespace, else none: such objects
+    /// keep no namespace, and Gatekeeper constraints match them whatever their `namespaces`].
+    #[arg(long, value_name = "NAMESPACE", value_parser = namespace_name)]
+    pub default_namespace: Option<String>,
+
     /// Name the files passed over (not Kubernetes manifests) and the kustomizations rendered.
     #[arg(short, long)]
     pub verbose: bool,
@@ -433,4 +439,23 @@ pub struct InstallHookArgs {
     /// Replace an existing pre-commit hook that kubegate did not write.
     #[arg(long)]
     pub force: bool,
+}
+
+/// A namespace name as the API server accepts it: a DNS-1123 label.
+fn namespace_name(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if valid {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a namespace name (lowercase letters, digits and '-', at most 63, \
+             starting and ending with a letter or digit)"
+        ))
+    }
 }

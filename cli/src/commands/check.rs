@@ -34,6 +34,8 @@ struct Output {
 
 /// A resolved `check` run.
 struct Plan {
+    /// `--default-namespace` / `defaultNamespace`.
+    default_namespace: Option<String>,
     config: Config,
     checker: Checker,
     loader: Loader,
@@ -155,6 +157,10 @@ impl Plan {
             min_severity: args.min_severity.or(config.output.min_severity),
         };
         Ok(Ok(Plan {
+            default_namespace: args
+                .default_namespace
+                .clone()
+                .or_else(|| config.default_namespace.clone()),
             fail_on: setup.fail_on,
             config,
             checker,
@@ -171,6 +177,10 @@ impl Plan {
             Mode::Staged { repo, paths } => self.load_staged(repo, paths)?,
             Mode::Paths(inputs) => self.loader.load(inputs),
         };
+        if let Some(ns) = &self.default_namespace {
+            let placed = loaded.place_in_namespace(ns);
+            tracing::debug!(placed, namespace = %ns, "placed objects without a namespace");
+        }
         // Files exempted by path are not judged at all: they need not even be manifests.
         loaded
             .manifests
@@ -192,9 +202,12 @@ impl Plan {
         }
         if let Some(base) = &self.diff_base {
             let files = base.repo.snapshot(&base.rev, &base.paths)?;
-            let base_loaded = self
+            let mut base_loaded = self
                 .loader
                 .load_texts(files.into_iter().map(|f| (f.source, f.text)).collect());
+            if let Some(ns) = &self.default_namespace {
+                base_loaded.place_in_namespace(ns);
+            }
             report.mark_existing(&self.checker.check(&base_loaded));
         }
         // Decided on every finding: what follows only changes what is shown.

@@ -44,6 +44,10 @@ pub struct Config {
     #[serde(default)]
     pub policies: PolicyConfig,
     pub kubernetes_version: Option<String>,
+    /// Where namespaced objects without `metadata.namespace` are placed, as `kubectl apply -n`
+    /// would (`--default-namespace`). Unset: they stay without one (Gatekeeper constraints
+    /// then match them whatever their `namespaces`, as Gatekeeper does).
+    pub default_namespace: Option<String>,
     #[serde(default)]
     pub schema: SchemaConfig,
     #[serde(default)]

@@ -97,6 +97,46 @@ pub struct Loaded {
     pub kustomize_members: usize,
 }
 
+impl Loaded {
+    /// Places every namespaced object without `metadata.namespace` in `namespace`, as
+    /// `kubectl apply -n NAMESPACE` would: built-in cluster-scoped kinds and the kinds of
+    /// cluster-scoped CustomResourceDefinitions in the input stay as they are. Returns how many
+    /// objects were placed.
+    pub fn place_in_namespace(&mut self, namespace: &str) -> usize {
+        let cluster_crds: Vec<(String, String)> = self
+            .manifests
+            .iter()
+            .filter(|m| m.object.kind == "CustomResourceDefinition")
+            .filter(|m| {
+                crate::model::position::lookup(&m.value, "/spec/scope").and_then(Value::as_str)
+                    == Some("Cluster")
+            })
+            .filter_map(|m| {
+                let group = crate::model::position::lookup(&m.value, "/spec/group")?.as_str()?;
+                let kind =
+                    crate::model::position::lookup(&m.value, "/spec/names/kind")?.as_str()?;
+                Some((group.to_owned(), kind.to_owned()))
+            })
+            .collect();
+        let mut placed = 0;
+        for m in &mut self.manifests {
+            let (group, kind) = (m.object.group().to_owned(), m.object.kind.clone());
+            if m.object.namespace.is_some()
+                || crate::model::manifest::is_cluster_scoped(&group, &kind)
+                || cluster_crds.iter().any(|(g, k)| *g == group && *k == kind)
+            {
+                continue;
+            }
+            if let Some(metadata) = m.value.get_mut("metadata").and_then(Value::as_object_mut) {
+                metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
+                m.object.namespace = Some(namespace.to_owned());
+                placed += 1;
+            }
+        }
+        placed
+    }
+}
+
 /// Loads manifests from files, directories and stdin.
 #[derive(Debug, Clone, Default)]
 pub struct Loader {

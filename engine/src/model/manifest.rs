@@ -254,6 +254,43 @@ pub(crate) fn preview(value: &Value) -> String {
     }
 }
 
+/// Built-in kinds that live outside namespaces (Gatekeeper's `scope`, the inventory layout,
+/// `--default-namespace`).
+pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        (
+            "",
+            "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus"
+        ) | (
+            "rbac.authorization.k8s.io",
+            "ClusterRole" | "ClusterRoleBinding"
+        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | (
+                "storage.k8s.io",
+                "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment"
+            )
+            | ("scheduling.k8s.io", "PriorityClass")
+            | ("node.k8s.io", "RuntimeClass")
+            | ("networking.k8s.io", "IngressClass")
+            | ("certificates.k8s.io", "CertificateSigningRequest")
+            | (
+                "admissionregistration.k8s.io",
+                "ValidatingWebhookConfiguration"
+                    | "MutatingWebhookConfiguration"
+                    | "ValidatingAdmissionPolicy"
+                    | "ValidatingAdmissionPolicyBinding"
+            )
+            | ("apiregistration.k8s.io", "APIService")
+            | (
+                "flowcontrol.apiserver.k8s.io",
+                "FlowSchema" | "PriorityLevelConfiguration"
+            )
+            | ("policy", "PodSecurityPolicy")
+            | ("templates.gatekeeper.sh", "ConstraintTemplate")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use crate::source::{Source, SourceFile};

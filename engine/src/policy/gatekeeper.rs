@@ -356,7 +356,7 @@ impl Match {
         {
             return false;
         }
-        let cluster_scoped = is_cluster_scoped(group, &object.kind);
+        let cluster_scoped = crate::model::manifest::is_cluster_scoped(group, &object.kind);
         match self.scope.as_deref() {
             Some("Cluster") if !cluster_scoped => return false,
             Some("Namespaced") if cluster_scoped => return false,
@@ -377,10 +377,11 @@ impl Match {
             if self.excluded_namespaces.iter().any(|p| glob(p, ns)) {
                 return false;
             }
-        } else if !self.namespaces.is_empty() && !cluster_scoped {
-            // A namespaced object whose namespace is set at apply time cannot be placed.
-            return false;
         }
+        // A namespaced object without `metadata.namespace` (its namespace is chosen at apply
+        // time) is not disqualified by `namespaces` or `excludedNamespaces`: Gatekeeper's own
+        // rule ("if we don't have a namespace, we can't disqualify the match"), which gator and
+        // the gatekeeper-library suites rely on. `--default-namespace` places such objects.
         if let Some(name) = &self.name {
             if !object.name.as_deref().is_some_and(|n| glob(name, n)) {
                 return false;
@@ -407,42 +408,6 @@ impl Match {
         }
         true
     }
-}
-
-/// Kinds that live outside namespaces, for `scope` and the inventory layout.
-pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        (
-            "",
-            "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus"
-        ) | (
-            "rbac.authorization.k8s.io",
-            "ClusterRole" | "ClusterRoleBinding"
-        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
-            | (
-                "storage.k8s.io",
-                "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment"
-            )
-            | ("scheduling.k8s.io", "PriorityClass")
-            | ("node.k8s.io", "RuntimeClass")
-            | ("networking.k8s.io", "IngressClass")
-            | ("certificates.k8s.io", "CertificateSigningRequest")
-            | (
-                "admissionregistration.k8s.io",
-                "ValidatingWebhookConfiguration"
-                    | "MutatingWebhookConfiguration"
-                    | "ValidatingAdmissionPolicy"
-                    | "ValidatingAdmissionPolicyBinding"
-            )
-            | ("apiregistration.k8s.io", "APIService")
-            | (
-                "flowcontrol.apiserver.k8s.io",
-                "FlowSchema" | "PriorityLevelConfiguration"
-            )
-            | ("policy", "PodSecurityPolicy")
-            | ("templates.gatekeeper.sh", "ConstraintTemplate")
-    )
 }
 
 /// `input.review` as Gatekeeper's audit builds it for an existing object.
@@ -478,7 +443,7 @@ pub(crate) fn inventory_data(objects: &[Manifest]) -> Value {
     for m in objects {
         let o = &m.object;
         let Some(name) = o.name.clone() else { continue };
-        let slot = if is_cluster_scoped(o.group(), &o.kind) {
+        let slot = if crate::model::manifest::is_cluster_scoped(o.group(), &o.kind) {
             &mut cluster
         } else {
             let ns = o.namespace.clone().unwrap_or_else(|| "default".into());

@@ -128,3 +128,60 @@ fn constraints_without_templates_and_broken_templates_are_errors() {
         "{text:?}"
     );
 }
+
+/// `match.namespaces` and `excludedNamespaces` cannot disqualify a namespaced object that has
+/// no `metadata.namespace`: Gatekeeper matches it (gator and the gatekeeper-library suites rely
+/// on it). Placed in a namespace first (`--default-namespace`), it is matched as that namespace.
+#[test]
+fn objects_without_a_namespace_match_as_gatekeeper_matches_them() {
+    let set = PolicySet::load(
+        &[testdata("gatekeeper/namespaces/policy.yaml")],
+        &PolicyOptions::default(),
+    )
+    .expect("policies load");
+    let checker = Checker::builtin(&["kubegate".into()], Default::default())
+        .expect("checker")
+        .with_policies(Arc::new(set));
+    let found = |loaded: &kubegate_engine::Loaded| -> Vec<String> {
+        let report = checker.check(loaded);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("K8sNoLatest"))
+            .map(|f| format!("{} {}", f.rule_id, f.object))
+            .collect()
+    };
+    let input = [Input::Path(testdata(
+        "gatekeeper/namespaces/resources.yaml",
+    ))];
+    let mut loaded = Loader::default().load(&input);
+    assert_eq!(
+        found(&loaded),
+        [
+            "K8sNoLatest.not-in-dev Deployment/unplaced",
+            "K8sNoLatest.prod-no-latest Deployment/unplaced",
+            "K8sNoLatest.not-in-dev Deployment/prod/in-prod",
+            "K8sNoLatest.prod-no-latest Deployment/prod/in-prod",
+        ]
+    );
+    assert_eq!(loaded.place_in_namespace("dev"), 1);
+    assert_eq!(
+        found(&loaded),
+        [
+            "K8sNoLatest.not-in-dev Deployment/prod/in-prod",
+            "K8sNoLatest.prod-no-latest Deployment/prod/in-prod",
+        ]
+    );
+    let mut loaded = Loader::default().load(&input);
+    loaded.place_in_namespace("prod");
+    assert_eq!(
+        found(&loaded),
+        [
+            "K8sNoLatest.not-in-dev Deployment/prod/unplaced",
+            "K8sNoLatest.prod-no-latest Deployment/prod/unplaced",
+            "K8sNoLatest.not-in-dev Deployment/prod/in-prod",
+            "K8sNoLatest.prod-no-latest Deployment/prod/in-prod",
+        ]
+    );
+}
