@@ -378,9 +378,10 @@ fn run_case(base: &Path, case: &Value, policies: &PolicySet) -> Result<TestStatu
             None => messages.iter().collect(),
         };
         let ok = match assertion.get("violations") {
-            // YAML 1.1 reads `yes`/`no` as booleans.
-            Some(Value::Bool(true)) => !matching.is_empty(),
-            Some(Value::Bool(false)) | None => matching.is_empty(),
+            // YAML 1.1 reads `yes`/`no` as booleans. A missing count means "yes", as gator's
+            // `Assertion.Run` defaults it ("assume the object fails validation").
+            Some(Value::Bool(true)) | None => !matching.is_empty(),
+            Some(Value::Bool(false)) => matching.is_empty(),
             Some(Value::String(s)) if s == "yes" => !matching.is_empty(),
             Some(Value::String(s)) if s == "no" => matching.is_empty(),
             Some(Value::Number(n)) => n.as_u64() == Some(matching.len() as u64),
@@ -393,7 +394,7 @@ fn run_case(base: &Path, case: &Value, policies: &PolicySet) -> Result<TestStatu
         if !ok {
             let expected = assertion
                 .get("violations")
-                .map_or("no".to_owned(), |v| match v {
+                .map_or("yes".to_owned(), |v| match v {
                     Value::Bool(true) => "yes".into(),
                     Value::Bool(false) => "no".into(),
                     Value::String(s) => s.clone(),
