@@ -2143,19 +2143,22 @@ fn gatekeeper_library_suites_give_gators_verdicts() {
         std::path::Path::new(library).is_dir(),
         "{library} is missing: CI provides ../shared beside the checkout"
     );
-    const KNOWN: [(&str, &str); 8] = [
-        // regorus reads `input.parameters.minimumReplicaSpread` + newline + `(...)` as a call.
-        ("horizontalpodautoscaler / horizontal-pod-autoscaler / example-allowed-hpa", "error"),
-        ("horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-hpa-replicas", "error"),
-        ("horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-hpa-replicaspread", "error"),
-        ("horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-scaletarget", "error"),
+    const KNOWN: [(&str, &str); 4] = [
+        // Rule 1 (`not input_replica_limit(hpa)`) yields nothing in this template although the
+        // helper is undefined for the object, and the same Rego alone as a conftest policy does
+        // yield it: a regorus divergence not yet isolated (issue #14).
+        (
+            "horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-hpa-replicas",
+            "fail",
+        ),
         // The YAML reader rejects a quoted scalar's continuation line go-yaml accepts.
         ("httpsonly / tls-required", "error"),
         ("httpsonly / tls-optional", "error"),
-        // regorus: "else cannot be used with set rules" (a v0 rule with several bodies).
-        ("noupdateserviceaccount / noupdateserviceaccount", "error"),
         // regorus: `not f(x, params.ranges)` with params.ranges undefined yields a violation.
-        ("users / users-and-groups-together / example-allowed", "fail"),
+        (
+            "users / users-and-groups-together / example-allowed",
+            "fail",
+        ),
     ];
     let out = kubegate(&["test", "-f", "json", library]);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
@@ -2175,7 +2178,7 @@ fn gatekeeper_library_suites_give_gators_verdicts() {
         .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
         .collect();
     assert_eq!(not_passing, known, "{}", stdout(&out));
-    assert_eq!(doc["summary"]["passed"], 260, "{}", doc["summary"]);
+    assert_eq!(doc["summary"]["passed"], 264, "{}", doc["summary"]);
     assert_eq!(tests.len(), 268);
     // Errors (policies that cannot be evaluated) exit 2, never a pass.
     assert_eq!(out.status.code(), Some(2));

@@ -152,6 +152,7 @@ pub(crate) fn template(
     engine.set_strict_builtin_errors(false);
     engine.set_rego_v0(!v1);
     let label = format!("{}#{name}", file.display());
+    let rego = crate::policy::rego::compatible(&label, rego);
     let package = engine
         .add_policy(label.clone(), rego.clone())
         .map_err(|e| {
@@ -168,14 +169,14 @@ pub(crate) fn template(
     {
         let Some(lib) = lib.as_str() else { continue };
         uses_inventory |= lib.contains("data.inventory");
-        engine
-            .add_policy(format!("{label}/lib{i}"), lib.to_owned())
-            .map_err(|e| {
-                err(
-                    at(&pointer),
-                    format!("template {name:?} lib {i}: {}", one_line(&e.to_string())),
-                )
-            })?;
+        let lib_label = format!("{label}/lib{i}");
+        let lib = crate::policy::rego::compatible(&lib_label, lib.to_owned());
+        engine.add_policy(lib_label, lib).map_err(|e| {
+            err(
+                at(&pointer),
+                format!("template {name:?} lib {i}: {}", one_line(&e.to_string())),
+            )
+        })?;
     }
     let package = package.strip_prefix("data.").unwrap_or(&package).to_owned();
     Ok(Template {

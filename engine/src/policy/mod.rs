@@ -4,4 +4,5 @@
 
 pub mod gatekeeper;
 pub mod rego;
+pub(crate) mod v0_compat;
 pub mod verify;

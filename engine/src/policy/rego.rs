@@ -680,12 +680,25 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PolicyError>)
 
 /// Adds one Rego file: as Rego v1 first, then as v0 (older policies and most Gatekeeper
 /// library code). Returns its package path (`main`, `kubernetes.admission`).
+/// `text` with the Rego constructs OPA accepts and regorus reads differently rewritten
+/// (`policy::v0_compat`), logged when anything was.
+pub(crate) fn compatible(name: &str, text: String) -> String {
+    match crate::policy::v0_compat::rewrite(&text) {
+        Some((rewritten, done)) => {
+            tracing::info!(policy = %name, rewrites = ?done, "rewrote Rego that regorus would read differently from OPA");
+            rewritten
+        }
+        None => text,
+    }
+}
+
 pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     file: &Path,
     text: &str,
 ) -> Result<Added, PolicyError> {
     let name = file.display().to_string();
+    let text = &compatible(&name, text.to_owned());
     engine.set_rego_v0(false);
     let v1 = engine.add_policy(name.clone(), text.to_owned());
     let result = match v1 {
