@@ -11,6 +11,12 @@
 //!   rules") or reads it differently. Each further body gets the rule's head repeated on a line
 //!   of its own, as the definitions one would write by hand.
 //!
+//! - **`sprintf` with fewer arguments than verbs** (`sprintf("%v %v", [a])`): OPA formats as
+//!   Go does, writing `%!v(MISSING)` for each missing one; regorus fails, so the rule's message
+//!   is undefined and its violation silently disappears (`horizontalpodautoscaler`). Where the
+//!   format is a string literal and the arguments an array literal, the missing arguments are
+//!   added as the very strings Go would print.
+//!
 //! The scanner knows strings (`"…"` with escapes, raw `` `…` ``) and comments (`#` to the end of
 //! the line), so neither is ever rewritten.
 
@@ -19,6 +25,7 @@
 pub(crate) enum Rewrite {
     NewlineEndsExpression,
     RuleBodies,
+    SprintfMissingArguments,
 }
 
 /// Character classes the scanner needs: what a token of an expression can end with.
@@ -28,6 +35,173 @@ fn ends_expression(c: char) -> bool {
 
 /// The rewritten text and what was rewritten, or `None` when nothing needed it.
 pub(crate) fn rewrite(text: &str) -> Option<(String, Vec<Rewrite>)> {
+    let structural = rewrite_structure(text);
+    let current = structural.as_ref().map_or(text, |(t, _)| t.as_str());
+    match (sprintf_missing(current), structural) {
+        (Some(t), Some((_, mut done))) => {
+            done.push(Rewrite::SprintfMissingArguments);
+            Some((t, done))
+        }
+        (Some(t), None) => Some((t, vec![Rewrite::SprintfMissingArguments])),
+        (None, structural) => structural,
+    }
+}
+
+/// Skips a string literal starting at `i` (a `"` or `` ` ``): the index after it.
+fn skip_string(chars: &[char], mut i: usize) -> usize {
+    let quote = chars[i];
+    i += 1;
+    while i < chars.len() {
+        if quote == '"' && chars[i] == '\\' {
+            i += 2;
+            continue;
+        }
+        if chars[i] == quote {
+            return i + 1;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The verbs of a Go format string (`%v`, `%5.2f`, …; `%%` is none), by letter.
+fn verbs(format: &str) -> Vec<char> {
+    let chars: Vec<char> = format.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '%' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        while i < chars.len() && matches!(chars[i], '+' | '-' | '#' | ' ' | '0'..='9' | '.') {
+            i += 1;
+        }
+        match chars.get(i) {
+            Some('%') | None => {}
+            Some(&c) => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Adds the arguments a literal `sprintf` call lacks, as the strings Go prints for them.
+fn sprintf_missing(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    // (char index of the array's `]`, what to insert before it)
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '#' => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '"' | '`' => i = skip_string(&chars, i),
+            's' if chars[i..].starts_with(&['s', 'p', 'r', 'i', 'n', 't', 'f', '('])
+                && (i == 0
+                    || !(chars[i - 1].is_alphanumeric()
+                        || chars[i - 1] == '_'
+                        || chars[i - 1] == '.')) =>
+            {
+                i += "sprintf(".len();
+                let skip_ws = |mut j: usize| {
+                    while j < chars.len() && chars[j].is_whitespace() {
+                        j += 1;
+                    }
+                    j
+                };
+                let start = skip_ws(i);
+                if chars.get(start) != Some(&'"') {
+                    continue;
+                }
+                let end = skip_string(&chars, start);
+                let format: String = chars[start + 1..end.saturating_sub(1)].iter().collect();
+                let comma = skip_ws(end);
+                if chars.get(comma) != Some(&',') {
+                    i = end;
+                    continue;
+                }
+                let open = skip_ws(comma + 1);
+                if chars.get(open) != Some(&'[') {
+                    i = end;
+                    continue;
+                }
+                // Count the array's top-level elements up to its `]`.
+                let (mut j, mut depth, mut commas, mut any) = (open + 1, 0usize, 0usize, false);
+                let mut trailing_comma = false;
+                while j < chars.len() {
+                    match chars[j] {
+                        '"' | '`' => {
+                            j = skip_string(&chars, j);
+                            any = true;
+                            trailing_comma = false;
+                            continue;
+                        }
+                        '[' | '(' | '{' => depth += 1,
+                        ']' if depth == 0 => break,
+                        ']' | ')' | '}' => depth = depth.saturating_sub(1),
+                        ',' if depth == 0 => {
+                            commas += 1;
+                            trailing_comma = true;
+                            j += 1;
+                            continue;
+                        }
+                        c if c.is_whitespace() => {
+                            j += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    any = true;
+                    trailing_comma = false;
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    break;
+                }
+                let args = if !any {
+                    0
+                } else {
+                    commas + 1 - usize::from(trailing_comma)
+                };
+                let wanted = verbs(&format);
+                if args < wanted.len() {
+                    let missing: Vec<String> = wanted[args..]
+                        .iter()
+                        .map(|v| format!("\"%!{v}(MISSING)\""))
+                        .collect();
+                    let lead = if args == 0 || trailing_comma {
+                        ""
+                    } else {
+                        ", "
+                    };
+                    inserts.push((j, format!("{lead}{}", missing.join(", "))));
+                }
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    if inserts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut next = 0;
+    for (at, insert) in inserts {
+        out.extend(&chars[next..at]);
+        out.push_str(&insert);
+        next = at;
+    }
+    out.extend(&chars[next..]);
+    Some(out)
+}
+
+/// The newline and rule-body rewrites (one scan).
+fn rewrite_structure(text: &str) -> Option<(String, Vec<Rewrite>)> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 16);
     let mut done = Vec::new();
@@ -217,6 +391,33 @@ mod tests {
         ] {
             assert!(rewrite(text).is_none(), "{text}");
         }
+    }
+
+    #[test]
+    fn sprintf_gets_the_arguments_go_would_print_as_missing() {
+        let text = "package p\n\nm := sprintf(\"%v <%v> %d, allowed: %v\", [a, f(b, c)])\n";
+        let (out, done) = rewrite(text).expect("rewritten");
+        assert_eq!(done, [Rewrite::SprintfMissingArguments]);
+        assert_eq!(
+            out,
+            "package p\n\nm := sprintf(\"%v <%v> %d, allowed: %v\", [a, f(b, c), \"%!d(MISSING)\", \"%!v(MISSING)\"])\n"
+        );
+        for fine in [
+            "package p\n\nm := sprintf(\"%v and 100%% %v\", [a, b])\n",
+            "package p\n\nm := sprintf(fmt, [a])\n",
+            "package p\n\nm := sprintf(\"%v\", args)\n",
+            "package p\n\n# sprintf(\"%v %v\", [a])\nm := 1\n",
+            "package p\n\nm := \"sprintf(\\\"%v %v\\\", [a])\"\n",
+        ] {
+            assert!(rewrite(fine).is_none(), "{fine}");
+        }
+        let empty = rewrite("package p\n\nm := sprintf(\"%s\", [])\n")
+            .expect("rewritten")
+            .0;
+        assert_eq!(
+            empty,
+            "package p\n\nm := sprintf(\"%s\", [\"%!s(MISSING)\"])\n"
+        );
     }
 
     #[test]
