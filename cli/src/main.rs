@@ -5,7 +5,7 @@ mod commands;
 mod output;
 
 use args::{Cli, Command, WebhookCommand};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use commands::{rules as rules_cmd, webhook};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -20,7 +20,14 @@ pub(crate) const EXIT_FINDINGS: u8 = 1;
 pub(crate) const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--version` names the build. Reading the bundle's index costs milliseconds, so only a
+    // run that asks for it pays (the pre-commit run does not).
+    let mut command = Cli::command();
+    if std::env::args_os().any(|a| a == "--version") {
+        command = command.long_version(&*Box::leak(long_version().into_boxed_str()));
+    }
+    let cli = command.get_matches();
+    let cli = Cli::from_arg_matches(&cli).unwrap_or_else(|e| e.exit());
     match &cli.command {
         Command::Webhook(WebhookCommand::Serve(args)) => webhook::init_logging(args.log_format),
         _ => init_logging(),
@@ -32,6 +39,27 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// What `kubegate --version` prints after the version: the commit, the bundled Kubernetes
+/// schemas, the Pod Security Standards versions, the policy engines and the rule count.
+fn long_version() -> String {
+    let schemas = match kubegate_engine::schemas::bundled_versions() {
+        Ok(v) => match (v.first(), v.last()) {
+            (Some(first), Some(last)) => format!("{first} to {last}"),
+            _ => "none".to_owned(),
+        },
+        Err(e) => format!("unavailable ({e})"),
+    };
+    format!(
+        "{}\ncommit: {}\nKubernetes API schemas: {schemas} (bundled)\nPod Security Standards: \
+         v1.0 to v1.{}\npolicy engines: Rego (regorus {}); CEL: not yet\nbuilt-in rules: {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("KUBEGATE_COMMIT"),
+        kubegate_engine::PSS_NEWEST_MINOR,
+        env!("KUBEGATE_REGORUS_VERSION"),
+        kubegate_engine::registry::builtin().len()
+    )
 }
 
 fn init_logging() {

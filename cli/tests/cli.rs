@@ -2149,7 +2149,10 @@ fn gatekeeper_library_suites_give_gators_verdicts() {
         ("httpsonly / tls-optional", "error"),
         // `not accept_value(rule, value, params.ranges)` with `params.ranges` undefined and
         // `accept_value("RunAsAny", _, _)`: gator gives no violation, regorus one.
-        ("users / users-and-groups-together / example-allowed", "fail"),
+        (
+            "users / users-and-groups-together / example-allowed",
+            "fail",
+        ),
     ];
     let out = kubegate(&["test", "-f", "json", library]);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
@@ -2220,5 +2223,36 @@ fn default_namespace_places_objects_without_one() {
             "K8sNoLatest.not-in-dev \"prod\"",
             "K8sNoLatest.prod-no-latest \"prod\""
         ]
+    );
+}
+
+/// `kubegate --version` names the commit it was built from, the bundled schema versions, the
+/// Pod Security Standards versions and the policy engines.
+#[test]
+fn version_names_the_build() {
+    let out = kubegate(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("git");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let versions = kubegate_engine::schemas::bundled_versions().expect("bundle");
+    let expected = format!(
+        "kubegate {}\ncommit: {head}\nKubernetes API schemas: {} to {} (bundled)\nPod Security Standards: v1.0 to v1.{}\npolicy engines: Rego (regorus {}); CEL: not yet\nbuilt-in rules: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        versions.first().expect("a version"),
+        versions.last().expect("a version"),
+        kubegate_engine::PSS_NEWEST_MINOR,
+        env!("KUBEGATE_REGORUS_VERSION"),
+        kubegate_engine::registry::builtin().len()
+    );
+    assert_eq!(text, expected);
+    // -V stays the short form.
+    assert_eq!(
+        stdout(&kubegate(&["-V"])),
+        format!("kubegate {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
