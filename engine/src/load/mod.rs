@@ -463,11 +463,7 @@ impl Loader {
         text: String,
         discovered: bool,
     ) -> (Vec<Manifest>, Vec<LoadError>, Option<String>) {
-        if discovered && !holds_objects(&text, &self.limits) {
-            return (Vec::new(), Vec::new(), Some(source.to_string()));
-        }
-        let (m, e) = self.load_source(source, text);
-        (m, e, None)
+        self.load_parsed(source, text, discovered)
     }
 
     /// Loads named texts (files read elsewhere, such as from git) in parallel, in order.
@@ -507,13 +503,28 @@ impl Loader {
     }
 
     /// Loads one text (a file's contents) from `source`.
-    pub fn load_source(&self, source: Source, mut text: String) -> (Vec<Manifest>, Vec<LoadError>) {
+    pub fn load_source(&self, source: Source, text: String) -> (Vec<Manifest>, Vec<LoadError>) {
+        let (m, e, _) = self.load_parsed(source, text, false);
+        (m, e)
+    }
+
+    /// Parses one text once. When `discovered` (met by a walk or the git index, not named) and
+    /// it holds no Kubernetes object, it is passed over: its name comes back instead.
+    fn load_parsed(
+        &self,
+        source: Source,
+        mut text: String,
+        discovered: bool,
+    ) -> (Vec<Manifest>, Vec<LoadError>, Option<String>) {
         // Strip a UTF-8 byte order mark here, so character offsets (Helm comments) and the
         // parser's positions count from the same first character.
         if text.starts_with('\u{feff}') {
             text.drain(..'\u{feff}'.len_utf8());
         }
         let stream = parse_stream(&text, &self.limits);
+        if discovered && !holds_objects(&stream) {
+            return (Vec::new(), Vec::new(), Some(source.to_string()));
+        }
         let helm_sources = helm_source_comments(&text);
         let source = Arc::new(SourceFile::new(source, text));
         let name = source.name.as_str();
@@ -535,7 +546,7 @@ impl Loader {
                 kind: e.kind.into(),
             });
         }
-        (manifests, errors)
+        (manifests, errors, None)
     }
 }
 
@@ -609,10 +620,9 @@ fn is_known_non_manifest(path: &Path) -> bool {
         || stem_is("tsconfig.")
 }
 
-/// Whether a text has at least one document that is a mapping with `apiVersion` and `kind`
+/// Whether a stream has at least one document that is a mapping with `apiVersion` and `kind`
 /// (or does not parse: a broken file is reported, never passed over).
-fn holds_objects(text: &str, limits: &Limits) -> bool {
-    let stream = parse_stream(text, limits);
+fn holds_objects(stream: &crate::load::yaml::ParsedStream) -> bool {
     stream.error.is_some()
         || stream
             .documents
