@@ -285,6 +285,9 @@ impl Plan {
                 .prefix("kubegate-index-")
                 .tempdir()?;
             let cwd_there = repo.export_index(dir.path())?;
+            // The working directory may hold no tracked file (then the index has no such
+            // directory); the run still starts there.
+            std::fs::create_dir_all(&cwd_there)?;
             let inputs: Vec<Input> = if paths.is_empty() {
                 let mut entries: Vec<PathBuf> = std::fs::read_dir(&cwd_there)?
                     .filter_map(Result::ok)

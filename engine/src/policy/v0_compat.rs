@@ -119,7 +119,12 @@ fn sprintf_missing(text: &str) -> Option<String> {
                     continue;
                 }
                 let end = skip_string(&chars, start);
-                let format: String = chars[start + 1..end.saturating_sub(1)].iter().collect();
+                // An unterminated literal (the text ends inside it): nothing to rewrite.
+                if end < start + 2 || chars.get(end - 1) != Some(&'"') {
+                    i = end;
+                    continue;
+                }
+                let format: String = chars[start + 1..end - 1].iter().collect();
                 let comma = skip_ws(end);
                 if chars.get(comma) != Some(&',') {
                     i = end;
@@ -418,6 +423,30 @@ mod tests {
             empty,
             "package p\n\nm := sprintf(\"%s\", [\"%!s(MISSING)\"])\n"
         );
+    }
+
+    proptest::proptest! {
+        /// Any text, however broken (unterminated strings, unbalanced brackets, a lone
+        /// `sprintf(`), is rewritten or left alone, never a panic: policy files are user input.
+        #[test]
+        fn never_panics(text in "[a-z_ (){}\\[\\]\"`#%,;:=\n\\\\]{0,80}") {
+            let _ = rewrite(&text);
+            let _ = rewrite(&format!("package p\nm := sprintf({text}"));
+        }
+    }
+
+    #[test]
+    fn unterminated_literals_are_left_alone() {
+        for text in [
+            "sprintf(\"",
+            "sprintf(\"%v",
+            "sprintf(\"%v\", [a",
+            "f(x) {\n  x\n  (",
+            "\"",
+            "`",
+        ] {
+            let _ = rewrite(text);
+        }
     }
 
     #[test]
