@@ -277,6 +277,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAMESPACE", value_parser = namespace_name)]
     pub default_namespace: Option<String>,
 
+    /// Namespace objects defined elsewhere (e.g. `kubectl get namespaces -o yaml > ns.yaml`):
+    /// seen by rules and policies that look up a namespace (Gatekeeper's namespaceSelector,
+    /// KG401), never judged themselves. Repeatable [default: the configuration's
+    /// namespaceLabels].
+    #[arg(long, value_name = "FILE")]
+    pub namespace_labels: Vec<PathBuf>,
+
     /// Name the files passed over (not Kubernetes manifests) and the kustomizations rendered.
     #[arg(short, long)]
     pub verbose: bool,

@@ -2256,3 +2256,55 @@ fn version_names_the_build() {
         format!("kubegate {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// `--namespace-labels` gives namespaceSelector the labels of Namespaces defined elsewhere; they
+/// are context, never judged, and the file may hold Namespaces only.
+#[test]
+fn namespace_labels_from_elsewhere_answer_namespace_selectors() {
+    let run = |extra: &[&str]| -> (Option<i32>, Vec<String>, serde_json::Value) {
+        let mut args = vec![
+            "check",
+            "-f",
+            "json",
+            "--packs",
+            "kubegate",
+            "--policy",
+            "testdata/gatekeeper/namespaces/selector-policy.yaml",
+        ];
+        args.extend_from_slice(extra);
+        args.push("testdata/gatekeeper/namespaces/resources.yaml");
+        let out = kubegate(&args);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        let found = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule_id"] == "K8sNoLatest.prod-selected")
+            .map(|f| f["object"]["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (out.status.code(), found, doc)
+    };
+    let (_, found, _) = run(&[]);
+    assert!(found.is_empty(), "no Namespace in the input: {found:?}");
+    let (_, found, doc) = run(&[
+        "--namespace-labels",
+        "testdata/gatekeeper/namespaces/namespaces-elsewhere.yaml",
+    ]);
+    assert_eq!(found, ["in-prod"]);
+    assert_eq!(
+        doc["summary"]["objects"], 3,
+        "the Namespaces are not judged"
+    );
+    // Anything but Namespaces in that file is an error.
+    let (code, _, doc) = run(&[
+        "--namespace-labels",
+        "testdata/gatekeeper/namespaces/resources.yaml",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--namespace-labels reads Namespace objects only")),
+        "{doc}"
+    );
+}

@@ -36,6 +36,8 @@ struct Output {
 struct Plan {
     /// `--default-namespace` / `defaultNamespace`.
     default_namespace: Option<String>,
+    /// `--namespace-labels` / `namespaceLabels`: files of Namespace objects, context only.
+    namespace_labels: Vec<PathBuf>,
     config: Config,
     checker: Checker,
     loader: Loader,
@@ -156,7 +158,17 @@ impl Plan {
             palette: Palette::new(colour(args.color)),
             min_severity: args.min_severity.or(config.output.min_severity),
         };
+        let namespace_labels = if args.namespace_labels.is_empty() {
+            config
+                .namespace_labels
+                .iter()
+                .map(|f| config.base.join(f))
+                .collect()
+        } else {
+            args.namespace_labels.clone()
+        };
         Ok(Ok(Plan {
+            namespace_labels,
             default_namespace: args
                 .default_namespace
                 .clone()
@@ -177,6 +189,11 @@ impl Plan {
             Mode::Staged { repo, paths } => self.load_staged(repo, paths)?,
             Mode::Paths(inputs) => self.loader.load(inputs),
         };
+        if !self.namespace_labels.is_empty() {
+            let context = self.namespaces_from_elsewhere();
+            loaded.errors.extend(context.errors);
+            loaded.manifests.extend(context.manifests);
+        }
         if let Some(ns) = &self.default_namespace {
             let placed = loaded.place_in_namespace(ns);
             tracing::debug!(placed, namespace = %ns, "placed objects without a namespace");
@@ -247,6 +264,37 @@ impl Plan {
 }
 
 impl Plan {
+    /// The Namespace objects of `--namespace-labels`, as context: anything else in those files
+    /// is an error (they are read for namespace labels only).
+    fn namespaces_from_elsewhere(&self) -> kubegate_engine::Loaded {
+        let inputs: Vec<Input> = self
+            .namespace_labels
+            .iter()
+            .map(|p| Input::Path(p.clone()))
+            .collect();
+        let mut loaded = Loader::new(self.loader.limits).load(&inputs);
+        let mut errors = Vec::new();
+        loaded.manifests.retain(|m| {
+            let namespace = m.object.group().is_empty() && m.object.kind == "Namespace";
+            if !namespace {
+                errors.push(kubegate_engine::LoadError {
+                    file: m.source.name.clone(),
+                    position: m.place("").position,
+                    kind: kubegate_engine::LoadErrorKind::UnexpectedObject(format!(
+                        "--namespace-labels reads Namespace objects only, not {}",
+                        m.object
+                    )),
+                });
+            }
+            namespace
+        });
+        for m in &mut loaded.manifests {
+            m.context = true;
+        }
+        loaded.errors.extend(errors);
+        loaded
+    }
+
     /// A `--staged` run: the objects judged are the ones the staged changes make (changed
     /// manifest files; for kustomize trees, the objects whose base, patches, kustomizations or
     /// generator sources changed), and rules that look across objects see the whole index: the

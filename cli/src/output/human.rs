@@ -172,7 +172,7 @@ pub fn render_walk(walk: &kubegate_engine::Walk, verbose: bool) -> String {
     if walk.context_objects > 0 {
         let _ = writeln!(
             out,
-            "note: {} of the rest of the repository seen as context, not judged",
+            "note: {} seen as context only, not judged",
             plural(walk.context_objects, "object", "objects")
         );
     }

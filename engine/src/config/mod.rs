@@ -48,6 +48,10 @@ pub struct Config {
     /// would (`--default-namespace`). Unset: they stay without one (Gatekeeper constraints
     /// then match them whatever their `namespaces`, as Gatekeeper does).
     pub default_namespace: Option<String>,
+    /// Files of Namespace objects defined elsewhere (`--namespace-labels`): context for
+    /// namespace lookups, never judged.
+    #[serde(default)]
+    pub namespace_labels: Vec<PathBuf>,
     #[serde(default)]
     pub schema: SchemaConfig,
     #[serde(default)]

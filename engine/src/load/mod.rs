@@ -50,6 +50,9 @@ pub enum LoadErrorKind {
     PolicyPanicked { object: String },
     #[error("{0}")]
     Render(String),
+    /// An object where the input may hold only certain kinds (`--namespace-labels`).
+    #[error("{0}")]
+    UnexpectedObject(String),
 }
 
 /// A load error with the file and, where known, the position it concerns.
