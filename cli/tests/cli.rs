@@ -2280,17 +2280,44 @@ fn namespace_labels_from_elsewhere_answer_namespace_selectors() {
             .expect("findings")
             .iter()
             .filter(|f| f["rule_id"] == "K8sNoLatest.prod-selected")
-            .map(|f| f["object"]["name"].as_str().unwrap_or_default().to_owned())
+            .map(|f| {
+                let name = f["object"]["name"].as_str().unwrap_or_default();
+                if f["advisory"] == true {
+                    format!("{name} (cannot be judged)")
+                } else {
+                    name.to_owned()
+                }
+            })
             .collect();
         (out.status.code(), found, doc)
     };
-    let (_, found, _) = run(&[]);
-    assert!(found.is_empty(), "no Namespace in the input: {found:?}");
+    // Without the Namespaces their labels are unknown: said so (advisory, never failing),
+    // never a silent non-match; the namespace-less Deployment matches, as in Gatekeeper.
+    let (code, found, doc) = run(&[]);
+    assert_eq!(
+        found,
+        [
+            "unplaced",
+            "in-prod (cannot be judged)",
+            "in-dev (cannot be judged)"
+        ]
+    );
+    assert!(
+        doc["findings"].to_string().contains(
+            "cannot be judged: namespace \\\"prod\\\" is not in the input, so whether its labels match"
+        ),
+        "{doc}"
+    );
+    assert_eq!(
+        code,
+        Some(1),
+        "the unplaced Deployment's real violation fails the run"
+    );
     let (_, found, doc) = run(&[
         "--namespace-labels",
         "testdata/gatekeeper/namespaces/namespaces-elsewhere.yaml",
     ]);
-    assert_eq!(found, ["in-prod"]);
+    assert_eq!(found, ["unplaced", "in-prod"]);
     assert_eq!(
         doc["summary"]["objects"], 3,
         "the Namespaces are not judged"

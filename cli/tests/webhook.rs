@@ -268,6 +268,9 @@ fn check_findings(object: &Value, dir: &Path) -> Vec<(String, String, String)> {
         .as_array()
         .expect("findings")
         .iter()
+        // Advisory findings (Gatekeeper dryrun, "cannot be judged") are dry-run in the webhook:
+        // logged and counted, neither denied nor warned.
+        .filter(|f| f["advisory"] != true)
         .map(|f| {
             let pointer = f["pointer"].as_str().unwrap_or_default();
             let field = kubegate_webhook::admission::dotted(pointer);

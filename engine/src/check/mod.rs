@@ -480,7 +480,7 @@ impl Checker {
                 violation: v.violation,
                 policy: Some(rule.file.display().to_string()),
                 details: v.details,
-                advisory: rule.advisory,
+                advisory: rule.advisory || v.undecided,
             }
         }));
         Ok(())

@@ -345,8 +345,45 @@ impl Match {
         })
     }
 
-    /// Whether the constraint applies to `manifest`.
-    pub(crate) fn matches(&self, manifest: &Manifest, inventory: &Inventory<'_>) -> bool {
+    /// Whether the constraint applies to `manifest`, or why that cannot be decided offline.
+    pub(crate) fn decide(&self, manifest: &Manifest, inventory: &Inventory<'_>) -> Decision {
+        if !self.matches_known(manifest) {
+            return Decision::NoMatch;
+        }
+        let Some(selector) = &self.namespace_selector else {
+            return Decision::Match;
+        };
+        let object = &manifest.object;
+        let labels = if object.group().is_empty() && object.kind == "Namespace" {
+            manifest.value.pointer("/metadata/labels")
+        } else {
+            match object.namespace.as_deref() {
+                // Cluster-scoped, or namespaced without a namespace: Gatekeeper matches "all
+                // non-Namespace cluster-scoped objects" here.
+                None => return Decision::Match,
+                Some(ns) => match inventory.find("", "Namespace", None, ns) {
+                    Some(namespace) => namespace.value.pointer("/metadata/labels"),
+                    // Gatekeeper errors here ("namespace selector for namespace-scoped object
+                    // but missing Namespace"): never a silent non-match.
+                    None => {
+                        return Decision::Undecided(format!(
+                            "namespace {ns:?} is not in the input, so whether its labels match \
+                             the constraint's namespaceSelector is unknown; add its Namespace \
+                             object or give it with --namespace-labels"
+                        ))
+                    }
+                },
+            }
+        };
+        if selector.matches(labels) {
+            Decision::Match
+        } else {
+            Decision::NoMatch
+        }
+    }
+
+    /// Every criterion but `namespaceSelector`.
+    fn matches_known(&self, manifest: &Manifest) -> bool {
         let object = &manifest.object;
         let group = object.group();
         if !self.kinds.is_empty()
@@ -393,22 +430,18 @@ impl Match {
                 return false;
             }
         }
-        if let Some(selector) = &self.namespace_selector {
-            let labels = if group.is_empty() && object.kind == "Namespace" {
-                manifest.value.pointer("/metadata/labels")
-            } else {
-                match namespace.and_then(|ns| inventory.find("", "Namespace", None, ns)) {
-                    Some(ns) => ns.value.pointer("/metadata/labels"),
-                    // The Namespace is not in the input: its labels are unknown.
-                    None => return false,
-                }
-            };
-            if !selector.matches(labels) {
-                return false;
-            }
-        }
         true
     }
+}
+
+/// Whether a constraint applies to an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Match,
+    NoMatch,
+    /// It depends on what the input does not hold (a namespace's labels): reported as
+    /// "cannot be judged", an advisory finding, never a silent non-match.
+    Undecided(String),
 }
 
 /// `input.review` as Gatekeeper's audit builds it for an existing object.

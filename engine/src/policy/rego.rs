@@ -139,6 +139,9 @@ pub struct PolicyViolation {
     pub violation: Violation,
     /// Keys of a message object other than `msg` and `path`.
     pub details: serde_json::Map<String, Value>,
+    /// Not a verdict: the policy could not be applied offline (a namespaceSelector whose
+    /// namespace is not in the input). Reported as an advisory finding, never failing.
+    pub undecided: bool,
 }
 
 /// An evaluation that failed (a runtime error, or the time limit).
@@ -485,8 +488,24 @@ impl PolicySet {
             let Some(c) = rule.constraint.map(|i| &self.constraints[i]) else {
                 continue;
             };
-            if !c.matcher.matches(manifest, inventory) {
-                continue;
+            match c.matcher.decide(manifest, inventory) {
+                gatekeeper::Decision::Match => {}
+                gatekeeper::Decision::NoMatch => continue,
+                gatekeeper::Decision::Undecided(why) => {
+                    out.push(PolicyViolation {
+                        rule: index,
+                        violation: Violation {
+                            pointer: "/metadata/namespace".to_owned(),
+                            message: format!("cannot be judged: {why}"),
+                        },
+                        details: serde_json::Map::from_iter([(
+                            "undecided".to_owned(),
+                            Value::Bool(true),
+                        )]),
+                        undecided: true,
+                    });
+                    continue;
+                }
             }
             let review = review
                 .get_or_insert_with(|| match given {
@@ -624,6 +643,7 @@ fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
         rule,
         violation: Violation { pointer, message },
         details,
+        undecided: false,
     }
 }
 
