@@ -24,6 +24,10 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes one document may produce, counting every node an alias expands to.
     pub max_nodes: usize,
+    /// Most bytes of scalars and keys one document's value may hold, counting what every alias
+    /// expands to: a 1 MB string aliased a thousand times is a gigabyte of values from a 1 MB
+    /// file, within the node limit.
+    pub max_value_bytes: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +37,8 @@ impl Default for Limits {
             max_document_chars: 8 * 1024 * 1024,
             max_depth: 100,
             max_nodes: 500_000,
+            // Four bytes per character of the largest document, so only aliases can reach it.
+            max_value_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -46,6 +52,8 @@ pub enum YamlErrorKind {
     DuplicateKey { key: String, first_line: u32 },
     #[error("alias expansion exceeds {limit} nodes (a 'billion laughs' document?)")]
     AliasExpansion { limit: usize },
+    #[error("alias expansion would build more than {limit} bytes of values (a 'billion laughs' document?)")]
+    AliasBytes { limit: usize },
     #[error("document has more than {limit} nodes")]
     TooManyNodes { limit: usize },
     #[error("nesting deeper than {limit} levels")]
@@ -150,6 +158,8 @@ struct Frame {
     pointer_len: usize,
     /// Node count when this node started, to size anchored subtrees.
     nodes_at_start: usize,
+    /// Value bytes when this node started, likewise.
+    bytes_at_start: usize,
 }
 
 struct Builder<'l> {
@@ -157,8 +167,11 @@ struct Builder<'l> {
     stack: Vec<Frame>,
     pointer: String,
     positions: PositionIndexBuilder,
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values with their node count and value bytes.
+    anchors: HashMap<usize, (Value, usize, usize)>,
     nodes: usize,
+    /// Bytes of scalars and keys in the document so far, alias expansions included.
+    bytes: usize,
     doc_index: usize,
     doc_start_char: usize,
     doc_start: Option<Position>,
@@ -175,6 +188,7 @@ impl<'l> Builder<'l> {
             positions: PositionIndexBuilder::default(),
             anchors: HashMap::new(),
             nodes: 0,
+            bytes: 0,
             doc_index: 0,
             doc_start_char: 0,
             doc_start: None,
@@ -212,7 +226,7 @@ impl<'l> Builder<'l> {
                 Ok(doc)
             }
             Event::Alias(id) => {
-                let (value, size) = self
+                let (value, size, bytes) = self
                     .anchors
                     .get(&id)
                     .cloned()
@@ -228,8 +242,10 @@ impl<'l> Builder<'l> {
                             return Err(err(YamlErrorKind::ComplexKey))
                         }
                     };
+                    self.add_bytes(key.len(), &span)?;
                     return self.push_key(key, &span);
                 }
+                self.add_bytes(bytes, &span)?;
                 self.nodes += size;
                 if self.nodes > self.limits.max_nodes {
                     return Err(err(YamlErrorKind::AliasExpansion {
@@ -240,10 +256,11 @@ impl<'l> Builder<'l> {
                 self.complete(value, &span)
             }
             Event::Scalar(text, style, anchor, tag) => {
+                self.add_bytes(text.len(), &span)?;
                 if self.expecting_key() {
                     if anchor != 0 {
                         let value = scalar_value(&text, style, tag.as_deref()).map_err(err)?;
-                        self.anchors.insert(anchor, (value, 1));
+                        self.anchors.insert(anchor, (value, 1, text.len()));
                     }
                     return self.on_key(&text, style, &span);
                 }
@@ -251,7 +268,7 @@ impl<'l> Builder<'l> {
                 self.begin_node(&span)?;
                 let value = scalar_value(&text, style, tag.as_deref()).map_err(err)?;
                 if anchor != 0 {
-                    self.anchors.insert(anchor, (value.clone(), 1));
+                    self.anchors.insert(anchor, (value.clone(), 1, text.len()));
                 }
                 self.complete(value, &span)
             }
@@ -280,6 +297,7 @@ impl<'l> Builder<'l> {
                     anchor,
                     pointer_len: self.pointer.len(),
                     nodes_at_start: self.nodes,
+                    bytes_at_start: self.bytes,
                 });
                 Ok(None)
             }
@@ -302,7 +320,9 @@ impl<'l> Builder<'l> {
                 };
                 if frame.anchor != 0 {
                     let size = self.nodes - frame.nodes_at_start + 1;
-                    self.anchors.insert(frame.anchor, (value.clone(), size));
+                    let bytes = self.bytes - frame.bytes_at_start;
+                    self.anchors
+                        .insert(frame.anchor, (value.clone(), size, bytes));
                 }
                 self.complete(value, &span)
             }
@@ -315,6 +335,7 @@ impl<'l> Builder<'l> {
         self.positions = PositionIndexBuilder::default();
         self.anchors.clear();
         self.nodes = 0;
+        self.bytes = 0;
         self.doc_start = None;
         self.root = None;
     }
@@ -346,6 +367,19 @@ impl<'l> Builder<'l> {
                 ..
             })
         )
+    }
+
+    fn add_bytes(&mut self, bytes: usize, span: &Span) -> Result<(), YamlError> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > self.limits.max_value_bytes {
+            return Err(YamlError {
+                position: pos_of(span),
+                kind: YamlErrorKind::AliasBytes {
+                    limit: self.limits.max_value_bytes,
+                },
+            });
+        }
+        Ok(())
     }
 
     fn count_node(&mut self, span: &Span) -> Result<(), YamlError> {
@@ -654,6 +688,32 @@ mod tests {
         // `yes` and `true` are the same key once resolved.
         let e = error("yes: 1\ntrue: 2\n");
         assert!(matches!(e.kind, YamlErrorKind::DuplicateKey { .. }));
+    }
+
+    /// A 1 MB string aliased again and again: 5,000 aliases are 5 GB of values from a 1 MB
+    /// file, inside the node limit. Bounded by bytes, it is a clear error at the alias that
+    /// crosses the limit (here the 65th of 100).
+    #[test]
+    fn aliases_of_large_values_are_bounded_by_bytes() {
+        let big = "x".repeat(1_000_000);
+        let items = vec!["*a"; 100].join(", ");
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a: &a \"{big}\"\nlist: [{items}]\n"
+        );
+        let stream = parse_stream(&text, &Limits::default());
+        let e = stream.error.expect("an error");
+        assert_eq!(
+            e.kind,
+            YamlErrorKind::AliasBytes {
+                limit: 64 * 1024 * 1024
+            }
+        );
+        assert_eq!(e.position.line, 7);
+        assert!(stream.documents.is_empty());
+        // A few aliases of a modest anchor stay fine.
+        let fine = "a: &a {x: 1, y: [1, 2, 3]}\nb: *a\nc: *a\n";
+        let stream = parse_stream(fine, &Limits::default());
+        assert!(stream.error.is_none(), "{:?}", stream.error);
     }
 
     #[test]
