@@ -336,8 +336,8 @@ impl Loader {
                 }
                 continue;
             };
-            match crate::source::render::render(dir, settings) {
-                Some(Ok(r)) => {
+            match crate::source::render::render_chart(dir, settings) {
+                Ok(r) => {
                     loaded.files += 1;
                     let (mut manifests, errs) = self.load_source(r.source, r.text);
                     for m in &mut manifests {
@@ -346,17 +346,16 @@ impl Loader {
                     loaded.manifests.extend(manifests);
                     errors.extend(errs);
                 }
-                Some(Err(RenderError::NoHelm(_))) if !explicit && !settings.helm_required => {
+                Err(RenderError::NoHelm(_)) if !explicit && !settings.helm_required => {
                     loaded
                         .unrendered_charts
                         .push((dir.display().to_string(), "helm is not on PATH".into()));
                 }
-                Some(Err(e)) => errors.push(LoadError {
+                Err(e) => errors.push(LoadError {
                     file: dir.display().to_string(),
                     position: None,
                     kind: LoadErrorKind::Render(e.to_string()),
                 }),
-                None => {}
             }
         }
         // Sorted once all files are known, so the object order does not depend on the order

@@ -47,7 +47,8 @@ pub(crate) fn rewrite(text: &str) -> Option<(String, Vec<Rewrite>)> {
     }
 }
 
-/// Skips a string literal starting at `i` (a `"` or `` ` ``): the index after it.
+/// Skips a string literal starting at `i` (a `"` or `` ` ``): the index after it, at most the
+/// end of the text (an unterminated literal runs to it).
 fn skip_string(chars: &[char], mut i: usize) -> usize {
     let quote = chars[i];
     i += 1;
@@ -61,7 +62,7 @@ fn skip_string(chars: &[char], mut i: usize) -> usize {
         }
         i += 1;
     }
-    i
+    i.min(chars.len())
 }
 
 /// The verbs of a Go format string (`%v`, `%5.2f`, …; `%%` is none), by letter.
@@ -237,25 +238,10 @@ fn rewrite_structure(text: &str) -> Option<(String, Vec<Rewrite>)> {
                 continue;
             }
             '"' | '`' => {
-                let quote = c;
-                out.push(c);
-                i += 1;
-                while i < chars.len() {
-                    let d = chars[i];
-                    out.push(d);
-                    i += 1;
-                    if quote == '"' && d == '\\' {
-                        if let Some(&e) = chars.get(i) {
-                            out.push(e);
-                            i += 1;
-                        }
-                        continue;
-                    }
-                    if d == quote {
-                        break;
-                    }
-                }
-                last_significant = Some(quote);
+                let end = skip_string(&chars, i);
+                out.extend(&chars[i..end]);
+                i = end;
+                last_significant = Some(c);
                 newline_since = false;
                 after_body = false;
                 continue;

@@ -87,14 +87,7 @@ impl Repo {
         let hidden = path
             .components()
             .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let kustomization = matches!(
-            name,
-            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-        );
+        let kustomization = crate::source::render::is_kustomization_file(path);
         let in_chart = path
             .ancestors()
             .skip(1)

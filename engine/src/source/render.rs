@@ -53,20 +53,6 @@ pub struct Rendered {
     pub origin: String,
 }
 
-/// What a directory is, if it is something to render.
-pub fn kind_of(dir: &Path) -> Option<&'static str> {
-    if ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-        .iter()
-        .any(|f| dir.join(f).is_file())
-    {
-        Some("kustomize")
-    } else if dir.join("Chart.yaml").is_file() {
-        Some("helm")
-    } else {
-        None
-    }
-}
-
 pub(crate) fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
@@ -94,39 +80,33 @@ pub(crate) fn run(program: &str, args: &[String]) -> Result<String, RenderError>
     })
 }
 
-/// Renders `dir` if it is a Helm chart and rendering charts is enabled (kustomizations are
-/// rendered by [`render_kustomize_root`], with origin tracking).
-pub fn render(dir: &Path, settings: &RenderSettings) -> Option<Result<Rendered, RenderError>> {
+/// Renders the Helm chart in `dir` with `helm template` (kustomizations are rendered by
+/// [`render_kustomize_root`], with origin tracking).
+pub fn render_chart(dir: &Path, settings: &RenderSettings) -> Result<Rendered, RenderError> {
     let shown = dir.display().to_string();
-    match kind_of(dir)? {
-        "kustomize" => None,
-        "helm" if settings.helm => {
-            if !on_path("helm") {
-                return Some(Err(RenderError::NoHelm(shown)));
-            }
-            let release = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("release")
-                .to_owned();
-            let mut args = vec!["template".to_owned(), release, shown.clone()];
-            for values in &settings.helm_values {
-                args.extend(["--values".to_owned(), values.display().to_string()]);
-            }
-            for set in &settings.helm_set {
-                args.extend(["--set".to_owned(), set.clone()]);
-            }
-            Some(run("helm", &args).map(|text| Rendered {
-                source: crate::source::Source::Rendered {
-                    dir: dir.to_path_buf(),
-                    tool: "helm template",
-                },
-                text,
-                origin: dir.join("Chart.yaml").display().to_string(),
-            }))
-        }
-        _ => None,
+    if !on_path("helm") {
+        return Err(RenderError::NoHelm(shown));
     }
+    let release = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("release")
+        .to_owned();
+    let mut args = vec!["template".to_owned(), release, shown];
+    for values in &settings.helm_values {
+        args.extend(["--values".to_owned(), values.display().to_string()]);
+    }
+    for set in &settings.helm_set {
+        args.extend(["--set".to_owned(), set.clone()]);
+    }
+    run("helm", &args).map(|text| Rendered {
+        source: crate::source::Source::Rendered {
+            dir: dir.to_path_buf(),
+            tool: "helm template",
+        },
+        text,
+        origin: dir.join("Chart.yaml").display().to_string(),
+    })
 }
 
 /// The file names kustomize reads, in the order it looks for them.
