@@ -1,5 +1,6 @@
 //! Reads manifests from files, directories and stdin, in parallel, into [`Manifest`]s.
 
+mod goyaml_compat;
 pub mod kustomize;
 pub mod scalar;
 pub mod yaml;

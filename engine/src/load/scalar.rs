@@ -33,9 +33,7 @@ pub fn resolve_plain(s: &str) -> Resolved {
         }
         b'.' => lookup_table(s).unwrap_or_else(|| {
             if is_dot_float(s) {
-                s.parse::<f64>()
-                    .map(Resolved::Float)
-                    .unwrap_or(Resolved::Str)
+                go_parse_float(s).map_or(Resolved::Str, Resolved::Float)
             } else {
                 Resolved::Str
             }
@@ -78,11 +76,17 @@ fn resolve_number(s: &str) -> Resolved {
         }
     }
     if is_yaml_style_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
+        if let Some(f) = go_parse_float(&plain) {
             return Resolved::Float(f);
         }
     }
     Resolved::Str
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` as go-yaml uses it: a literal too large for a float64
+/// (`1e400`) is an error there (`ErrRange`), so go-yaml keeps the scalar as a string.
+fn go_parse_float(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// Go's `strconv.ParseInt`/`ParseUint` with base 0: optional sign, then `0x`, `0o`, `0b`
@@ -158,28 +162,59 @@ fn is_dot_float(s: &str) -> bool {
 
 /// The string sigs.k8s.io/yaml uses for a non-string mapping key, or `None` where it refuses
 /// the key (null keys).
-pub fn key_string(raw: &str, resolved: &Resolved) -> Option<String> {
-    Some(match resolved {
+/// The JSON key go-yaml v2 and `sigs.k8s.io/yaml` make of a plain scalar key. `None` for a null
+/// key; `Err` with the Go type for a key `sigs.k8s.io/yaml` refuses ("Unsupported map key of
+/// type: uint64": an integer above `i64::MAX`).
+pub fn key_string(raw: &str, resolved: &Resolved) -> Option<Result<String, &'static str>> {
+    Some(Ok(match resolved {
         Resolved::Null => return None,
         Resolved::Bool(b) => b.to_string(),
         Resolved::Int(i) => i.to_string(),
-        Resolved::UInt(u) => u.to_string(),
-        Resolved::Float(f) if f.is_nan() => ".nan".to_owned(),
-        Resolved::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.to_owned(),
-        Resolved::Float(f) => format_go_float_key(*f),
+        Resolved::UInt(_) => return Some(Err("uint64")),
+        Resolved::Float(f) => go_format_float32(*f),
         Resolved::Str | Resolved::Merge => raw.to_owned(),
-    })
+    }))
 }
 
-/// Approximates Go's `strconv.FormatFloat(f, 'g', -1, 32)` for the float keys that occur in
-/// practice (integral or short decimals).
-fn format_go_float_key(f: f64) -> String {
-    let f32v = f as f32;
-    if f32v.fract() == 0.0 && f32v.abs() < 1e6 {
-        format!("{}", f32v as i64)
-    } else {
-        format!("{f32v}")
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`, which `sigs.k8s.io/yaml` uses for float keys:
+/// the shortest digits that round-trip through a float32, in `%e` form when the decimal
+/// exponent is below -4 or at least 6 (two exponent digits at least, sign always), else fixed.
+pub fn go_format_float32(f: f64) -> String {
+    let v = f as f32;
+    // sigs.k8s.io/yaml renames Go's `NaN`, `+Inf` and `-Inf` back to YAML's spellings; a
+    // float64 beyond float32's range becomes an infinity there too.
+    if v.is_nan() {
+        return ".nan".to_owned();
     }
+    if v.is_infinite() {
+        return if v > 0.0 { ".inf" } else { "-.inf" }.to_owned();
+    }
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    // Rust's `{:e}` gives the shortest round-tripping digits too: `1.8446744e19`, `5e-1`.
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if v == 0.0 {
+        return format!("{sign}0");
+    }
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{dot}{rest}e{esign}{:02}", exp.abs());
+    }
+    // Fixed: the point goes after `exp + 1` digits.
+    let point = exp + 1;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{int}.{frac}")
+    };
+    format!("{sign}{body}")
 }
 
 #[cfg(test)]
@@ -276,22 +311,44 @@ mod tests {
 
     #[test]
     fn keys_become_strings_like_sigs_yaml() {
-        assert_eq!(
-            key_string("yes", &resolve_plain("yes")).as_deref(),
-            Some("true")
-        );
-        assert_eq!(
-            key_string("0x10", &resolve_plain("0x10")).as_deref(),
-            Some("16")
-        );
-        assert_eq!(
-            key_string("1.5", &resolve_plain("1.5")).as_deref(),
-            Some("1.5")
-        );
-        assert_eq!(key_string("~", &resolve_plain("~")), None);
-        assert_eq!(
-            key_string("app", &resolve_plain("app")).as_deref(),
-            Some("app")
-        );
+        let key = |s: &str| key_string(s, &resolve_plain(s));
+        assert_eq!(key("yes"), Some(Ok("true".to_owned())));
+        assert_eq!(key("0x10"), Some(Ok("16".to_owned())));
+        assert_eq!(key("1.5"), Some(Ok("1.5".to_owned())));
+        assert_eq!(key("~"), None);
+        assert_eq!(key("app"), Some(Ok("app".to_owned())));
+        // Above i64::MAX go-yaml gives a uint64, which sigs.k8s.io/yaml refuses as a key.
+        assert_eq!(key("9223372036854775808"), Some(Err("uint64")));
+        assert_eq!(key(".inf"), Some(Ok(".inf".to_owned())));
+    }
+
+    #[test]
+    fn float_keys_are_formatted_as_go_formats_a_float32() {
+        // Expected strings are Go's strconv.FormatFloat(f, 'g', -1, 32), as the differential
+        // test against sigs.k8s.io/yaml shows them.
+        for (f, go) in [
+            (1.5, "1.5"),
+            (1000.0, "1000"),
+            (123456.0, "123456"),
+            (1e6, "1e+06"),
+            (18446744073709551616.0, "1.8446744e+19"),
+            (1.2345678901234568e29, "1.2345679e+29"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-2.5e-7, "-2.5e-07"),
+            (0.1, "0.1"),
+            (-0.0, "-0"),
+            (1e39, ".inf"),
+        ] {
+            assert_eq!(go_format_float32(f), go, "{f}");
+        }
+    }
+
+    #[test]
+    fn floats_beyond_float64_stay_strings_as_in_go() {
+        assert_eq!(resolve_plain("1e400"), Str);
+        assert_eq!(resolve_plain("-1e400"), Str);
+        assert_eq!(resolve_plain(".5e400"), Str);
+        assert_eq!(resolve_plain("1e308"), Float(1e308));
     }
 }

@@ -4,9 +4,10 @@
 //! how scalars resolve (see [`crate::scalar`]), rejects duplicate keys, bounds alias expansion,
 //! nesting depth and document size, and records where every node came from.
 
+use crate::load::goyaml_compat::{fixable, Edits, Refusal};
 use crate::load::scalar::{key_string, resolve_plain, Resolved};
 use crate::model::position::{escape_token, Position, PositionIndex, PositionIndexBuilder};
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -64,6 +65,12 @@ pub enum YamlErrorKind {
     ComplexKey,
     #[error("a null mapping key is not allowed")]
     NullKey,
+    #[error("mapping key {key:?} is a {go_type} to the Kubernetes YAML reader, which refuses it as a key")]
+    UnsupportedKey { key: String, go_type: &'static str },
+    #[error("!!binary value is not valid base64")]
+    BadBinary,
+    #[error("unknown escape \\/ in a double-quoted scalar (the Kubernetes YAML reader, go-yaml v2, rejects it; write / alone)")]
+    SlashEscape,
     #[error("alias *{0} refers to an unknown anchor")]
     UnknownAnchor(usize),
     #[error("value {0:?} has no JSON representation (NaN and infinities are not allowed)")]
@@ -103,22 +110,115 @@ pub struct ParsedStream {
 }
 
 /// Parses a YAML stream (JSON is YAML too) into documents. Empty documents are skipped.
+///
+/// Where saphyr refuses text that the Kubernetes YAML reader (go-yaml v2) reads, the text is
+/// edited so that it reads the same and parsed again, with positions mapped back to the text
+/// as written ([`goyaml_compat`]).
 pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut edits = Edits::default();
+    let mut edited: Option<String> = None;
+    // Each retry answers one refusal; a text needing more than this many is read as refused.
+    for _ in 0..MAX_EDITS {
+        let source = edited.as_deref().unwrap_or(text);
+        let (out, refusal) = parse_once(source, limits, &edits);
+        let Some(refusal) = refusal else {
+            return out;
+        };
+        if !edits.answer(text, source, refusal.as_refusal()) {
+            return out;
+        }
+        edited = Some(edits.apply(text));
+    }
+    let (out, _) = parse_once(edited.as_deref().unwrap_or(text), limits, &edits);
+    out
+}
+
+/// Refusals answered by editing the text, at most, per stream.
+const MAX_EDITS: usize = 256;
+
+/// A syntax error that an edit may answer, in the parsed text's coordinates.
+struct Refused {
+    info: String,
+    index: usize,
+    line: usize,
+    col: usize,
+    in_flow: bool,
+}
+
+impl Refused {
+    fn as_refusal(&self) -> Refusal<'_> {
+        Refusal {
+            info: &self.info,
+            index: self.index,
+            line: self.line,
+            col: self.col,
+            in_flow: self.in_flow,
+        }
+    }
+}
+
+fn parse_once(text: &str, limits: &Limits, edits: &Edits) -> (ParsedStream, Option<Refused>) {
     let mut builder = Builder::new(limits);
     let mut out = ParsedStream::default();
+    let mut cursor = CharCursor::new(text);
+    // Whether each open collection is a flow one (`[`, `{`).
+    let mut flows: Vec<bool> = Vec::new();
+    let slash_escapes = text.contains("\\/");
+    let map = |m: Marker| {
+        if edits.is_empty() {
+            m
+        } else {
+            Marker::new(
+                edits.index(m.index()),
+                m.line(),
+                edits.col(m.line(), m.col()),
+            )
+        }
+    };
     for event in Parser::new_from_str(text) {
         let (event, span) = match event {
             Ok(e) => e,
             Err(err) => {
                 let m = err.marker();
+                let refused = fixable(err.info()).then(|| Refused {
+                    info: err.info().to_owned(),
+                    index: m.index(),
+                    line: m.line(),
+                    col: m.col(),
+                    in_flow: flows.iter().any(|f| *f),
+                });
+                let m = map(*m);
                 out.error = Some(YamlError {
                     position: Position::new(m.line() as u32, m.col() as u32 + 1),
                     kind: YamlErrorKind::Syntax(err.info().to_owned()),
                 });
-                break;
+                return (out, refused);
             }
         };
+        match &event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                flows.push(matches!(
+                    cursor.char_at(span.start.index()),
+                    Some('[' | '{')
+                ));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                flows.pop();
+            }
+            Event::Scalar(_, ScalarStyle::DoubleQuoted, ..)
+                if slash_escapes
+                    && has_slash_escape(cursor.slice(span.start.index(), span.end.index())) =>
+            {
+                out.error = Some(YamlError {
+                    position: pos_of(&Span::new(map(span.start), map(span.end))),
+                    kind: YamlErrorKind::SlashEscape,
+                });
+                return (out, None);
+            }
+            _ => {}
+        }
+        let span = Span::new(map(span.start), map(span.end));
         match builder.on_event(event, span) {
             Ok(Some(doc)) => out.documents.push(doc),
             Ok(None) => {}
@@ -128,7 +228,60 @@ pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
             }
         }
     }
-    out
+    (out, None)
+}
+
+/// Whether a double-quoted scalar's source (quotes included) has the escape `\/`, which YAML
+/// 1.2 added and go-yaml v2 rejects.
+fn has_slash_escape(source: &str) -> bool {
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.next() == Some('/') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Char offsets (saphyr's) to text, moving forward through the text as events do.
+struct CharCursor<'t> {
+    text: &'t str,
+    char_index: usize,
+    byte_index: usize,
+}
+
+impl<'t> CharCursor<'t> {
+    fn new(text: &'t str) -> Self {
+        Self {
+            text,
+            char_index: 0,
+            byte_index: 0,
+        }
+    }
+
+    fn seek(&mut self, index: usize) -> usize {
+        if index < self.char_index {
+            self.char_index = 0;
+            self.byte_index = 0;
+        }
+        let rest = &self.text[self.byte_index..];
+        let skip = index - self.char_index;
+        let offset = rest.char_indices().nth(skip).map_or(rest.len(), |(b, _)| b);
+        self.char_index = index;
+        self.byte_index += offset;
+        self.byte_index
+    }
+
+    fn char_at(&mut self, index: usize) -> Option<char> {
+        let at = self.seek(index);
+        self.text[at..].chars().next()
+    }
+
+    fn slice(&mut self, start: usize, end: usize) -> &'t str {
+        let from = self.seek(start);
+        let to = self.seek(end.max(start));
+        &self.text[from..to]
+    }
 }
 
 fn pos_of(span: &Span) -> Position {
@@ -445,7 +598,14 @@ impl<'l> Builder<'l> {
                 }
                 return Ok(None);
             }
-            key_string(text, &resolved).ok_or_else(|| err(YamlErrorKind::NullKey))?
+            key_string(text, &resolved)
+                .ok_or_else(|| err(YamlErrorKind::NullKey))?
+                .map_err(|go_type| {
+                    err(YamlErrorKind::UnsupportedKey {
+                        key: text.to_owned(),
+                        go_type,
+                    })
+                })?
         } else {
             text.to_owned()
         };
@@ -562,13 +722,57 @@ fn scalar_value(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Val
                 return resolved_to_json(text, resolved);
             }
         }
-        // `!!str`, `!!binary` and application tags: go-yaml v2 keeps the text.
+        // go-yaml v2 decodes `!!binary` into the bytes' string; JSON then carries them as
+        // text (invalid UTF-8 replaced, as Go's encoding/json does).
+        if is_core_tag(tag, "binary") {
+            let bytes = decode_base64(text).ok_or(YamlErrorKind::BadBinary)?;
+            return Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        // `!!str` and application tags: go-yaml v2 keeps the text.
         return Ok(Value::String(text.to_owned()));
     }
     if style != ScalarStyle::Plain {
         return Ok(Value::String(text.to_owned()));
     }
     resolved_to_json(text, resolve_plain(text))
+}
+
+/// Go's `base64.StdEncoding.DecodeString`: the standard alphabet with `=` padding required;
+/// `\r` and `\n` are skipped, anything else outside the alphabet is an error.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let symbols: Vec<u8> = text
+        .bytes()
+        .filter(|b| *b != b'\n' && *b != b'\r')
+        .collect();
+    if !symbols.len().is_multiple_of(4) {
+        return None;
+    }
+    let value = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(symbols.len() / 4 * 3);
+    let chunks = symbols.len() / 4;
+    for (i, chunk) in symbols.chunks(4).enumerate() {
+        let pad = chunk.iter().rev().take_while(|b| **b == b'=').count();
+        if pad > 2 || (pad > 0 && i + 1 != chunks) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &b in &chunk[..4 - pad] {
+            n = (n << 6) | value(b)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..4 - pad]);
+    }
+    Some(out)
 }
 
 fn resolved_to_json(text: &str, resolved: Resolved) -> Result<Value, YamlErrorKind> {
@@ -688,6 +892,87 @@ mod tests {
         // `yes` and `true` are the same key once resolved.
         let e = error("yes: 1\ntrue: 2\n");
         assert!(matches!(e.kind, YamlErrorKind::DuplicateKey { .. }));
+    }
+
+    /// go-yaml reads quoted scalars continued at any indentation and flow collections whose
+    /// lines sit left of the block; kubegate edits the text so saphyr reads them too, and
+    /// every position still names the text as written.
+    #[test]
+    fn what_go_yaml_reads_is_read_with_positions_in_the_text_as_written() {
+        let text = "spec:\n  description: \"When set to true, defaults\n  to false.\"\n  next: 1\n  list: [a,\nbb, c]\n  after: \"x\ny\" # c\n";
+        let stream = parse_stream(text, &Limits::default());
+        assert!(stream.error.is_none(), "{:?}", stream.error);
+        let doc = &stream.documents[0];
+        assert_eq!(
+            doc.value,
+            serde_json::json!({"spec": {
+                "description": "When set to true, defaults to false.",
+                "next": 1, "list": ["a", "bb", "c"], "after": "x y"}})
+        );
+        let at = |p: &str| doc.positions.get(p).map(|p| (p.line, p.column));
+        assert_eq!(at("/spec/description"), Some((2, 3)));
+        assert_eq!(at("/spec/next"), Some((4, 3)));
+        // On a line kubegate indented, columns are those of the text as written.
+        assert_eq!(at("/spec/list/1"), Some((6, 1)));
+        assert_eq!(at("/spec/list/2"), Some((6, 5)));
+        assert_eq!(at("/spec/after"), Some((7, 3)));
+        // Offsets are those of the text as written too (the edits added 27 characters).
+        assert!(doc.end_char <= text.len(), "{}", doc.end_char);
+        assert!(doc.end_char > text.find("after").unwrap_or(usize::MAX));
+
+        // An error after an edited line still points into the text as written.
+        let broken = "a:\n  d: \"x\ny\"\n  e: [1,\n2\n  f: }\n";
+        let e = parse_stream(broken, &Limits::default())
+            .error
+            .expect("an error");
+        assert_eq!(e.position.line, 6, "{e:?}");
+        // Block indentation go-yaml refuses too stays an error.
+        let bad = "a:\n    b: 1\n  c: 2\n";
+        assert!(parse_stream(bad, &Limits::default()).error.is_some());
+    }
+
+    #[test]
+    fn a_tab_after_a_colon_separates_as_in_go_yaml() {
+        let stream = parse_stream("a:\tb\nc:\t\t[1]\n", &Limits::default());
+        assert!(stream.error.is_none(), "{:?}", stream.error);
+        let doc = &stream.documents[0];
+        assert_eq!(doc.value, serde_json::json!({"a": "b", "c": [1]}));
+        assert_eq!(doc.positions.get("/c/0").map(|p| p.column), Some(6));
+    }
+
+    #[test]
+    fn escapes_and_tags_as_go_yaml_v2_reads_them() {
+        let e = parse_stream("a: \"x\\/y\"\n", &Limits::default())
+            .error
+            .expect("go-yaml v2 has no \\/ escape");
+        assert_eq!(e.kind, YamlErrorKind::SlashEscape);
+        assert_eq!((e.position.line, e.position.column), (1, 4));
+        // Not an escape: `\\` then `/`, and `\/` outside double quotes.
+        for fine in ["a: \"x\\\\/y\"\n", "a: 'x\\/y'\n", "a: x\\/y\n"] {
+            assert!(
+                parse_stream(fine, &Limits::default()).error.is_none(),
+                "{fine}"
+            );
+        }
+        let binary = parse_stream(
+            "a: !!binary aGVsbG8=\nb: !!binary |\n  aGVs\n  bG8=\n",
+            &Limits::default(),
+        );
+        assert_eq!(
+            binary.documents[0].value,
+            serde_json::json!({"a": "hello", "b": "hello"})
+        );
+        let e = parse_stream("a: !!binary aGVsbG8\n", &Limits::default())
+            .error
+            .expect("unpadded base64");
+        assert_eq!(e.kind, YamlErrorKind::BadBinary);
+        let e = parse_stream("9223372036854775808: v\n", &Limits::default())
+            .error
+            .expect("a uint64 key");
+        assert!(
+            matches!(e.kind, YamlErrorKind::UnsupportedKey { .. }),
+            "{e:?}"
+        );
     }
 
     /// A 1 MB string aliased again and again: 5,000 aliases are 5 GB of values from a 1 MB

@@ -20,3 +20,4 @@ mod pss_conformance;
 mod rego_policies;
 mod rule_examples;
 mod schema;
+mod yaml_reference;
