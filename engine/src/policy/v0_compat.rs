@@ -16,6 +16,13 @@
 //!   is undefined and its violation silently disappears (`horizontalpodautoscaler`). Where the
 //!   format is a string literal and the arguments an array literal, the missing arguments are
 //!   added as the very strings Go would print.
+//! - **Arguments of a negated call are evaluated outside the `not`.** OPA's compiler rewrites
+//!   `not f(params.ranges)` into `__local0__ = params.ranges; not f(__local0__)` (OPA issues
+//!   #1877, #4743, #8387), so an undefined argument makes the body fail; regorus evaluates
+//!   `not f(undefined)` as `not undefined`, true, and reports a violation OPA does not
+//!   (gatekeeper-library `users`: `not accept_value(rule, v, params.ranges)` without `ranges`).
+//!   On a body line `not name(args)`, each argument that is a reference (`a.b`, `a["k"]`,
+//!   `a[0]`) is assigned to a fresh variable first, on the same line, as OPA does.
 //!
 //! The scanner knows strings (`"…"` with escapes, raw `` `…` ``) and comments (`#` to the end of
 //! the line), so neither is ever rewritten.
@@ -26,6 +33,7 @@ pub(crate) enum Rewrite {
     NewlineEndsExpression,
     RuleBodies,
     SprintfMissingArguments,
+    NegatedCallArguments,
 }
 
 /// Character classes the scanner needs: what a token of an expression can end with.
@@ -35,16 +43,150 @@ fn ends_expression(c: char) -> bool {
 
 /// The rewritten text and what was rewritten, or `None` when nothing needed it.
 pub(crate) fn rewrite(text: &str) -> Option<(String, Vec<Rewrite>)> {
-    let structural = rewrite_structure(text);
-    let current = structural.as_ref().map_or(text, |(t, _)| t.as_str());
-    match (sprintf_missing(current), structural) {
-        (Some(t), Some((_, mut done))) => {
-            done.push(Rewrite::SprintfMissingArguments);
-            Some((t, done))
+    let mut done = Vec::new();
+    let mut current = match rewrite_structure(text) {
+        Some((t, structural)) => {
+            done.extend(structural);
+            Some(t)
         }
-        (Some(t), None) => Some((t, vec![Rewrite::SprintfMissingArguments])),
-        (None, structural) => structural,
+        None => None,
+    };
+    if let Some(t) = sprintf_missing(current.as_deref().unwrap_or(text)) {
+        done.push(Rewrite::SprintfMissingArguments);
+        current = Some(t);
     }
+    if let Some(t) = hoist_negated_call_arguments(current.as_deref().unwrap_or(text)) {
+        done.push(Rewrite::NegatedCallArguments);
+        current = Some(t);
+    }
+    current.map(|t| (t, done))
+}
+
+/// `not f(a.b, c)` → `__kg_neg_L_0 := a.b; not f(__kg_neg_L_0, c)` on body lines that are one
+/// negated call (L is the line number, so names never collide).
+fn hoist_negated_call_arguments(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        match hoist_line(line, number + 1) {
+            Some(rewritten) => {
+                out.push_str(&rewritten);
+                changed = true;
+            }
+            None => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
+}
+
+fn hoist_line(line: &str, number: usize) -> Option<String> {
+    let indent_len = line.len() - line.trim_start().len();
+    let (indent, body) = line.split_at(indent_len);
+    let call = body.strip_prefix("not ")?.trim_start();
+    let name_len = call
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '.')))
+        .map_or(call.len(), |(i, _)| i);
+    let (name, rest) = call.split_at(name_len);
+    if name.is_empty() || !name.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        return None;
+    }
+    let args_text = rest.strip_prefix('(')?;
+    let chars: Vec<char> = args_text.chars().collect();
+    // The argument list up to the matching `)`, split at top-level commas.
+    let mut depth = 0usize;
+    let mut args = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut close = None;
+    while i < chars.len() {
+        match chars[i] {
+            '"' | '`' => {
+                i = skip_string(&chars, i);
+                continue;
+            }
+            '#' => return None,
+            '(' | '[' | '{' => depth += 1,
+            ')' if depth == 0 => {
+                args.push(chars[start..i].iter().collect::<String>());
+                close = Some(i);
+                break;
+            }
+            ')' | ']' | '}' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                args.push(chars[start..i].iter().collect::<String>());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let close = close?;
+    let tail: String = chars[close + 1..].iter().collect();
+    // Only a whole line: the call, then nothing but a comment.
+    let tail_code = tail.trim_start();
+    if !(tail_code.is_empty() || tail_code.starts_with('#')) {
+        return None;
+    }
+    let mut hoisted = String::new();
+    let mut new_args = Vec::with_capacity(args.len());
+    for (n, arg) in args.iter().enumerate() {
+        let trimmed = arg.trim();
+        if is_reference(trimmed) {
+            let var = format!("__kg_neg_{number}_{n}");
+            hoisted.push_str(&format!("{var} := {trimmed}; "));
+            new_args.push(var);
+        } else {
+            new_args.push(trimmed.to_owned());
+        }
+    }
+    if hoisted.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{indent}{hoisted}not {name}({}){tail}",
+        new_args.join(", ")
+    ))
+}
+
+/// A reference with at least one step: `a.b`, `a["k"]`, `input.x[0].y`; no iteration (`[_]`,
+/// `[i]`), calls or composite literals, which stay inside the `not`.
+fn is_reference(arg: &str) -> bool {
+    let mut chars = arg.chars().peekable();
+    let ident = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        let mut any = false;
+        while chars
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+        {
+            chars.next();
+            any = true;
+        }
+        any
+    };
+    if !arg.starts_with(|c: char| c.is_alphabetic() || c == '_') || !ident(&mut chars) {
+        return false;
+    }
+    let mut steps = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '.' if ident(&mut chars) => steps += 1,
+            '[' => {
+                let inner: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                let literal = (inner.len() >= 2
+                    && inner.starts_with('"')
+                    && inner.ends_with('"')
+                    && !inner[1..inner.len() - 1].contains(['"', '\\']))
+                    || (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit()));
+                if !literal {
+                    return false;
+                }
+                steps += 1;
+            }
+            _ => return false,
+        }
+    }
+    steps > 0
 }
 
 /// Skips a string literal starting at `i` (a `"` or `` ` ``): the index after it, at most the
@@ -445,5 +587,41 @@ mod tests {
             "package p\n\nsa(obj) = spec {\n  obj.kind == \"Pod\"\n  spec := obj.spec.sa\n} \nsa(obj) = spec {\n  obj.kind == \"Job\"\n  spec := obj.spec.template.spec.sa\n}\n\nviolation[{\"msg\": msg}] {\n  msg := sa(input)\n}\n"
         );
         assert_eq!(rewritten(&out), out, "a second pass changes nothing");
+    }
+
+    #[test]
+    fn references_in_a_negated_call_are_evaluated_before_the_not_as_in_opa() {
+        let text = "package p\nv[m] {\n  rule := input.r\n  not accept(rule, params.ranges, input[\"k\"], 3) # c\n  not ok(x)\n  not ok(x[_].y)\n  m := 1\n}\n";
+        let (out, done) = rewrite(text).expect("rewritten");
+        assert_eq!(done, [Rewrite::NegatedCallArguments]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[3],
+            "  __kg_neg_4_1 := params.ranges; __kg_neg_4_2 := input[\"k\"]; not accept(rule, __kg_neg_4_1, __kg_neg_4_2, 3) # c"
+        );
+        // Plain variables and iteration stay as written; line numbers are unchanged.
+        assert_eq!(lines[4], "  not ok(x)");
+        assert_eq!(lines[5], "  not ok(x[_].y)");
+        assert_eq!(out.lines().count(), text.lines().count());
+        // A string holding what looks like a call is never touched.
+        assert!(rewrite("package p\nx := \"not f(a.b)\"\n").is_none());
+    }
+
+    /// The divergence itself, evaluated: regorus alone reports `v`, OPA (and so gator) does
+    /// not, because the undefined `params.ranges` fails the body before the `not`.
+    #[test]
+    fn an_undefined_argument_fails_the_body_as_in_opa() {
+        let policy = "package p\nimport rego.v1\nf(_, _) := true\nv contains 1 if {\n  params := {\"rule\": \"x\"}\n  not f(params.rule, params.ranges)\n}\n";
+        let count = |text: &str| {
+            let mut engine = regorus::Engine::new();
+            engine
+                .add_policy("p.rego".into(), text.to_owned())
+                .expect("policy");
+            let value = engine.eval_rule("data.p.v".into()).expect("eval");
+            value.as_set().map(|s| s.len()).unwrap_or(0)
+        };
+        assert_eq!(count(policy), 1, "regorus alone");
+        let (rewritten, _) = rewrite(policy).expect("rewritten");
+        assert_eq!(count(&rewritten), 0, "as OPA: {rewritten}");
     }
 }
