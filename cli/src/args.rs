@@ -231,6 +231,12 @@ pub struct CheckArgs {
     #[arg(long)]
     pub all_namespaces: bool,
 
+    /// Judge workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
+    /// ReplicationController) as the pods they create: Gatekeeper constraints that match Pod
+    /// judge their pod templates, as the shipped ExpansionTemplates do.
+    #[arg(long)]
+    pub expand_workloads: bool,
+
     /// Longest one policy evaluation on one object may take, in milliseconds.
     #[arg(long, value_name = "MS")]
     pub policy_timeout: Option<u64>,

@@ -2324,3 +2324,90 @@ fn namespace_labels_from_elsewhere_answer_namespace_selectors() {
         "{doc}"
     );
 }
+
+/// ExpansionTemplates shift Pod constraints onto workloads, as Gatekeeper's generator resource
+/// expansion does: findings on the field inside the workload's pod template, `[Implied by
+/// NAME]` before the message, the expansion's enforcementAction replacing the constraint's.
+#[test]
+fn expansion_templates_judge_workloads_as_their_pods() {
+    let findings = |extra: &[&str]| -> (Option<i32>, Vec<serde_json::Value>) {
+        let mut args = vec![
+            "check",
+            "-f",
+            "json",
+            "--packs",
+            "kubegate",
+            "--policy",
+            "testdata/gatekeeper/expansion/policy.yaml",
+        ];
+        args.extend_from_slice(extra);
+        args.push("testdata/gatekeeper/expansion/workloads.yaml");
+        let out = kubegate(&args);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        (
+            out.status.code(),
+            doc["findings"].as_array().cloned().unwrap_or_default(),
+        )
+    };
+    let summary = |f: &serde_json::Value| {
+        format!(
+            "{} {}:{} {} {} advisory={}",
+            f["object"]["kind"].as_str().unwrap_or_default(),
+            f["location"]["line"],
+            f["location"]["column"],
+            f["pointer"].as_str().unwrap_or_default(),
+            f["message"].as_str().unwrap_or_default(),
+            f["advisory"]
+        )
+    };
+    // Without an expansion the Pod constraint sees no pod: the workloads pass.
+    let (code, none) = findings(&[]);
+    assert_eq!((code, none.len()), (Some(0), 0), "{none:?}");
+
+    let expected = [
+        "Deployment 17:13 /spec/template/spec/containers/0/securityContext/privileged [Implied by expand-workloads] container app is privileged advisory=null",
+        "CronJob 35:17 /spec/jobTemplate/spec/template/spec/containers/0/securityContext/privileged [Implied by expand-cronjobs] container job is privileged advisory=null",
+    ];
+    // The shipped templates given as a policy, and the flag that adds them, agree.
+    for extra in [
+        &["--policy", "policies/library/expansion"][..],
+        &["--expand-workloads"],
+    ] {
+        let (code, found) = findings(extra);
+        let got: Vec<String> = found.iter().map(summary).collect();
+        assert_eq!(got, expected, "{extra:?}");
+        assert_eq!(code, Some(1));
+        assert_eq!(found[0]["rule_id"], "K8sNoPrivileged.no-privileged");
+        assert_eq!(found[0]["details"]["expansion"]["generated"], "Pod");
+    }
+
+    // An expansion in dryrun reports, never fails.
+    let (code, found) = findings(&[
+        "--policy",
+        "testdata/gatekeeper/expansion/dryrun-expansion.yaml",
+    ]);
+    let got: Vec<String> = found.iter().map(summary).collect();
+    assert_eq!(
+        got,
+        ["Deployment 17:13 /spec/template/spec/containers/0/securityContext/privileged [Implied by expand-deployments-dryrun] container app is privileged advisory=true"]
+    );
+    assert_eq!(code, Some(0));
+
+    // A broken ExpansionTemplate is an error naming file, line and what is missing.
+    let out = kubegate(&[
+        "check",
+        "--policy",
+        "testdata/gatekeeper/expansion/policy.yaml",
+        "--policy",
+        "testdata/gatekeeper/expansion/bad-expansion.yaml",
+        "testdata/gatekeeper/expansion/workloads.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "bad-expansion.yaml:5:1: ExpansionTemplate \"no-source\": spec.templateSource"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -473,14 +473,22 @@ impl Checker {
         }
         raw.extend(found.into_iter().map(|v| {
             let rule = &policies.rules()[v.rule];
+            // An ExpansionTemplate's enforcementAction replaces the constraint's, graded as
+            // constraints are: deny high, warn low, dryrun advisory.
+            let (severity, advisory) = match v.action {
+                None => (rule.severity, rule.advisory),
+                Some(crate::vocab::Enforcement::Deny) => (crate::vocab::Severity::High, false),
+                Some(crate::vocab::Enforcement::Warn) => (crate::vocab::Severity::Low, false),
+                Some(crate::vocab::Enforcement::DryRun) => (crate::vocab::Severity::Low, true),
+            };
             Raw {
                 id: Cow::Owned(rule.id.clone()),
                 name: Cow::Owned(rule.name.clone()),
-                severity: rule.severity,
+                severity,
                 violation: v.violation,
                 policy: Some(rule.file.display().to_string()),
                 details: v.details,
-                advisory: rule.advisory || v.undecided,
+                advisory: advisory || v.undecided,
             }
         }));
         Ok(())

@@ -94,6 +94,10 @@ pub struct PolicyConfig {
     #[serde(default)]
     pub all_namespaces: bool,
     pub timeout_ms: Option<u64>,
+    /// Judge workloads as the pods they create, as the shipped ExpansionTemplates
+    /// (`policies/library/expansion/workloads.yaml`) do, without listing them (`--expand-workloads`).
+    #[serde(default)]
+    pub expand_workloads: bool,
 }
 
 /// Schema validation (`schema:`).

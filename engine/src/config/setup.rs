@@ -37,6 +37,8 @@ pub struct Setup {
     /// Rego packages whose rules run (`main` when empty).
     pub policy_namespaces: Vec<String>,
     pub all_namespaces: bool,
+    /// Add the shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
+    pub expand_workloads: bool,
     pub policy_timeout: Duration,
     /// Findings at or above this severity fail (`None`: never).
     pub fail_on: Option<Severity>,
@@ -62,6 +64,7 @@ impl Default for Setup {
             policy_paths: Vec::new(),
             policy_namespaces: Vec::new(),
             all_namespaces: false,
+            expand_workloads: false,
             policy_timeout: DEFAULT_POLICY_TIMEOUT,
             fail_on: DEFAULT_FAIL_ON,
             kube_version: None,
@@ -110,6 +113,7 @@ impl Setup {
             policy_paths: config.policy_paths(),
             policy_namespaces: config.policies.namespaces.clone(),
             all_namespaces: config.policies.all_namespaces,
+            expand_workloads: config.policies.expand_workloads,
             policy_timeout: config
                 .policies
                 .timeout_ms
@@ -146,6 +150,7 @@ impl Setup {
                 namespaces,
                 all_namespaces: self.all_namespaces,
                 timeout: self.policy_timeout,
+                expand_workloads: self.expand_workloads,
             };
             let policies =
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;

@@ -4,7 +4,7 @@
 //! constraint applies to, and `data.inventory` built from the other objects of the run.
 
 use crate::model::inventory::Inventory;
-use crate::model::manifest::Manifest;
+use crate::model::manifest::{Manifest, ObjectRef};
 use crate::model::pattern::glob;
 use crate::model::position::Position;
 use crate::model::selector::LabelSelector;
@@ -15,12 +15,196 @@ use std::path::{Path, PathBuf};
 const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh/";
 const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh/";
 const ADMISSION_TARGET: &str = "admission.k8s.gatekeeper.sh";
+const EXPANSION_GROUP: &str = "expansion.gatekeeper.sh/";
 
 /// What a Gatekeeper document in a policy directory is.
 pub(crate) fn is_gatekeeper(doc: &Value) -> bool {
     doc.get("apiVersion")
         .and_then(Value::as_str)
-        .is_some_and(|v| v.starts_with(TEMPLATE_GROUP) || v.starts_with(CONSTRAINT_GROUP))
+        .is_some_and(|v| {
+            v.starts_with(TEMPLATE_GROUP)
+                || v.starts_with(CONSTRAINT_GROUP)
+                || v.starts_with(EXPANSION_GROUP)
+        })
+}
+
+/// Whether a Gatekeeper document is an ExpansionTemplate.
+pub(crate) fn is_expansion(doc: &Value) -> bool {
+    doc.get("apiVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with(EXPANSION_GROUP))
+        && doc.get("kind").and_then(Value::as_str) == Some("ExpansionTemplate")
+}
+
+/// An ExpansionTemplate (`expansion.gatekeeper.sh`): workloads of the `applyTo` kinds are
+/// also judged as the resource they generate (a Deployment as its Pod), as Gatekeeper's
+/// webhook, audit and gator do.
+#[derive(Debug, Clone)]
+pub(crate) struct Expansion {
+    pub name: String,
+    apply_to: Vec<ApplyTo>,
+    /// JSON pointer of the template inside the workload (`spec.template` → `/spec/template`).
+    pub source: String,
+    /// apiVersion and kind of the generated resource.
+    generated_api_version: String,
+    pub generated_kind: String,
+    /// Overrides the constraint's action for what the generated resource violates.
+    pub action: Option<Enforcement>,
+}
+
+#[derive(Debug, Clone)]
+struct ApplyTo {
+    groups: Vec<String>,
+    kinds: Vec<String>,
+    versions: Vec<String>,
+}
+
+/// Compiles an ExpansionTemplate document.
+pub(crate) fn expansion(
+    doc: &crate::load::yaml::ParsedDocument,
+) -> Result<Expansion, GatekeeperError> {
+    let v = &doc.value;
+    let at = |pointer: &str| {
+        doc.positions
+            .resolve(pointer)
+            .map(|(p, _)| p)
+            .or(Some(doc.start))
+    };
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let bad =
+        |pointer: &str, what: &str| err(at(pointer), format!("ExpansionTemplate {name:?}: {what}"));
+    let list = |item: &Value, key: &str| -> Result<Vec<String>, GatekeeperError> {
+        match item.get(key) {
+            Some(Value::Array(a)) if !a.is_empty() => a
+                .iter()
+                .map(|x| {
+                    x.as_str().map(str::to_owned).ok_or_else(|| {
+                        bad("/spec/applyTo", &format!("applyTo {key} must be strings"))
+                    })
+                })
+                .collect(),
+            _ => Err(bad(
+                "/spec/applyTo",
+                &format!("every applyTo entry needs a non-empty `{key}` list"),
+            )),
+        }
+    };
+    let entries = v
+        .pointer("/spec/applyTo")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            bad(
+                "/spec",
+                "spec.applyTo must list the workload kinds to expand",
+            )
+        })?;
+    let mut apply_to = Vec::new();
+    for item in entries {
+        apply_to.push(ApplyTo {
+            groups: list(item, "groups")?,
+            kinds: list(item, "kinds")?,
+            versions: list(item, "versions")?,
+        });
+    }
+    let source = v
+        .pointer("/spec/templateSource")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            bad(
+                "/spec",
+                "spec.templateSource must name the field holding the template (spec.template)",
+            )
+        })?;
+    let source: String = source
+        .split('.')
+        .map(|t| format!("/{}", crate::model::position::escape_token(t)))
+        .collect();
+    let gvk = v
+        .pointer("/spec/generatedGVK")
+        .ok_or_else(|| bad("/spec", "spec.generatedGVK must name the generated kind"))?;
+    let field = |key: &str| gvk.get(key).and_then(Value::as_str).unwrap_or_default();
+    if field("kind").is_empty() || field("version").is_empty() {
+        return Err(bad(
+            "/spec/generatedGVK",
+            "generatedGVK needs kind and version",
+        ));
+    }
+    let generated_api_version = if field("group").is_empty() {
+        field("version").to_owned()
+    } else {
+        format!("{}/{}", field("group"), field("version"))
+    };
+    let action = match v.pointer("/spec/enforcementAction").and_then(Value::as_str) {
+        None | Some("") => None,
+        Some("deny") => Some(Enforcement::Deny),
+        Some("warn") => Some(Enforcement::Warn),
+        Some("dryrun") => Some(Enforcement::DryRun),
+        Some(other) => {
+            return Err(bad(
+                "/spec/enforcementAction",
+                &format!("unknown enforcementAction {other:?} (deny, warn or dryrun)"),
+            ))
+        }
+    };
+    Ok(Expansion {
+        name,
+        apply_to,
+        source,
+        generated_api_version,
+        generated_kind: field("kind").to_owned(),
+        action,
+    })
+}
+
+impl Expansion {
+    /// Whether this template expands objects of this apiVersion and kind (`*` matches any).
+    fn applies(&self, api_version: &str, kind: &str) -> bool {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let any = |list: &[String], value: &str| list.iter().any(|x| x == "*" || x == value);
+        self.apply_to
+            .iter()
+            .any(|a| any(&a.groups, group) && any(&a.versions, version) && any(&a.kinds, kind))
+    }
+
+    /// The resource a workload generates, as Gatekeeper mocks it: the template at
+    /// `templateSource` with the generated apiVersion and kind and the workload's namespace.
+    /// `None` when this template does not apply or the workload has no such field.
+    pub(crate) fn expand(&self, workload: &Manifest) -> Option<Manifest> {
+        if !self.applies(&workload.object.api_version, &workload.object.kind) {
+            return None;
+        }
+        let Value::Object(template) = workload.value.pointer(&self.source)? else {
+            return None;
+        };
+        let mut value = template.clone();
+        value.insert("apiVersion".into(), json!(self.generated_api_version));
+        value.insert("kind".into(), json!(self.generated_kind));
+        let metadata = value.entry("metadata").or_insert_with(|| json!({}));
+        if let (Some(meta), Some(ns)) = (metadata.as_object_mut(), &workload.object.namespace) {
+            meta.insert("namespace".into(), json!(ns));
+        }
+        let name = value
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| workload.object.name.clone());
+        let mut generated = workload.clone();
+        generated.object = ObjectRef {
+            api_version: self.generated_api_version.clone(),
+            kind: self.generated_kind.clone(),
+            namespace: workload.object.namespace.clone(),
+            name,
+        };
+        generated.value = Value::Object(value);
+        Some(generated)
+    }
 }
 
 /// A compiled ConstraintTemplate.

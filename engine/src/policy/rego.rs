@@ -35,7 +35,14 @@ pub struct PolicyOptions {
     pub all_namespaces: bool,
     /// Longest one evaluation (one rule set on one object) may take.
     pub timeout: Duration,
+    /// Add the shipped ExpansionTemplates ([`EXPAND_WORKLOADS`]); one the policies define
+    /// under the same name wins.
+    pub expand_workloads: bool,
 }
+
+/// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
+pub const EXPAND_WORKLOADS: &str =
+    include_str!("../../../policies/library/expansion/workloads.yaml");
 
 impl Default for PolicyOptions {
     fn default() -> Self {
@@ -43,6 +50,7 @@ impl Default for PolicyOptions {
             namespaces: vec!["main".to_owned()],
             all_namespaces: false,
             timeout: Duration::from_secs(2),
+            expand_workloads: false,
         }
     }
 }
@@ -142,6 +150,9 @@ pub struct PolicyViolation {
     /// Not a verdict: the policy could not be applied offline (a namespaceSelector whose
     /// namespace is not in the input). Reported as an advisory finding, never failing.
     pub undecided: bool,
+    /// The enforcement action that replaces the rule's own: an ExpansionTemplate's
+    /// `enforcementAction`, for what the generated resource violates.
+    pub action: Option<crate::vocab::Enforcement>,
 }
 
 /// An evaluation that failed (a runtime error, or the time limit).
@@ -159,6 +170,8 @@ pub struct PolicySet {
     engine: regorus::Engine,
     templates: Vec<gatekeeper::Template>,
     constraints: Vec<gatekeeper::Constraint>,
+    /// ExpansionTemplates: workloads also judged as the resource they generate.
+    expansions: Vec<gatekeeper::Expansion>,
     /// Each constraint's `spec.parameters`, converted for regorus once.
     parameters: Vec<regorus::Value>,
     rules: Vec<PolicyRule>,
@@ -275,7 +288,24 @@ impl PolicySet {
                 });
             }
         }
-        let (templates, constraints) = load_gatekeeper(&gatekeeper_docs, &mut errors);
+        if options.expand_workloads {
+            let shipped = PathBuf::from("(built in: policies/library/expansion/workloads.yaml)");
+            let stream = crate::load::yaml::parse_stream(
+                EXPAND_WORKLOADS,
+                &crate::load::yaml::Limits::default(),
+            );
+            for doc in stream.documents {
+                let name = doc.value.pointer("/metadata/name").cloned();
+                let defined = gatekeeper_docs.iter().any(|(_, d)| {
+                    gatekeeper::is_expansion(&d.value)
+                        && d.value.pointer("/metadata/name").cloned() == name
+                });
+                if !defined {
+                    gatekeeper_docs.push((shipped.clone(), doc));
+                }
+            }
+        }
+        let (templates, constraints, expansions) = load_gatekeeper(&gatekeeper_docs, &mut errors);
         for (index, c) in constraints.iter().enumerate() {
             let (severity, advisory) = match c.action {
                 Enforcement::Deny => (Severity::High, false),
@@ -340,6 +370,7 @@ impl PolicySet {
             engine,
             templates,
             constraints,
+            expansions,
             parameters,
             rules,
             exceptions,
@@ -472,8 +503,63 @@ impl PolicySet {
 
 impl PolicySet {
     /// Gatekeeper constraints: each matching constraint's template is evaluated with
-    /// `input.review` and `input.parameters`.
+    /// `input.review` and `input.parameters`; then, for each ExpansionTemplate that applies,
+    /// on the resource the object generates (its pod), with what that violates reported on
+    /// the object as Gatekeeper reports it: `[Implied by NAME]` before the message, the
+    /// pointer inside the object's template.
     fn evaluate_constraints(
+        &self,
+        worker: &mut PolicyWorker,
+        manifest: &Manifest,
+        inventory: &crate::model::inventory::Inventory<'_>,
+        given: Option<&Value>,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        self.constraint_pass(worker, manifest, inventory, given, out)?;
+        for expansion in &self.expansions {
+            let Some(generated) = expansion.expand(manifest) else {
+                continue;
+            };
+            // The webhook's real request, with the generated object in it (as Gatekeeper
+            // builds the mock's review); else the audit-style review of the generated object.
+            let review = given.map(|r| {
+                let mut r = r.clone();
+                if let Some(map) = r.as_object_mut() {
+                    map.insert("object".into(), generated.value.clone());
+                    let (group, version) = generated
+                        .object
+                        .api_version
+                        .rsplit_once('/')
+                        .unwrap_or(("", generated.object.api_version.as_str()));
+                    map.insert(
+                        "kind".into(),
+                        serde_json::json!({"group": group, "version": version, "kind": generated.object.kind}),
+                    );
+                    map.remove("oldObject");
+                }
+                r
+            });
+            let mut found = Vec::new();
+            self.constraint_pass(worker, &generated, inventory, review.as_ref(), &mut found)?;
+            for mut v in found {
+                v.violation.pointer = format!("{}{}", expansion.source, v.violation.pointer);
+                v.violation.message =
+                    format!("[Implied by {}] {}", expansion.name, v.violation.message);
+                v.details.insert(
+                    "expansion".into(),
+                    serde_json::json!({"template": expansion.name, "generated": expansion.generated_kind}),
+                );
+                if expansion.action.is_some() {
+                    v.action = expansion.action;
+                }
+                out.push(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass of every constraint over one object.
+    fn constraint_pass(
         &self,
         worker: &mut PolicyWorker,
         manifest: &Manifest,
@@ -503,6 +589,7 @@ impl PolicySet {
                             Value::Bool(true),
                         )]),
                         undecided: true,
+                        action: None,
                     });
                     continue;
                 }
@@ -563,7 +650,11 @@ impl PolicyWorker {
 fn load_gatekeeper(
     docs: &[(PathBuf, crate::load::yaml::ParsedDocument)],
     errors: &mut Vec<PolicyError>,
-) -> (Vec<gatekeeper::Template>, Vec<gatekeeper::Constraint>) {
+) -> (
+    Vec<gatekeeper::Template>,
+    Vec<gatekeeper::Constraint>,
+    Vec<gatekeeper::Expansion>,
+) {
     let is_template = |d: &crate::load::yaml::ParsedDocument| {
         d.value
             .get("apiVersion")
@@ -589,14 +680,34 @@ fn load_gatekeeper(
             Err(e) => errors.push(compile_error(file, e)),
         }
     }
+    let mut expansions: Vec<gatekeeper::Expansion> = Vec::new();
+    for (file, doc) in docs
+        .iter()
+        .filter(|(_, d)| gatekeeper::is_expansion(&d.value))
+    {
+        match gatekeeper::expansion(doc) {
+            Ok(x) if expansions.iter().any(|o| o.name == x.name) => {
+                errors.push(PolicyError::Compile {
+                    path: file.clone(),
+                    position: Some(doc.start),
+                    message: format!("a second ExpansionTemplate is named {:?}", x.name),
+                })
+            }
+            Ok(x) => expansions.push(x),
+            Err(e) => errors.push(compile_error(file, e)),
+        }
+    }
     let mut constraints = Vec::new();
-    for (file, doc) in docs.iter().filter(|(_, d)| !is_template(d)) {
+    for (file, doc) in docs
+        .iter()
+        .filter(|(_, d)| !is_template(d) && !gatekeeper::is_expansion(&d.value))
+    {
         match gatekeeper::constraint(doc, file, &templates) {
             Ok(c) => constraints.push(c),
             Err(e) => errors.push(compile_error(file, e)),
         }
     }
-    (templates, constraints)
+    (templates, constraints, expansions)
 }
 
 fn json(value: &regorus::Value) -> Value {
@@ -644,6 +755,7 @@ fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
         violation: Violation { pointer, message },
         details,
         undecided: false,
+        action: None,
     }
 }
 
