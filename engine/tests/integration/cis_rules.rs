@@ -356,3 +356,34 @@ fn every_cis_fixture_loads_and_no_rule_fails() {
     let report = check_all(&["cis"]);
     assert!(report.findings.iter().any(|f| f.rule_id == "KG301"));
 }
+
+/// Regressions for the defects issue #16 lists: KG403 on the built-in `default`
+/// ServiceAccount, KG310 on a rule whose only verb is empty, and KG131's message (run alone,
+/// as with `--only KG131`) when a drop differs from `ALL` only in case.
+#[test]
+fn defects_found_against_the_peers_stay_fixed() {
+    let report = check("cis/issue16-defects.yaml");
+    assert_eq!(
+        pointers(&report, &["KG403", "KG310"]),
+        [(
+            "KG403".to_owned(),
+            "ServiceAccount/default/web".to_owned(),
+            "/metadata/namespace".to_owned()
+        )]
+    );
+    let inputs = [Input::Path(testdata("cis/issue16-defects.yaml"))];
+    let alone = common::only(&["KG131"]).check(&Loader::default().load(&inputs));
+    assert_eq!(
+        pointers(&alone, &["KG131"]),
+        [(
+            "KG131".to_owned(),
+            "Pod/shop/lower-case-drop".to_owned(),
+            "/spec/containers/0/securityContext/capabilities/drop".to_owned()
+        )]
+    );
+    let kg131 = message(&alone, "KG131", "Pod/shop/lower-case-drop");
+    assert!(
+        kg131.contains("it drops \"all\"") && kg131.contains("write \"ALL\""),
+        "{kg131}"
+    );
+}

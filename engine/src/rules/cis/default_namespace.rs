@@ -16,8 +16,9 @@ levels. `default` is shared by everything deployed without a namespace, so polic
 it cannot fit any one application, and access granted there reaches all of them. CIS 5.7.4 \
 says the default namespace should not be used. Only an explicit `metadata.namespace: default` \
 is reported: objects without a namespace get one when they are applied (Helm, kustomize, \
-`kubectl -n`). The `kubernetes` Service, which Kubernetes itself keeps in `default`, is not \
-reported.",
+`kubectl -n`). What Kubernetes itself keeps in `default` is not reported: the `kubernetes` \
+Service, and the `default` ServiceAccount and `kube-root-ca.crt` ConfigMap that exist in every \
+namespace (manifests often patch them, e.g. to turn off token automounting).",
         remediation: "Create a namespace for the application and set `metadata.namespace` to it, \
 or leave the field out and choose the namespace at deploy time.",
         failing_example: r#"apiVersion: v1
@@ -45,10 +46,15 @@ impl Rule for DefaultNamespace {
         if object.namespace.as_deref() != Some("default") {
             return;
         }
-        let builtin_service = object.group().is_empty()
-            && object.kind == "Service"
-            && object.name.as_deref() == Some("kubernetes");
-        if builtin_service {
+        // Objects Kubernetes creates in `default` itself: declaring them there is no choice.
+        let builtin = object.group().is_empty()
+            && matches!(
+                (object.kind.as_str(), object.name.as_deref()),
+                ("Service", Some("kubernetes"))
+                    | ("ServiceAccount", Some("default"))
+                    | ("ConfigMap", Some("kube-root-ca.crt"))
+            );
+        if builtin {
             return;
         }
         out.push(Violation {

@@ -76,12 +76,30 @@ impl Rule for NetRawCapability {
                     });
                 }
             } else if !drops_net_raw && !restricted_applies {
-                out.push(Violation {
-                    pointer: c.pointer("securityContext/capabilities/drop"),
-                    message: format!(
+                // Capability names are matched exactly, as Pod Security Admission matches
+                // them; a drop that differs only in case is named, since the container runtime
+                // (containerd) upper-cases it and does drop the capability at run time.
+                let near = strings(drop)
+                    .find(|(_, cap)| {
+                        cap.eq_ignore_ascii_case("ALL") || cap.eq_ignore_ascii_case("NET_RAW")
+                    })
+                    .map(|(_, cap)| cap);
+                let message = match near {
+                    Some(cap) => format!(
+                        "{} keeps NET_RAW as Kubernetes reads it: it drops {cap:?}, and capability \
+names are matched exactly (write {:?}; containerd upper-cases the name and drops it at run time, \
+but Pod Security Admission and other runtimes do not)",
+                        c.label(),
+                        cap.to_ascii_uppercase()
+                    ),
+                    None => format!(
                         "{} keeps NET_RAW; add NET_RAW or ALL to securityContext.capabilities.drop",
                         c.label()
                     ),
+                };
+                out.push(Violation {
+                    pointer: c.pointer("securityContext/capabilities/drop"),
+                    message,
                 });
             }
         }

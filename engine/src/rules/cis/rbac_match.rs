@@ -67,7 +67,8 @@ pub enum Verbs {
 impl Verbs {
     fn matches(self, verb: &str) -> bool {
         match self {
-            Verbs::Any => true,
+            // An empty verb grants nothing (the API server matches verbs exactly).
+            Verbs::Any => !verb.is_empty(),
             Verbs::OneOf(wanted) => verb == WILDCARD || wanted.contains(&verb),
         }
     }
