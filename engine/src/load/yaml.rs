@@ -67,6 +67,8 @@ pub enum YamlErrorKind {
     NullKey,
     #[error("mapping key {key:?} is a {go_type} to the Kubernetes YAML reader, which refuses it as a key")]
     UnsupportedKey { key: String, go_type: &'static str },
+    #[error("a tab where a block scalar's indentation is counted (the Kubernetes YAML reader refuses it; indent with spaces)")]
+    BlockScalarTab,
     #[error("!!binary value is not valid base64")]
     BadBinary,
     #[error("unknown escape \\/ in a double-quoted scalar (the Kubernetes YAML reader, go-yaml v2, rejects it; write / alone)")]
@@ -216,6 +218,18 @@ fn parse_once(text: &str, limits: &Limits, edits: &Edits) -> (ParsedStream, Opti
                 });
                 return (out, None);
             }
+            Event::Scalar(ref value, ScalarStyle::Literal | ScalarStyle::Folded, ..)
+                if value.starts_with('\t') =>
+            {
+                let at = cursor.seek(span.start.index());
+                if tab_sets_block_indentation(text, at) {
+                    out.error = Some(YamlError {
+                        position: pos_of(&Span::new(map(span.start), map(span.end))),
+                        kind: YamlErrorKind::BlockScalarTab,
+                    });
+                    return (out, None);
+                }
+            }
             _ => {}
         }
         let span = Span::new(map(span.start), map(span.end));
@@ -241,6 +255,33 @@ fn has_slash_escape(source: &str) -> bool {
         }
     }
     false
+}
+
+/// go-yaml v2 finds a block scalar's indentation by counting the spaces of its first content
+/// line; a tab right after them is an error there ("found a tab character where an
+/// indentation space is expected"). `at` is the byte offset where saphyr starts the scalar's
+/// content (after those spaces); with an explicit indentation indicator (`|2`) in the header
+/// the rule does not apply.
+fn tab_sets_block_indentation(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    if !before[line_start..].bytes().all(|b| b == b' ') || !text[at..].starts_with('\t') {
+        return false;
+    }
+    // The header: the nearest line above that is not blank.
+    let header = before[..line_start]
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let indicator = header
+        .rfind(['|', '>'])
+        .map(|i| &header[i + 1..])
+        .unwrap_or_default();
+    !indicator
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '#')
+        .any(|c| c.is_ascii_digit())
 }
 
 /// Char offsets (saphyr's) to text, moving forward through the text as events do.
@@ -938,6 +979,19 @@ mod tests {
         let doc = &stream.documents[0];
         assert_eq!(doc.value, serde_json::json!({"a": "b", "c": [1]}));
         assert_eq!(doc.positions.get("/c/0").map(|p| p.column), Some(6));
+        // A tab right after the spaces that set a block scalar's indentation is refused, as
+        // go-yaml refuses it; with an indentation indicator it is content.
+        let e = parse_stream("a: |\n  \tx\n", &Limits::default())
+            .error
+            .expect("a tab in the indentation");
+        assert_eq!(e.kind, YamlErrorKind::BlockScalarTab);
+        assert_eq!((e.position.line, e.position.column), (2, 3));
+        let fine = parse_stream("a: |2\n  \tx\nb: |\n  x\n  \ty\n", &Limits::default());
+        assert!(fine.error.is_none(), "{:?}", fine.error);
+        assert_eq!(
+            fine.documents[0].value,
+            serde_json::json!({"a": "\tx\n", "b": "x\n\ty\n"})
+        );
     }
 
     #[test]

@@ -39,16 +39,11 @@ const INTENDED: &[(&str, &str)] = &[
         "duplicate-after-merge",
         "an explicit key overrides a merged one, as kubectl reads it",
     ),
-    // Not yet matched (kubegate is more lenient here; both are rare in manifests):
+    // Not yet matched (kubegate is more lenient here; rare in manifests):
     (
         "directive",
         "kubectl's splitter cuts `%YAML 1.1` off into a document of its own, which go-yaml \
          refuses; kubegate reads the directive as YAML allows",
-    ),
-    (
-        "block-tab-content",
-        "go-yaml refuses a tab right after the spaces that set a block scalar's indentation; \
-         kubegate keeps it as content",
     ),
 ];
 
