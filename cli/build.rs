@@ -5,28 +5,21 @@ use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    // Rebuild when the checked-out commit moves; only paths that exist (a missing one would
-    // rerun this script on every build).
-    let head = Path::new(".git/HEAD");
-    if head.is_file() {
-        println!("cargo:rerun-if-changed=.git/HEAD");
-        if let Ok(text) = std::fs::read_to_string(head) {
-            if let Some(reference) = text.trim().strip_prefix("ref: ") {
-                let path = Path::new(".git").join(reference);
-                if path.is_file() {
-                    println!("cargo:rerun-if-changed={}", path.display());
-                }
-            }
+    // Rebuild when the checked-out commit moves: HEAD, the branch it names, and packed-refs
+    // (where `git gc` moves branches). Git names the files, so a worktree (whose `.git` is a
+    // file pointing elsewhere) is followed too. Only paths that exist: a missing one would rerun
+    // this script on every build.
+    let head = git(&["rev-parse", "--git-path", "HEAD"]);
+    let branch = git(&["rev-parse", "--symbolic-full-name", "HEAD"])
+        .filter(|name| name.starts_with("refs/"))
+        .and_then(|name| git(&["rev-parse", "--git-path", &name]));
+    let packed = git(&["rev-parse", "--git-path", "packed-refs"]);
+    for path in [head, branch, packed].into_iter().flatten() {
+        if Path::new(&path).is_file() {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+    let commit = git(&["rev-parse", "--short=12", "HEAD"])
         .unwrap_or_else(|| "unknown (not built from a git checkout)".to_owned());
     println!("cargo:rustc-env=KUBEGATE_COMMIT={commit}");
 
@@ -40,4 +33,16 @@ fn main() {
         })
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=KUBEGATE_REGORUS_VERSION={regorus}");
+}
+
+/// One line of git's output, or nothing when git is missing, fails or prints nothing.
+fn git(args: &[&str]) -> Option<String> {
+    Command::new("git")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
