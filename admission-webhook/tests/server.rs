@@ -63,6 +63,7 @@ async fn start(configure: impl FnOnce(&mut ServeOptions, &Path)) -> Running {
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let mut options = ServeOptions::new(any, any, cert, key);
     options.reload_interval = Duration::from_millis(100);
+    options.shutdown_delay = Duration::ZERO;
     configure(&mut options, dir.path());
     let server = Server::bind(options).await.expect("server starts");
     let addr = server.local_addr().expect("addr");
@@ -325,7 +326,15 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
     ] {
         assert!(metrics.contains(line), "missing {line}:\n{metrics}");
     }
-    assert!(metrics.contains("kubegate_webhook_findings_total{enforcement=\"deny\"}"));
+    // Findings carry their rule; every loaded rule's series exists from the start.
+    assert!(
+        metrics.contains("kubegate_webhook_findings_total{rule=\"KG101\",enforcement=\"deny\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kubegate_webhook_findings_total{rule=\"KG103\",enforcement=\"warn\"} 0"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
