@@ -82,6 +82,7 @@ impl Default for Metrics {
             evaluation_errors: zeros(ERROR_CAUSES),
             reloads: zeros([
                 ("certificate", "failure"),
+                ("certificate", "mismatch"),
                 ("certificate", "success"),
                 ("policies", "failure"),
                 ("policies", "success"),

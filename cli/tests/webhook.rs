@@ -819,3 +819,105 @@ fn thousands_of_hostile_reviews_get_answers_and_the_server_keeps_serving() {
         "peak RSS {peak} KiB over the deployed limit {limit} KiB"
     );
 }
+
+fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut tcp = TcpStream::connect(addr).ok()?;
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    tcp.read_to_string(&mut raw).ok()?;
+    raw.split(' ').nth(1)?.parse().ok()
+}
+
+#[test]
+fn load_across_sigterm_loses_no_request() {
+    let (dir, _) = certs();
+    let mut server = serve(dir.path(), &["--shutdown-delay", "2"]);
+    let config = client(&dir.path().join("ca.crt"));
+    let review = std::fs::read_to_string(testdata("admission/reviews/pod-create-compliant.json"))
+        .expect("fixture");
+    let (ok, failed) = (
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    );
+    let after_term = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let termed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Set once the endpoints would have dropped the pod: clients send nothing new after it.
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let addr = server.addr;
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (config, review) = (Arc::clone(&config), review.clone());
+            let (ok, failed, after_term, termed, gone) = (
+                Arc::clone(&ok),
+                Arc::clone(&failed),
+                Arc::clone(&after_term),
+                Arc::clone(&termed),
+                Arc::clone(&gone),
+            );
+            std::thread::spawn(move || loop {
+                if gone.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                match post(&config, addr, review.as_bytes()) {
+                    Ok((200, text)) if text.contains("\"allowed\":true") => {
+                        ok.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if termed.load(std::sync::atomic::Ordering::SeqCst) {
+                            after_term.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                    other => {
+                        eprintln!("failed request: {other:?}");
+                        failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(http_status(server.metrics, "/readyz"), Some(200));
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    termed.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Not ready at once, while reviews are still answered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    let mut unready = false;
+    while std::time::Instant::now() < deadline && !unready {
+        unready = http_status(server.metrics, "/readyz") == Some(503);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(unready, "/readyz answers 503 during the shutdown delay");
+    // The API server keeps sending for a while after the pod is marked for deletion; here
+    // for 1 s of the 2 s delay, then the endpoints update reaches it.
+    std::thread::sleep(Duration::from_millis(1000));
+    gone.store(true, std::sync::atomic::Ordering::SeqCst);
+    for c in clients {
+        c.join().expect("client thread");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+    let (ok, failed, after) = (
+        ok.load(std::sync::atomic::Ordering::SeqCst),
+        failed.load(std::sync::atomic::Ordering::SeqCst),
+        after_term.load(std::sync::atomic::Ordering::SeqCst),
+    );
+    eprintln!("across SIGTERM: {ok} answered ({after} after the signal), {failed} failed");
+    assert_eq!(failed, 0);
+    assert!(after > 0, "reviews were answered during the delay");
+}
