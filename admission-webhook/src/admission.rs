@@ -2,7 +2,8 @@
 //! (no I/O), so every decision is testable without a server.
 
 use crate::policy::PolicyState;
-use kubegate_engine::{Enforcement, FailureMode};
+use kubegate_engine::{Budget, Interrupted};
+use kubegate_engine::{Enforcement, FailureMode, LoadErrorKind};
 use kubegate_engine::{Finding, Manifest, Source};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -14,6 +15,20 @@ pub const MAX_WARNING_CHARS: usize = 120;
 
 /// How many violations a denial message lists before summarising the rest.
 const MAX_LISTED: usize = 20;
+
+/// JSON values (objects, arrays, scalars) a request body may hold. A legitimate review of the
+/// largest object etcd stores (1.5 MiB) has far fewer; a body of 4 MiB of `[0,0,0,…]` would
+/// otherwise parse into some 2 million values (64 MB) before anything could refuse it.
+pub const DEFAULT_MAX_JSON_VALUES: usize = 250_000;
+
+/// Kubernetes names: a namespace is a DNS label (63 characters), most other names DNS
+/// subdomains (253). The API server never sends longer ones; a request that does is refused
+/// without evaluation, so a multi-megabyte "name" is never copied into every finding.
+pub const MAX_NAMESPACE_BYTES: usize = 63;
+pub const MAX_NAME_BYTES: usize = 253;
+
+/// Longest value echoed into logs and messages from request identity fields.
+const MAX_ECHOED_CHARS: usize = 64;
 
 /// A request that is not a readable `AdmissionReview` (answered with 400).
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -28,6 +43,8 @@ pub enum BadReview {
     NoUid,
     #[error("request.{0} is missing or not an object")]
     NoObject(&'static str),
+    #[error("request body holds more than {0} JSON values")]
+    TooManyValues(usize),
 }
 
 /// The parts of a request the decision needs.
@@ -45,8 +62,17 @@ pub struct Request {
 }
 
 impl Request {
-    /// Reads an `AdmissionReview` body.
+    /// Reads an `AdmissionReview` body of at most [`DEFAULT_MAX_JSON_VALUES`] values.
     pub fn parse(body: &[u8]) -> Result<Self, BadReview> {
+        Self::parse_limited(body, DEFAULT_MAX_JSON_VALUES)
+    }
+
+    /// Reads an `AdmissionReview` body holding at most `max_values` JSON values (counted
+    /// before parsing, so the limit bounds the parsed size as well as the text does).
+    pub fn parse_limited(body: &[u8], max_values: usize) -> Result<Self, BadReview> {
+        if json_values_exceed(body, max_values) {
+            return Err(BadReview::TooManyValues(max_values));
+        }
         let review: Value =
             serde_json::from_slice(body).map_err(|e| BadReview::NotJson(e.to_string()))?;
         let text =
@@ -85,23 +111,98 @@ impl Request {
         })
     }
 
-    /// `kind namespace/name` for messages and logs.
+    /// `kind namespace/name` for messages and logs, each part cut to 64 characters.
     pub fn describe(&self) -> String {
         let name = if self.name.is_empty() {
             self.raw
                 .pointer("/object/metadata/generateName")
                 .and_then(Value::as_str)
-                .map(|g| format!("{g}*"))
+                .map(|g| format!("{}*", echo(g)))
                 .unwrap_or_else(|| "(unnamed)".to_owned())
         } else {
-            self.name.clone()
+            echo(&self.name)
         };
+        let kind = echo(&self.kind);
         if self.namespace.is_empty() {
-            format!("{} {name}", self.kind)
+            format!("{kind} {name}")
         } else {
-            format!("{} {}/{name}", self.kind, self.namespace)
+            format!("{kind} {}/{name}", echo(&self.namespace))
         }
     }
+
+    /// The first identity field longer than Kubernetes allows, with its length and limit.
+    fn invalid_identity(&self, object: &serde_json::Map<String, Value>) -> Option<String> {
+        let metadata = object.get("metadata");
+        let field = |key: &str| metadata.and_then(|m| m.get(key)).and_then(Value::as_str);
+        [
+            (
+                "request.namespace",
+                Some(self.namespace.as_str()),
+                MAX_NAMESPACE_BYTES,
+            ),
+            ("request.name", Some(self.name.as_str()), MAX_NAME_BYTES),
+            (
+                "metadata.namespace",
+                field("namespace"),
+                MAX_NAMESPACE_BYTES,
+            ),
+            ("metadata.name", field("name"), MAX_NAME_BYTES),
+            (
+                "metadata.generateName",
+                field("generateName"),
+                MAX_NAME_BYTES,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(what, value, max)| {
+            let len = value.map_or(0, str::len);
+            (len > max).then(|| format!("{what} is {len} bytes long; Kubernetes allows {max}"))
+        })
+    }
+}
+
+/// A request value as logs and messages show it: at most 64 characters, control characters
+/// replaced.
+pub fn echo(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(MAX_ECHOED_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if value.chars().nth(MAX_ECHOED_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Whether `body` holds more than `max` JSON values, counted from its structure (each `{`,
+/// `[` and `,` outside strings begins one more) without parsing it.
+fn json_values_exceed(body: &[u8], max: usize) -> bool {
+    let mut values = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' | b',' => {
+                values += 1;
+                if values > max {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The verdict on one request.
@@ -113,6 +214,9 @@ pub enum Verdict {
     Skipped,
     /// Evaluation failed or timed out; the failure mode decided.
     Failed(FailureMode),
+    /// Refused without evaluation: the object's name or namespace is longer than Kubernetes
+    /// allows (the API server never sends one).
+    Invalid,
 }
 
 impl Verdict {
@@ -123,6 +227,7 @@ impl Verdict {
             Verdict::Skipped => "skipped",
             Verdict::Failed(FailureMode::Deny) => "error_denied",
             Verdict::Failed(FailureMode::Allow) => "error_allowed",
+            Verdict::Invalid => "invalid",
         }
     }
 }
@@ -141,14 +246,26 @@ pub struct Decision {
     pub findings: Vec<Judged>,
     /// Evaluation errors (rule panics, policy failures), already answered per failure mode.
     pub errors: Vec<String>,
+    /// Whether one of the errors is a rule or policy that panicked.
+    pub panicked: bool,
+    /// Findings the per-rule cap dropped (counted in the message, not listed).
+    pub findings_cut: usize,
     pub response: Value,
 }
 
-/// Decides a request with the loaded policies. Never panics on request content.
-pub fn decide(state: &PolicyState, request: &Request) -> Decision {
+/// How one request is decided; [`decide`] in production, replaceable for fault injection.
+pub type Evaluate = fn(&PolicyState, &Request, &Budget) -> Result<Decision, Interrupted>;
+
+/// Decides a request with the loaded policies within `budget`. Never panics on request
+/// content; `Err` when the budget's deadline passed or it was cancelled first.
+pub fn decide(
+    state: &PolicyState,
+    request: &Request,
+    budget: &Budget,
+) -> Result<Decision, Interrupted> {
     let settings = &state.webhook;
     if !settings.operations.contains(&request.operation) {
-        return skipped(request, "operation not evaluated");
+        return Ok(skipped(request, "operation not evaluated"));
     }
     if !request.namespace.is_empty()
         && settings
@@ -156,7 +273,7 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
             .iter()
             .any(|p| kubegate_engine::name_matches(p, &request.namespace))
     {
-        return skipped(request, "namespace excluded");
+        return Ok(skipped(request, "namespace excluded"));
     }
     // DELETE (when configured) judges the object being deleted.
     let field = if request.operation == "DELETE" {
@@ -165,13 +282,16 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
         "object"
     };
     let Some(Value::Object(object)) = request.raw.get(field) else {
-        return failed(
+        return Ok(failed(
             state,
             request,
             vec![BadReview::NoObject(field).to_string()],
             Vec::new(),
-        );
+        ));
     };
+    if let Some(why) = request.invalid_identity(object) {
+        return Ok(invalid(request, &why));
+    }
     let mut object = object.clone();
     // At admission the request names the namespace; the object may not repeat it.
     if !request.namespace.is_empty() {
@@ -184,10 +304,17 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
     let source = Source::Admission(request.describe());
     let manifest = match Manifest::from_value(Value::Object(object), source) {
         Ok(m) => m,
-        Err(e) => return failed(state, request, vec![e.to_string()], Vec::new()),
+        Err(e) => return Ok(failed(state, request, vec![e.to_string()], Vec::new())),
     };
-    let report = state.evaluate(&manifest, &request.raw);
+    let report = state.evaluate_within(&manifest, &request.raw, budget)?;
+    let findings_cut = report.findings_cut;
     let errors = report.errors;
+    let panicked = errors.iter().any(|e| {
+        matches!(
+            e.kind,
+            LoadErrorKind::RulePanicked { .. } | LoadErrorKind::PolicyPanicked { .. }
+        )
+    });
     let findings: Vec<Judged> = report
         .findings
         .into_iter()
@@ -197,12 +324,14 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
         })
         .collect();
     if !errors.is_empty() {
-        return failed(
+        let mut decision = failed(
             state,
             request,
             errors.iter().map(|e| e.kind.to_string()).collect(),
             findings,
         );
+        decision.panicked = panicked;
+        return Ok(decision);
     }
     let denied: Vec<&Judged> = findings
         .iter()
@@ -219,7 +348,7 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
             json!({"uid": request.uid, "allowed": true}),
         )
     } else {
-        let message = denial_message(request, &denied);
+        let message = denial_message(request, &denied, findings_cut);
         (
             Verdict::Denied,
             json!({
@@ -232,12 +361,14 @@ pub fn decide(state: &PolicyState, request: &Request) -> Decision {
     if !warnings.is_empty() {
         response["warnings"] = json!(warnings);
     }
-    Decision {
+    Ok(Decision {
         verdict,
         findings,
         errors: Vec::new(),
+        panicked: false,
+        findings_cut,
         response: envelope(request, response),
-    }
+    })
 }
 
 /// The answer when evaluation could not finish (errors, a timeout, a panic): the failure mode
@@ -276,7 +407,30 @@ pub fn failed(
         verdict: Verdict::Failed(mode),
         findings,
         errors,
+        panicked: false,
+        findings_cut: 0,
         response: envelope(request, response),
+    }
+}
+
+/// The answer to an object whose identity Kubernetes would never accept: denied, whatever
+/// the failure mode (no such object can exist), without evaluation.
+fn invalid(request: &Request, why: &str) -> Decision {
+    let message = format!("kubegate refuses {}: {why}", request.describe());
+    Decision {
+        verdict: Verdict::Invalid,
+        findings: Vec::new(),
+        errors: vec![why.to_owned()],
+        panicked: false,
+        findings_cut: 0,
+        response: envelope(
+            request,
+            json!({
+                "uid": request.uid,
+                "allowed": false,
+                "status": {"code": 400, "reason": "BadRequest", "message": message},
+            }),
+        ),
     }
 }
 
@@ -286,6 +440,8 @@ fn skipped(request: &Request, why: &str) -> Decision {
         verdict: Verdict::Skipped,
         findings: Vec::new(),
         errors: Vec::new(),
+        panicked: false,
+        findings_cut: 0,
         response: envelope(request, json!({"uid": request.uid, "allowed": true})),
     }
 }
@@ -300,7 +456,7 @@ fn envelope(request: &Request, response: Value) -> Value {
 }
 
 /// `kubegate denied Deployment shop/web: 2 violations` and one line per violation.
-fn denial_message(request: &Request, denied: &[&Judged]) -> String {
+fn denial_message(request: &Request, denied: &[&Judged], cut: usize) -> String {
     let mut message = format!(
         "kubegate denied {}: {} violation{}",
         request.describe(),
@@ -317,6 +473,12 @@ fn denial_message(request: &Request, denied: &[&Judged]) -> String {
     }
     if denied.len() > MAX_LISTED {
         let _ = write!(message, "\n… and {} more", denied.len() - MAX_LISTED);
+    }
+    if cut > 0 {
+        let _ = write!(
+            message,
+            "\n({cut} more findings of the same rules were not kept: a rule reports at most a bounded number per request)"
+        );
     }
     message
 }
@@ -391,5 +553,27 @@ mod tests {
             .err(),
             Some(BadReview::NoUid)
         );
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings_only() {
+        assert!(!json_values_exceed(br#"{"a":[1,2,3]}"#, 5));
+        assert!(json_values_exceed(br#"{"a":[1,2,3,4]}"#, 5));
+        // Commas and brackets inside strings (escaped quotes too) are text.
+        assert!(!json_values_exceed(br#"{"a":"[,,,{\",,,"}"#, 2));
+        let flat = format!("[{}0]", "0,".repeat(1000));
+        assert_eq!(
+            Request::parse_limited(flat.as_bytes(), 1000).err(),
+            Some(BadReview::TooManyValues(1000))
+        );
+    }
+
+    #[test]
+    fn echoed_values_are_short_and_on_one_line() {
+        assert_eq!(echo("shop"), "shop");
+        let long = echo(&"n".repeat(2_000_000));
+        assert_eq!(long.chars().count(), 65);
+        assert!(long.ends_with('…'));
+        assert_eq!(echo("a\nb"), "a b");
     }
 }

@@ -114,6 +114,39 @@ impl PolicyState {
         })
     }
 
+    /// The ids of the rules an admission request is judged by (built-in rules that can judge
+    /// one object, then policy rules): the findings counter's series.
+    pub fn rule_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .checker
+            .rules()
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| m.scope != kubegate_engine::Scope::WholeInput)
+            .map(|m| m.id.to_owned())
+            .collect();
+        if let Some(p) = self.checker.policies() {
+            ids.extend(p.rules().iter().map(|r| r.id.clone()));
+        }
+        ids
+    }
+
+    /// [`PolicyState::evaluate`] within a budget (deadline, cancellation, caps).
+    pub fn evaluate_within(
+        &self,
+        manifest: &Manifest,
+        review: &Value,
+        budget: &kubegate_engine::Budget,
+    ) -> Result<Report, kubegate_engine::Interrupted> {
+        self.checker.evaluate_within(
+            Subject::Admission {
+                object: manifest,
+                review,
+            },
+            budget,
+        )
+    }
+
     /// What the webhook does with a finding: the configured enforcement for its rule id (or the
     /// longest `*` pattern matching it), else
     /// dry-run for advisory findings (Gatekeeper `dryrun` constraints), deny at or above

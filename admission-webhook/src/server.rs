@@ -1,30 +1,33 @@
 //! The HTTPS server (`POST /validate`), the plain-HTTP operations server (`/healthz`,
 //! `/readyz`, `/metrics`), hot reload and graceful shutdown.
 
-use crate::admission::{self, Request, Verdict};
+use crate::admission::{self, Evaluate, Request, Verdict};
 use crate::metrics::Metrics;
 use crate::policy::{fingerprint, PolicySource, PolicyState};
 use crate::tls::{self, ReloadingCert};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use kubegate_engine::Enforcement;
+use kubegate_engine::{Budget, Enforcement};
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 /// How the server runs.
@@ -47,6 +50,29 @@ pub struct ServeOptions {
     pub drain_timeout: Duration,
     /// How long a request body may take to arrive (the API server sends it at once).
     pub body_timeout: Duration,
+    /// After SIGTERM, how long to keep serving (with `/readyz` answering 503) before
+    /// accepting stops: the API server and Service endpoints learn of the stop late.
+    pub shutdown_delay: Duration,
+    /// TLS connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a request's headers may take to arrive; also how long a kept-alive
+    /// connection may sit idle (hyper starts the clock when it waits for the next request).
+    pub header_read_timeout: Duration,
+    /// How long an answer may wait for a client that does not read it before the connection
+    /// is closed.
+    pub write_timeout: Duration,
+    /// Request body bytes held at once (reading, parsing, evaluating), the main term of the
+    /// webhook's memory; a request that cannot get its share within the evaluation timeout
+    /// gets 429.
+    pub max_in_flight_bytes: usize,
+    /// JSON values a request body may hold (more: 400).
+    pub max_json_values: usize,
+    /// Findings one rule keeps per request (the rest are counted in the answer).
+    pub max_findings_per_rule: usize,
+    /// Longest finding message, in bytes.
+    pub max_message_bytes: usize,
+    /// How a request is decided ([`admission::decide`]; tests inject faults here).
+    pub evaluate: Evaluate,
 }
 
 impl ServeOptions {
@@ -71,9 +97,27 @@ impl ServeOptions {
             reload_interval: Duration::from_secs(5),
             drain_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(10),
+            shutdown_delay: DEFAULT_SHUTDOWN_DELAY,
+            max_connections: 256,
+            header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
+            max_json_values: admission::DEFAULT_MAX_JSON_VALUES,
+            max_findings_per_rule: 100,
+            max_message_bytes: 1024,
+            evaluate: admission::decide,
         }
     }
 }
+
+/// Serving continues this long after SIGTERM (`--shutdown-delay`).
+pub const DEFAULT_SHUTDOWN_DELAY: Duration = Duration::from_secs(5);
+
+/// Two largest bodies at once (any number of ordinary small ones): with the value limit, a
+/// request costs several times its size while evaluated (parsed review, the object's copy,
+/// the policy engine's input), so this keeps hostile traffic within the Deployment's 256 MiB
+/// (peak 131 MB measured on the 4.1 MB review, docs/reliability.md).
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 2 * DEFAULT_MAX_BODY_BYTES;
 
 /// An AdmissionReview holds the object and, on UPDATE, the old one; etcd refuses objects over
 /// 1.5 MiB, so 4 MiB bounds every legitimate request with room for the envelope.
@@ -101,6 +145,10 @@ pub struct Shared {
     state: RwLock<Arc<PolicyState>>,
     pub metrics: Metrics,
     semaphore: Arc<Semaphore>,
+    /// Body bytes in flight, in KiB permits.
+    bytes: Arc<Semaphore>,
+    bytes_total_kib: u32,
+    connections: Arc<Semaphore>,
     ready: AtomicBool,
     options: ServeOptions,
 }
@@ -143,6 +191,7 @@ impl Server {
             })?;
         let metrics = Metrics::default();
         metrics.set_rules_loaded(state.rule_count);
+        metrics.register_rules(state.rule_ids().iter().map(String::as_str));
         tracing::info!(
             rules = state.rule_count,
             failure_mode = ?state.webhook.failure_mode,
@@ -152,6 +201,9 @@ impl Server {
             state: RwLock::new(Arc::new(state)),
             metrics,
             semaphore: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            bytes: Arc::new(Semaphore::new(kib(options.max_in_flight_bytes) as usize)),
+            bytes_total_kib: kib(options.max_in_flight_bytes),
+            connections: Arc::new(Semaphore::new(options.max_connections.max(1))),
             ready: AtomicBool::new(false),
             options,
         });
@@ -215,9 +267,25 @@ impl Server {
 
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
+        // Armed when the shutdown signal comes: serving goes on until it fires.
+        let stop = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(stop);
+        let mut stopping = false;
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
+                permit = Arc::clone(&shared.connections).acquire_owned() => {
+                    let Ok(permit) = permit else { break };
+                    // The slot is taken before accepting: at the limit, clients wait in the
+                    // listen backlog instead of costing memory here.
+                    let accepted = tokio::select! {
+                        a = listener.accept() => a,
+                        () = &mut shutdown, if !stopping => {
+                            stopping = true;
+                            stop.as_mut().reset(begin_shutdown(&shared));
+                            continue;
+                        }
+                        () = &mut stop, if stopping => break,
+                    };
                     let (tcp, peer) = match accepted {
                         Ok(a) => a,
                         Err(e) => {
@@ -227,37 +295,26 @@ impl Server {
                             continue;
                         }
                     };
-                    let acceptor = acceptor.clone();
-                    let service = TowerToHyperService::new(app.clone());
-                    let watcher = graceful.watcher();
-                    tokio::spawn(async move {
-                        let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                            Ok(Ok(tls)) => tls,
-                            Ok(Err(e)) => {
-                                tracing::debug!(%peer, "TLS handshake failed: {e}");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!(%peer, "TLS handshake timed out");
-                                return;
-                            }
-                        };
-                        let mut builder = hyper::server::conn::http1::Builder::new();
-                        builder
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(Duration::from_secs(10));
-                        let connection = builder.serve_connection(TokioIo::new(tls), service);
-                        if let Err(e) = watcher.watch(connection).await {
-                            tracing::debug!(%peer, "connection ended: {e}");
-                        }
-                    });
+                    tokio::spawn(connection(
+                        Arc::clone(&shared),
+                        acceptor.clone(),
+                        TowerToHyperService::new(app.clone()),
+                        graceful.watcher(),
+                        tcp,
+                        peer,
+                        permit,
+                    ));
                 }
-                () = &mut shutdown => break,
+                () = &mut shutdown, if !stopping => {
+                    stopping = true;
+                    stop.as_mut().reset(begin_shutdown(&shared));
+                }
+                () = &mut stop, if stopping => break,
             }
         }
         drop(listener);
         shared.ready.store(false, Ordering::SeqCst);
-        tracing::info!("shutting down: draining in-flight requests");
+        tracing::info!("shutting down: no new connections; draining in-flight requests");
         if tokio::time::timeout(shared.options.drain_timeout, graceful.shutdown())
             .await
             .is_err()
@@ -272,6 +329,189 @@ impl Server {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Reports not-ready at once and returns when accepting stops.
+fn begin_shutdown(shared: &Shared) -> tokio::time::Instant {
+    shared.ready.store(false, Ordering::SeqCst);
+    let delay = shared.options.shutdown_delay;
+    tracing::info!(
+        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        "shutdown requested: still serving while endpoints are updated (readyz answers 503)"
+    );
+    tokio::time::Instant::now() + delay
+}
+
+/// Body bytes in KiB permits (at least one; at most what a semaphore holds).
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX >> 4)
+}
+
+/// One TLS connection: handshake (bounded), HTTP/1.1 with bounded headers, and a watchdog
+/// that closes it when an answer waits longer than the write timeout for a client that does
+/// not read.
+async fn connection(
+    shared: Arc<Shared>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    service: TowerToHyperService<Router>,
+    watcher: hyper_util::server::graceful::Watcher,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _open = OpenConnection::new(Arc::clone(&shared));
+    let handshake = tokio::time::timeout(shared.options.header_read_timeout, acceptor.accept(tcp));
+    let tls = match handshake.await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let stall = Arc::new(WriteStall::default());
+    let io = Watched {
+        inner: tls,
+        stall: Arc::clone(&stall),
+    };
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.options.header_read_timeout)
+        // Request heads from the API server are a few hundred bytes; the body is read apart.
+        .max_buf_size(64 * 1024);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let limit = shared.options.write_timeout;
+    let watchdog = async {
+        let tick = (limit / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+        loop {
+            tokio::time::sleep(tick).await;
+            if stall.longer_than(limit) {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        result = watcher.watch(connection) => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+        () = watchdog => {
+            shared.metrics.connection_closed("write_stall");
+            tracing::warn!(%peer, "closing a connection whose client has not read its answer for {} ms", limit.as_millis());
+        }
+    }
+}
+
+/// Counts a connection in `kubegate_webhook_open_connections` while it lives.
+struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    fn new(shared: Arc<Shared>) -> Self {
+        shared.metrics.open_connections(1);
+        OpenConnection(shared)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.metrics.open_connections(-1);
+    }
+}
+
+/// Since when writes to a connection have been blocked (the client's receive window full).
+#[derive(Debug, Default)]
+struct WriteStall(Mutex<Option<Instant>>);
+
+impl WriteStall {
+    fn blocked(&self, blocked: bool) {
+        if let Ok(mut since) = self.0.lock() {
+            match (blocked, since.is_some()) {
+                (true, false) => *since = Some(Instant::now()),
+                (false, true) => *since = None,
+                _ => {}
+            }
+        }
+    }
+
+    fn longer_than(&self, limit: Duration) -> bool {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|s| *s)
+            .is_some_and(|since| since.elapsed() > limit)
+    }
+}
+
+/// An I/O stream that records when its writes stall.
+struct Watched<T> {
+    inner: T,
+    stall: Arc<WriteStall>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> Watched<T> {
+    fn watch<R>(&self, poll: Poll<R>) -> Poll<R> {
+        self.stall.blocked(poll.is_pending());
+        poll
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Sets the evaluation's cancellation flag when the request's handler ends, however it ends
+/// (answered, timed out, client gone): a blocking evaluation still running stops at its next
+/// check and frees what it holds.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -306,9 +546,34 @@ fn json_error(status: StatusCode, message: String) -> Response {
     (status, axum::Json(json!({"error": message}))).into_response()
 }
 
-async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+async fn validate(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let limit = shared.options.max_body_bytes;
+    // The body's share of the in-flight byte budget is taken before it is read: its declared
+    // length, or the whole limit when it declares none.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(limit)
+        .min(limit);
+    let share = kib(declared).min(shared.bytes_total_kib);
+    let bytes_permit = match tokio::time::timeout(
+        shared.options.eval_timeout,
+        Arc::clone(&shared.bytes).acquire_many_owned(share),
+    )
+    .await
+    {
+        Ok(Ok(p)) => p,
+        _ => {
+            shared.metrics.rejected("overloaded");
+            tracing::warn!("request refused: too many request bytes in flight");
+            return json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "the webhook is busy with other large requests; retry".into(),
+            );
+        }
+    };
     // A client trickling its body must not hold a connection forever.
     let read = tokio::time::timeout(
         shared.options.body_timeout,
@@ -342,7 +607,9 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
             );
         }
     };
-    let request = match Request::parse(&bytes) {
+    let parsed = Request::parse_limited(&bytes, shared.options.max_json_values);
+    drop(bytes);
+    let request = match parsed {
         Ok(r) => Arc::new(r),
         Err(e) => {
             shared.metrics.rejected("malformed");
@@ -354,14 +621,15 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
                 .into_response();
         }
     };
+    // Identity fields are cut for logs: the request chooses their length.
     let span = tracing::info_span!(
         "review",
-        uid = %request.uid,
-        kind = %request.kind,
-        namespace = %request.namespace,
+        uid = %admission::echo(&request.uid),
+        kind = %admission::echo(&request.kind),
+        namespace = %admission::echo(&request.namespace),
         // `name` is the span's own name in JSON logs: the object's name gets its own key.
-        object_name = %request.name,
-        operation = %request.operation,
+        object_name = %admission::echo(&request.name),
+        operation = %admission::echo(&request.operation),
         dry_run = request.dry_run,
         verdict = tracing::field::Empty,
     );
@@ -370,34 +638,53 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
             return json_error(StatusCode::SERVICE_UNAVAILABLE, "no policies loaded".into());
         };
         let timeout = shared.options.eval_timeout;
+        let deadline = Instant::now() + timeout;
         // Decremented on drop: a client that disconnects mid-review drops this future.
         let _in_flight = InFlight::new(Arc::clone(&shared));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(Arc::clone(&cancel));
+        let budget = Budget {
+            deadline: Some(deadline),
+            cancel: Some(cancel),
+            max_findings_per_rule: Some(shared.options.max_findings_per_rule),
+            max_message_bytes: Some(shared.options.max_message_bytes),
+        };
         let evaluation = {
             let shared = Arc::clone(&shared);
             let state = Arc::clone(&state);
             let request = Arc::clone(&request);
+            let evaluate = shared.options.evaluate;
             async move {
-                // The permit travels into the blocking task, so a review that outlives its
-                // time limit still holds its slot until it really ends: concurrency stays
-                // bounded even when answers have already gone out.
+                // The permits travel into the blocking task, so a review that outlives its
+                // time limit still holds its slot and its bytes until it really ends (at the
+                // budget's next check): concurrency and memory stay bounded even when
+                // answers have already gone out.
                 let permit = Arc::clone(&shared.semaphore)
                     .acquire_owned()
                     .await
                     .map_err(|_| "the server is shutting down".to_owned())?;
                 tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
-                    admission::decide(&state, &request)
+                    let _permits = (permit, bytes_permit);
+                    evaluate(&state, &request, &budget)
                 })
                 .await
                 .map_err(|e| format!("evaluation panicked: {e}"))
             }
         };
+        let exceeded = || format!("evaluation exceeded the {} ms limit", timeout.as_millis());
         let decision = match tokio::time::timeout(timeout, evaluation).await {
-            Ok(Ok(d)) => {
+            Ok(Ok(Ok(d))) => {
                 if matches!(d.verdict, Verdict::Failed(_)) {
-                    shared.metrics.evaluation_error("error");
+                    shared
+                        .metrics
+                        .evaluation_error(if d.panicked { "panic" } else { "error" });
                 }
                 d
+            }
+            Ok(Ok(Err(interrupted))) => {
+                shared.metrics.evaluation_error("timeout");
+                tracing::debug!("evaluation stopped: {interrupted}");
+                admission::failed(&state, &request, vec![exceeded()], Vec::new())
             }
             Ok(Err(message)) => {
                 shared.metrics.evaluation_error("panic");
@@ -405,15 +692,7 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
             }
             Err(_) => {
                 shared.metrics.evaluation_error("timeout");
-                admission::failed(
-                    &state,
-                    &request,
-                    vec![format!(
-                        "evaluation exceeded the {} ms limit",
-                        timeout.as_millis()
-                    )],
-                    Vec::new(),
-                )
+                admission::failed(&state, &request, vec![exceeded()], Vec::new())
             }
         };
         for j in &decision.findings {
@@ -422,7 +701,7 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
                 Enforcement::Warn => "warn",
                 Enforcement::DryRun => "dryrun",
             };
-            shared.metrics.finding(enforcement);
+            shared.metrics.finding(&j.finding.rule_id, enforcement);
             if j.enforcement == Enforcement::DryRun {
                 tracing::info!(
                     rule = %j.finding.rule_id,
@@ -432,10 +711,16 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
                 );
             }
         }
+        if decision.findings_cut > 0 {
+            shared.metrics.findings_cut(decision.findings_cut);
+        }
         let verdict = decision.verdict.label();
         tracing::Span::current().record("verdict", verdict);
         match decision.verdict {
             Verdict::Failed(_) => tracing::error!(errors = ?decision.errors, "evaluation failed"),
+            Verdict::Invalid => {
+                tracing::warn!(errors = ?decision.errors, "refused without evaluation")
+            }
             Verdict::Denied => {
                 let mut rules: Vec<&str> = decision
                     .findings
@@ -447,6 +732,7 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Body) -> Response {
                 rules.dedup();
                 tracing::info!(
                     findings = decision.findings.len(),
+                    findings_cut = decision.findings_cut,
                     rules = %rules.join(","),
                     "denied"
                 );
@@ -514,6 +800,9 @@ async fn reload_loop(
             match tokio::task::spawn_blocking(move || PolicyState::load(&source)).await {
                 Ok(Ok(state)) => {
                     shared.metrics.set_rules_loaded(state.rule_count);
+                    shared
+                        .metrics
+                        .register_rules(state.rule_ids().iter().map(String::as_str));
                     shared.metrics.reload("policies", "success");
                     tracing::info!(rules = state.rule_count, "policies reloaded");
                     if let Ok(mut current) = shared.state.write() {
@@ -536,6 +825,15 @@ async fn reload_loop(
                 Ok(()) => {
                     shared.metrics.reload("certificate", "success");
                     tracing::info!("TLS certificate reloaded");
+                }
+                Err(e @ tls::TlsError::KeyMismatch { .. }) => {
+                    // cert-manager and `kubectl create secret` write the two files one after
+                    // the other: expected, retried at every tick until the pair matches.
+                    certs_seen = 0;
+                    shared.metrics.reload("certificate", "mismatch");
+                    tracing::info!(
+                        "certificate and key do not match yet; keeping the certificate in force and retrying: {e}"
+                    );
                 }
                 Err(e) => {
                     shared.metrics.reload("certificate", "failure");

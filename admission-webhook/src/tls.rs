@@ -14,6 +14,10 @@ use thiserror::Error;
 pub enum TlsError {
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
+    /// The key belongs to another certificate: during a rotation that writes the certificate
+    /// and then the key, the expected state between the two writes.
+    #[error("{}: key does not match the certificate: {message}", path.display())]
+    KeyMismatch { path: PathBuf, message: String },
     /// Generating certificates or building the TLS configuration failed.
     #[error("{0}")]
     Generate(String),
@@ -107,9 +111,10 @@ fn read_certified_key(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey,
     let signing = any_supported_type(&key)
         .map_err(|e| file_error(key_file, format!("unsupported private key: {e}")))?;
     let certified = CertifiedKey::new(chain, signing);
-    certified
-        .keys_match()
-        .map_err(|e| file_error(key_file, format!("key does not match the certificate: {e}")))?;
+    certified.keys_match().map_err(|e| TlsError::KeyMismatch {
+        path: key_file.to_path_buf(),
+        message: e.to_string(),
+    })?;
     Ok(certified)
 }
 

@@ -63,6 +63,7 @@ async fn start(configure: impl FnOnce(&mut ServeOptions, &Path)) -> Running {
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let mut options = ServeOptions::new(any, any, cert, key);
     options.reload_interval = Duration::from_millis(100);
+    options.shutdown_delay = Duration::ZERO;
     configure(&mut options, dir.path());
     let server = Server::bind(options).await.expect("server starts");
     let addr = server.local_addr().expect("addr");
@@ -325,7 +326,15 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
     ] {
         assert!(metrics.contains(line), "missing {line}:\n{metrics}");
     }
-    assert!(metrics.contains("kubegate_webhook_findings_total{enforcement=\"deny\"}"));
+    // Findings carry their rule; every loaded rule's series exists from the start.
+    assert!(
+        metrics.contains("kubegate_webhook_findings_total{rule=\"KG101\",enforcement=\"deny\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("kubegate_webhook_findings_total{rule=\"KG103\",enforcement=\"warn\"} 0"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
@@ -644,6 +653,94 @@ async fn certificates_rotate_without_dropped_requests() {
     assert!(
         metrics.contains("kubegate_webhook_reloads_total{what=\"certificate\",result=\"success\"}"),
         "{metrics}"
+    );
+    server.stop().await;
+}
+
+fn panicking(
+    _: &kubegate_webhook::PolicyState,
+    request: &kubegate_webhook::admission::Request,
+    _: &kubegate_engine::Budget,
+) -> Result<kubegate_webhook::admission::Decision, kubegate_engine::Interrupted> {
+    if request.name == "boom" {
+        panic!("injected evaluation panic");
+    }
+    Err(kubegate_engine::Interrupted::Deadline)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_panic_or_an_interrupted_evaluation_is_answered_and_counted() {
+    let server = start(|o, _| o.evaluate = panicking).await;
+    let (_, metrics) = http_get(server.metrics, "/metrics").await;
+    for cause in ["panic", "timeout", "error"] {
+        assert!(
+            metrics.contains(&format!(
+                "kubegate_webhook_evaluation_errors_total{{cause=\"{cause}\"}} 0"
+            )),
+            "{metrics}"
+        );
+    }
+    let mut boom = review("pod-create-compliant.json");
+    boom["request"]["name"] = json!("boom");
+    let (status, answer) = admit(&server, &boom).await;
+    assert_eq!(status, 200);
+    let message = response(&answer)["status"]["message"]
+        .as_str()
+        .expect("denied per failure mode");
+    assert!(message.contains("evaluation panicked"), "{message}");
+    let (_, answer) = admit(&server, &review("pod-create-compliant.json")).await;
+    assert!(
+        response(&answer)["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("evaluation exceeded the 3000 ms limit")),
+        "{answer}"
+    );
+    let (_, metrics) = http_get(server.metrics, "/metrics").await;
+    assert!(metrics.contains("kubegate_webhook_evaluation_errors_total{cause=\"panic\"} 1"));
+    assert!(metrics.contains("kubegate_webhook_evaluation_errors_total{cause=\"timeout\"} 1"));
+    assert!(metrics.contains("kubegate_webhook_verdicts_total{verdict=\"error_denied\"} 2"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_written_before_its_key_is_retried_until_the_pair_matches() {
+    let server = start(|_, _| {}).await;
+    let dir = server._dir.path().to_path_buf();
+    let next = generate(&["localhost".into()], 7).expect("certs");
+    let only_new = connector(&[&next.ca_cert]);
+    let old = connector(&[&server.ca]);
+    let body = review("pod-create-compliant.json").to_string();
+    // The certificate first: it does not match the key in force.
+    std::fs::write(dir.join("tls.crt"), &next.server_cert).expect("write cert");
+    let metrics = server.metrics;
+    wait_for("the mismatch to be counted", async || {
+        !http_get(metrics, "/metrics")
+            .await
+            .1
+            .contains("kubegate_webhook_reloads_total{what=\"certificate\",result=\"mismatch\"} 0")
+    })
+    .await;
+    // Meanwhile the old pair is served.
+    let (status, _) = https(server.addr, &old, "/validate", body.as_bytes())
+        .await
+        .expect("old certificate still served");
+    assert_eq!(status, 200);
+    std::fs::write(dir.join("tls.key"), &next.server_key).expect("write key");
+    let addr = server.addr;
+    wait_for("the new pair to be served", async || {
+        https(addr, &only_new, "/validate", body.as_bytes())
+            .await
+            .is_ok()
+    })
+    .await;
+    let (_, text) = http_get(metrics, "/metrics").await;
+    assert!(
+        text.contains("kubegate_webhook_reloads_total{what=\"certificate\",result=\"failure\"} 0"),
+        "a mismatch is not a failure: {text}"
+    );
+    assert!(
+        text.contains("kubegate_webhook_reloads_total{what=\"certificate\",result=\"success\"} 1"),
+        "{text}"
     );
     server.stop().await;
 }

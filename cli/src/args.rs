@@ -103,6 +103,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<usize>,
 
+    /// After SIGTERM, seconds to keep serving while /readyz answers 503, so the API server
+    /// stops sending before the port closes; then in-flight reviews finish
+    /// [default: the configuration's webhook.shutdownDelaySeconds, else 5].
+    #[arg(long, value_name = "SECONDS")]
+    pub shutdown_delay: Option<u64>,
+
+    /// TLS connections open at once; more wait in the listen backlog.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_connections: usize,
+
     /// Seconds between checks of policy, configuration and certificate files for changes.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub reload_interval: u64,

@@ -21,7 +21,7 @@ pub(crate) mod vocab;
 
 // Evaluation and its report.
 pub use check::exemption::{ConfigExemptions, Exemptions, ObjectExemption};
-pub use check::{Checker, Finding, Location, Report, Subject, Summary, Walk};
+pub use check::{Budget, Checker, Finding, Interrupted, Location, Report, Subject, Summary, Walk};
 // Configuration, shared by both front ends.
 pub use config::setup::{Setup, SetupError, DEFAULT_FAIL_ON};
 pub use config::{Config, ConfigError, Enforcement, FailOn, FailureMode, OutputFormat};

@@ -44,14 +44,28 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         options.max_concurrency = n.max(1);
     }
     options.reload_interval = Duration::from_secs(args.reload_interval.max(1));
+    options.max_connections = args.max_connections.max(1);
+    // The flag, else the configuration (a broken one is reported by the policy load).
+    let configured = args
+        .config
+        .as_ref()
+        .and_then(|c| kubegate_engine::Config::load(c).ok())
+        .and_then(|c| c.webhook.shutdown_delay_seconds);
+    if let Some(seconds) = args.shutdown_delay.or(configured) {
+        options.shutdown_delay = Duration::from_secs(seconds);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let server = Server::bind(options).await?;
         server.run(shutdown_signal()).await?;
         Ok::<_, anyhow::Error>(())
-    })?;
+    });
+    // An evaluation past its deadline stops at its next budget check; do not wait on a
+    // blocking thread longer than that to exit.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result?;
     Ok(0)
 }
 

@@ -1,9 +1,11 @@
 //! Evaluation: the one path from loaded objects (a run) or one admission request to a
 //! deterministic [`Report`]: rules × objects in parallel, policies, exemptions.
 
+pub mod budget;
 pub mod exemption;
 mod report;
 
+pub use budget::{Budget, Interrupted};
 pub use report::{Finding, Location, Report, Summary};
 
 use crate::load::{LoadError, LoadErrorKind, Loaded};
@@ -83,6 +85,8 @@ struct Judged {
     exemptions_used: Vec<ExemptionIndex>,
     /// Findings suppressed by an exemption (annotation or configuration).
     exempted: usize,
+    /// Findings dropped by the budget's per-rule cap.
+    cut: usize,
 }
 
 impl std::fmt::Debug for Checker {
@@ -223,9 +227,23 @@ impl Checker {
     /// fails becomes an error for that object instead of taking the run down. The report is
     /// the same whatever the number of threads.
     pub fn evaluate(&self, subject: Subject<'_>) -> Report {
+        // An unbounded budget is never exhausted.
+        self.evaluate_within(subject, &Budget::default())
+            .unwrap_or_default()
+    }
+
+    /// [`Checker::evaluate`] under a budget: the deadline and cancellation are checked before
+    /// every rule, before the policies and while findings are built, so an evaluation nobody
+    /// waits for any more ends (and frees what it holds) at the next check; findings beyond
+    /// the per-rule cap are counted, not kept, and messages are cut to the size limit.
+    pub fn evaluate_within(
+        &self,
+        subject: Subject<'_>,
+        budget: &Budget,
+    ) -> Result<Report, Interrupted> {
         match subject {
-            Subject::Run(loaded) => self.run(loaded),
-            Subject::Admission { object, review } => self.admit(object, review),
+            Subject::Run(loaded) => self.run(loaded, budget),
+            Subject::Admission { object, review } => self.admit(object, review, budget),
         }
     }
 
@@ -234,7 +252,7 @@ impl Checker {
         self.evaluate(Subject::Run(loaded))
     }
 
-    fn run(&self, loaded: &Loaded) -> Report {
+    fn run(&self, loaded: &Loaded, budget: &Budget) -> Result<Report, Interrupted> {
         let objects = &loaded.manifests;
         let inventory = Inventory::new(objects);
         let crds = InputCrds::new(objects, self.schema.strict());
@@ -261,7 +279,7 @@ impl Checker {
                         .map(|p| p.worker(inventory_data.as_ref()))
                 },
                 |worker, m| {
-                    let judged = self.judge(m, &around, worker.as_mut());
+                    let judged = self.judge(m, &around, worker.as_mut(), budget);
                     if let (Some(p), Some(w)) = (self.policies.as_deref(), worker.as_mut()) {
                         if w.is_poisoned() {
                             *w = p.worker(inventory_data.as_ref());
@@ -270,7 +288,7 @@ impl Checker {
                     judged
                 },
             )
-            .collect();
+            .collect::<Result<_, _>>()?;
         let mut report = self.report(
             results,
             loaded.errors.clone(),
@@ -285,10 +303,15 @@ impl Checker {
             kustomize_members: loaded.kustomize_members,
             context_objects: objects.iter().filter(|m| m.context).count(),
         };
-        report
+        Ok(report)
     }
 
-    fn admit(&self, object: &Manifest, review: &Value) -> Report {
+    fn admit(
+        &self,
+        object: &Manifest,
+        review: &Value,
+        budget: &Budget,
+    ) -> Result<Report, Interrupted> {
         let objects = std::slice::from_ref(object);
         let inventory = Inventory::new(objects);
         let crds = InputCrds::new(objects, self.schema.strict());
@@ -305,13 +328,13 @@ impl Checker {
                 .and_then(|mut pool| pool.pop())
                 .unwrap_or_else(|| p.worker(None))
         });
-        let judged = self.judge(object, &around, worker.as_mut());
+        let judged = self.judge(object, &around, worker.as_mut(), budget);
         // A worker whose evaluation panicked is dropped, not reused.
         if let (Some(w), Ok(mut pool)) = (worker.filter(|w| !w.is_poisoned()), self.workers.lock())
         {
             pool.push(w);
         }
-        self.report(vec![judged], Vec::new(), 0, objects, &self.object_rules)
+        Ok(self.report(vec![judged?], Vec::new(), 0, objects, &self.object_rules))
     }
 
     /// Judges one object: every rule of `around`, the policies, then exemptions.
@@ -320,8 +343,10 @@ impl Checker {
         manifest: &Manifest,
         around: &Surroundings<'_>,
         worker: Option<&mut PolicyWorker>,
-    ) -> Judged {
+        budget: &Budget,
+    ) -> Result<Judged, Interrupted> {
         let mut errors = Vec::new();
+        let mut cut = 0;
         let mut raw: Vec<Raw> = Vec::new();
         let mut violations = Vec::new();
         let cx = Context {
@@ -338,11 +363,13 @@ impl Checker {
             kind,
         };
         for rule in around.rules {
+            budget.check()?;
             violations.clear();
             let outcome = catch_unwind(AssertUnwindSafe(|| rule.check(&cx, &mut violations)));
             let meta = rule.meta();
             match outcome {
                 Ok(()) => {
+                    cut += budget.cap(&mut violations);
                     let advisory = !violations.is_empty() && rule.advisory(&cx);
                     raw.extend(
                         violations
@@ -357,11 +384,12 @@ impl Checker {
             }
         }
         if let Some(policies) = self.policies.as_deref() {
+            budget.check()?;
             match worker {
                 Some(worker) => {
-                    if let Err(e) = self.run_policies(policies, worker, manifest, around, &mut raw)
-                    {
-                        errors.push(error(e));
+                    match self.run_policies(policies, worker, manifest, around, budget, &mut raw) {
+                        Ok(n) => cut += n,
+                        Err(e) => errors.push(error(e)),
                     }
                 }
                 // Unreachable through `run` and `admit`, which always bring one; said rather
@@ -433,24 +461,35 @@ impl Checker {
                 }
             });
         }
-        Judged {
-            findings: raw.into_iter().map(|r| Finding::new(r, manifest)).collect(),
+        let mut findings = Vec::with_capacity(raw.len());
+        for (i, mut r) in raw.into_iter().enumerate() {
+            if i % 256 == 255 {
+                budget.check()?;
+            }
+            budget.trim(&mut r.violation.message);
+            findings.push(Finding::new(r, manifest));
+        }
+        Ok(Judged {
+            findings,
             errors,
             exemptions_used,
             exempted,
-        }
+            cut,
+        })
     }
 
     /// The policies' findings on one object. A policy engine that panics is an error for this
     /// object (the worker is marked poisoned, and replaced), as a built-in rule's panic is.
+    /// Returns how many findings the budget's per-rule cap dropped.
     fn run_policies(
         &self,
         policies: &PolicySet,
         worker: &mut PolicyWorker,
         manifest: &Manifest,
         around: &Surroundings<'_>,
+        budget: &Budget,
         raw: &mut Vec<Raw>,
-    ) -> Result<(), LoadErrorKind> {
+    ) -> Result<usize, LoadErrorKind> {
         let mut found = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             policies.evaluate_reviewed(
@@ -470,6 +509,19 @@ impl Checker {
                     object: manifest.object.to_string(),
                 });
             }
+        }
+        let mut cut = 0;
+        if let Some(max) = budget.max_findings_per_rule {
+            let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
+            found.retain(|v| {
+                let n = kept.entry(v.rule).or_default();
+                *n += 1;
+                let keep = *n <= max.max(1);
+                if !keep {
+                    cut += 1;
+                }
+                keep
+            });
         }
         raw.extend(found.into_iter().map(|v| {
             let rule = &policies.rules()[v.rule];
@@ -491,7 +543,7 @@ impl Checker {
                 advisory: advisory || v.undecided,
             }
         }));
-        Ok(())
+        Ok(cut)
     }
 
     fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation, advisory: bool) -> Raw {
@@ -518,8 +570,10 @@ impl Checker {
         let mut findings = Vec::new();
         let mut used = BTreeSet::new();
         let mut exempted = 0;
+        let mut findings_cut = 0;
         for judged in results {
             exempted += judged.exempted;
+            findings_cut += judged.cut;
             findings.extend(judged.findings);
             errors.extend(judged.errors);
             used.extend(judged.exemptions_used);
@@ -561,6 +615,7 @@ impl Checker {
                 .map(|i| self.exemptions.describe(i))
                 .collect(),
             walk: Walk::default(),
+            findings_cut,
         }
     }
 }

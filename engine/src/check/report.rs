@@ -161,6 +161,9 @@ pub struct Report {
     pub unused_exemptions: Vec<String>,
     /// What the input's walk passed over or rendered (empty for an admission request).
     pub walk: Walk,
+    /// Findings not kept because of a [`Budget`](super::Budget)'s per-rule cap (always 0
+    /// without one).
+    pub findings_cut: usize,
 }
 
 /// What a run's walk met besides the objects it judged, for the summary: nothing here may pass

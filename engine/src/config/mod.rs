@@ -151,6 +151,9 @@ pub struct WebhookConfig {
     pub operations: Option<Vec<String>>,
     #[serde(default)]
     pub enforcement: BTreeMap<String, Enforcement>,
+    /// Seconds the webhook keeps serving after SIGTERM (`--shutdown-delay` overrides). Read at
+    /// start only.
+    pub shutdown_delay_seconds: Option<u64>,
 }
 
 /// What the webhook answers when evaluation fails or times out.

@@ -164,3 +164,66 @@ fn configuration_exemptions_apply_inside_the_engine_and_unused_ones_are_listed()
     });
     assert!(!ids(&admitted).contains(&"KG204"), "{:?}", ids(&admitted));
 }
+
+/// A budget caps what one rule keeps (never below one, so a per-rule verdict is unchanged),
+/// cuts long messages, and stops an evaluation past its deadline with a typed error.
+#[test]
+fn a_budget_bounds_findings_messages_and_time() {
+    let checker = Checker::default();
+    let image = "x".repeat(10_000);
+    let containers: Vec<serde_json::Value> = (0..50)
+        .map(|i| serde_json::json!({"name": format!("c{i}"), "image": format!("{image}:latest")}))
+        .collect();
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "many", "namespace": "shop"},
+        "spec": {"containers": containers},
+    });
+    let manifest = Manifest::from_value(pod, kubegate_engine::Source::Admission("test".into()))
+        .expect("object");
+    let subject = Subject::Admission {
+        object: &manifest,
+        review: &serde_json::Value::Null,
+    };
+    let full = checker.evaluate(subject);
+    assert_eq!(full.findings_cut, 0);
+    let budget = kubegate_engine::Budget {
+        max_findings_per_rule: Some(3),
+        max_message_bytes: Some(200),
+        ..Default::default()
+    };
+    let capped = checker
+        .evaluate_within(subject, &budget)
+        .expect("no deadline");
+    assert_eq!(
+        capped.findings.len() + capped.findings_cut,
+        full.findings.len(),
+        "every finding is kept or counted"
+    );
+    assert!(capped.findings_cut > 0);
+    let rules = |r: &kubegate_engine::Report| {
+        r.findings
+            .iter()
+            .map(|f| f.rule_id.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(rules(&capped), rules(&full), "every rule keeps a finding");
+    for rule in rules(&capped) {
+        assert!(capped.findings.iter().filter(|f| f.rule_id == rule).count() <= 3);
+    }
+    assert!(full.findings.iter().any(|f| f.message.len() > 10_000));
+    assert!(capped
+        .findings
+        .iter()
+        .all(|f| f.message.len() <= 200 && (f.message.len() < 200 || f.message.ends_with('…'))));
+
+    let late = kubegate_engine::Budget {
+        deadline: Some(std::time::Instant::now()),
+        ..Default::default()
+    };
+    assert_eq!(
+        checker.evaluate_within(subject, &late).err(),
+        Some(kubegate_engine::Interrupted::Deadline)
+    );
+}
