@@ -166,6 +166,8 @@ pub struct Server {
     metrics_listener: TcpListener,
     shared: Arc<Shared>,
     cert: Arc<ReloadingCert>,
+    /// Fingerprint of the certificate files taken just before they were read.
+    certs_loaded: u64,
 }
 
 impl Server {
@@ -175,6 +177,9 @@ impl Server {
         let state = tokio::task::spawn_blocking(move || PolicyState::load(&source))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))??;
+        // Fingerprinted before reading, so a file written after this point (a rotation that
+        // starts while the server does) is seen as a change by the reload loop.
+        let certs_loaded = fingerprint(&[options.tls_cert.clone(), options.tls_key.clone()]);
         let cert = Arc::new(ReloadingCert::load(&options.tls_cert, &options.tls_key)?);
         let listener =
             TcpListener::bind(options.addr)
@@ -212,6 +217,7 @@ impl Server {
             metrics_listener,
             shared,
             cert,
+            certs_loaded,
         })
     }
 
@@ -235,6 +241,7 @@ impl Server {
             metrics_listener,
             shared,
             cert,
+            certs_loaded,
         } = self;
         let acceptor =
             tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(Arc::clone(&cert))?));
@@ -257,7 +264,12 @@ impl Server {
                 })
                 .await
         });
-        let reloader = tokio::spawn(reload_loop(Arc::clone(&shared), cert, stop_rx));
+        let reloader = tokio::spawn(reload_loop(
+            Arc::clone(&shared),
+            cert,
+            certs_loaded,
+            stop_rx,
+        ));
         shared.ready.store(true, Ordering::SeqCst);
         tracing::info!(
             addr = %listener.local_addr()?,
@@ -772,12 +784,15 @@ impl Drop for InFlight {
 async fn reload_loop(
     shared: Arc<Shared>,
     cert: Arc<ReloadingCert>,
+    certs_loaded: u64,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let source = shared.options.source.clone();
     let mut policies_seen = shared.current().map_or(0, |s| s.fingerprint);
     let cert_files = vec![cert.cert_file.clone(), cert.key_file.clone()];
-    let mut certs_seen = fingerprint(&cert_files);
+    // What was loaded at start, not what the files hold when this task first runs: a
+    // certificate rotated in between would otherwise never be read.
+    let mut certs_seen = certs_loaded;
     let mut tick = tokio::time::interval(shared.options.reload_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
