@@ -35,7 +35,9 @@ pub use source::git::{GitError, Repo};
 pub use source::render::{RenderSettings, KUSTOMIZATION_FILES};
 pub use source::{Source, SourceFile};
 // Rules, policies and schemas.
-pub use policy::rego::{PolicyError, PolicyOptions, PolicyRule, PolicySet};
+pub use policy::rego::{
+    PolicyError, PolicyOptions, PolicyRule, PolicySet, RegoTooDeep, MAX_REGO_NESTING,
+};
 pub use rules::catalog::{Catalog, CatalogError, RuleInfo};
 pub use rules::pss::{
     PssError, PssLevel, PssSettings, PssVersion, NEWEST_MINOR as PSS_NEWEST_MINOR,

@@ -336,6 +336,15 @@ pub(crate) fn template(
     engine.set_strict_builtin_errors(false);
     engine.set_rego_v0(!v1);
     let label = format!("{}#{name}", file.display());
+    if let Err(e) = crate::policy::rego::check_nesting(&rego) {
+        return Err(err(
+            at(&pointer),
+            format!(
+                "template {name:?}: line {} of its Rego: {e}",
+                e.position.line
+            ),
+        ));
+    }
     let rego = crate::policy::rego::compatible(&label, rego);
     let package = engine
         .add_policy(label.clone(), rego.clone())
@@ -354,6 +363,15 @@ pub(crate) fn template(
         let Some(lib) = lib.as_str() else { continue };
         uses_inventory |= lib.contains("data.inventory");
         let lib_label = format!("{label}/lib{i}");
+        if let Err(e) = crate::policy::rego::check_nesting(lib) {
+            return Err(err(
+                at(&pointer),
+                format!(
+                    "template {name:?} lib {i}: line {} of its Rego: {e}",
+                    e.position.line
+                ),
+            ));
+        }
         let lib = crate::policy::rego::compatible(&lib_label, lib.to_owned());
         engine.add_policy(lib_label, lib).map_err(|e| {
             err(

@@ -74,6 +74,9 @@ pub enum PolicyError {
         package: String,
         message: String,
     },
+    /// Rego nested deeper than [`MAX_REGO_NESTING`]: never handed to regorus.
+    #[error("{}:{}: {nesting}", path.display(), nesting.position)]
+    TooDeep { path: PathBuf, nesting: RegoTooDeep },
     #[error("policy rule id {id:?} is used twice (packages {first} and {second})")]
     DuplicateId {
         id: String,
@@ -89,7 +92,8 @@ impl PolicyError {
             PolicyError::Io { path, .. }
             | PolicyError::Compile { path, .. }
             | PolicyError::Data { path, .. }
-            | PolicyError::Metadata { path, .. } => Some(path),
+            | PolicyError::Metadata { path, .. }
+            | PolicyError::TooDeep { path, .. } => Some(path),
             PolicyError::DuplicateId { .. } => None,
         }
     }
@@ -824,11 +828,80 @@ pub(crate) fn compatible(name: &str, text: String) -> String {
     }
 }
 
+/// Deepest nesting of `[` and `{` a Rego text may have. At every `[` and `{` regorus's parser
+/// first tries a comprehension, parsing the first term, and parses it again as a collection
+/// when no `|` follows: its time doubles with each level. A 6 KB file of `x := [[…]]`
+/// expressions 12 deep takes about 1 s to parse, 14 deep 3 s, and one expression 500 deep
+/// never ends (the policy fuzz target; docs/reliability.md). The policies of this repository
+/// nest at most 6 deep.
+pub const MAX_REGO_NESTING: usize = 12;
+
+/// Rego nested deeper than [`MAX_REGO_NESTING`]: where the nesting crossed the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("`[` and `{{` nested deeper than {limit} levels (the Rego parser's time doubles with each level)")]
+pub struct RegoTooDeep {
+    /// The bracket that opens level `limit + 1`, counted in the Rego text.
+    pub position: Position,
+    pub limit: usize,
+}
+
+/// Checks that `text` nests `[` and `{` at most [`MAX_REGO_NESTING`] deep, outside strings
+/// (`"…"` with escapes, raw `` `…` ``) and comments (`#` to the end of the line).
+pub(crate) fn check_nesting(text: &str) -> Result<(), RegoTooDeep> {
+    let (mut line, mut column) = (1u32, 0u32);
+    let mut depth = 0usize;
+    // The quote of the string being read, whether the previous character escaped this one,
+    // and whether a comment is being read.
+    let (mut quote, mut escaped, mut comment) = (None::<char>, false, false);
+    for c in text.chars() {
+        if c == '\n' {
+            (line, column) = (line + 1, 0);
+            comment = false;
+            escaped = false;
+            continue;
+        }
+        column += 1;
+        if comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '#' => comment = true,
+            '"' | '`' => quote = Some(c),
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_REGO_NESTING {
+                    return Err(RegoTooDeep {
+                        position: Position::new(line, column),
+                        limit: MAX_REGO_NESTING,
+                    });
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn add_policy(
     engine: &mut regorus::Engine,
     file: &Path,
     text: &str,
 ) -> Result<Added, PolicyError> {
+    check_nesting(text).map_err(|nesting| PolicyError::TooDeep {
+        path: file.to_path_buf(),
+        nesting,
+    })?;
     let name = file.display().to_string();
     let text = &compatible(&name, text.to_owned());
     engine.set_rego_v0(false);
@@ -1047,6 +1120,62 @@ fn metadata(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the policy fuzz target's campaign (docs/reliability.md): `x := [[…]]` 500 deep
+    /// never finished parsing (regorus's time doubles per level). Refused at once, at the
+    /// bracket opening level 13.
+    #[test]
+    fn rego_nested_deeper_than_the_limit_is_refused_before_regorus_parses_it() {
+        let text = format!(
+            "package main\nx := {}{}\n",
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        let mut engine = regorus::Engine::new();
+        let started = std::time::Instant::now();
+        let error = add_policy(&mut engine, Path::new("p.rego"), &text).expect_err("refused");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            error,
+            PolicyError::TooDeep {
+                path: PathBuf::from("p.rego"),
+                nesting: RegoTooDeep {
+                    position: Position::new(2, 6 + MAX_REGO_NESTING as u32),
+                    limit: MAX_REGO_NESTING,
+                },
+            }
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("p.rego:2:18: `[` and `{` nested deeper than 12 levels"),
+            "{error}"
+        );
+    }
+
+    /// The limit itself is accepted (and parses), mixing both brackets; brackets in strings,
+    /// raw strings and comments do not count.
+    #[test]
+    fn rego_nesting_counts_code_brackets_only() {
+        let half = MAX_REGO_NESTING / 2;
+        let at_limit = format!(
+            "package main\nx := {}1{}\n",
+            "[{".repeat(half),
+            "}]".repeat(half)
+        );
+        let mut engine = regorus::Engine::new();
+        add_policy(&mut engine, Path::new("p.rego"), &at_limit).expect("12 deep parses");
+        let deep = "[".repeat(40);
+        let quoted = format!(
+            "package main\n# {deep}\na := \"\\\"{deep}\"\nb := `{deep}\n{deep}`\nc := [1] # {deep}\n"
+        );
+        assert_eq!(check_nesting(&quoted), Ok(()));
+        let mut engine = regorus::Engine::new();
+        add_policy(&mut engine, Path::new("q.rego"), &quoted).expect("parses");
+        let limit = format!("x := {}", "[".repeat(MAX_REGO_NESTING));
+        assert_eq!(check_nesting(&limit), Ok(()));
+        assert!(check_nesting(&format!("{limit}[")).is_err());
+    }
 
     fn declared(text: &str) -> Vec<(u32, String)> {
         let mut engine = regorus::Engine::new();

@@ -131,6 +131,31 @@ fn constraints_without_templates_and_broken_templates_are_errors() {
     );
 }
 
+/// A template whose Rego nests `[`/`{` deeper than regorus parses in reasonable time (its
+/// time doubles per level: found by the policy fuzz target) is refused, naming the template
+/// and the line, before regorus sees it.
+#[test]
+fn templates_nested_too_deep_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let deep = format!("{}{}", "{".repeat(200), "}".repeat(200));
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        format!("apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: deep\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sDeep\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package deep\n        violation[{{\"msg\": \"x\"}}] {{\n          x := {deep}\n        }}\n"),
+    )
+    .expect("write");
+    let started = std::time::Instant::now();
+    let errors = PolicySet::load(&[dir.path().to_path_buf()], &PolicyOptions::default())
+        .expect_err("refused");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter().any(|e| e.contains(
+            "template \"deep\": line 3 of its Rego: `[` and `{` nested deeper than 12 levels"
+        )),
+        "{text:?}"
+    );
+}
+
 /// `match.namespaces` and `excludedNamespaces` cannot disqualify a namespaced object that has
 /// no `metadata.namespace`: Gatekeeper matches it (gator and the gatekeeper-library suites rely
 /// on it). Placed in a namespace first (`--default-namespace`), it is matched as that namespace.
