@@ -52,6 +52,9 @@ fuzz_target!(|data: &[u8]| {
         namespaces: vec!["main".to_owned()],
         all_namespaces: true,
         timeout: TIMEOUT,
+        // The shipped ExpansionTemplates too, so workloads are expanded as `--expand-workloads`
+        // expands them.
+        expand_workloads: true,
     };
     let set = match PolicySet::load(&[dir.clone()], &options) {
         Ok(set) => set,
