@@ -5,10 +5,12 @@
 //! every answer carries the request's uid.
 #![no_main]
 
+use kubegate_engine::Budget;
 use kubegate_webhook::admission::{self, Request};
 use kubegate_webhook::{PolicySource, PolicyState};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The policy set the webhook loads with no configuration: every built-in rule and the
 /// bundled schemas, compiled once.
@@ -31,7 +33,19 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let _ = request.describe();
-    let decision = admission::decide(state, &request);
+    // The bounds the server gives one request (defaults of `kubegate webhook serve`): its
+    // evaluation deadline, 100 findings per rule, 1 KiB messages.
+    let budget = Budget {
+        deadline: Some(Instant::now() + Duration::from_secs(3)),
+        cancel: None,
+        max_findings_per_rule: Some(100),
+        max_message_bytes: Some(1024),
+    };
+    let decision = match admission::decide(state, &request, &budget) {
+        Ok(decision) => decision,
+        // Interrupted at the deadline: the server answers by its failure mode.
+        Err(_) => return,
+    };
     for error in &decision.errors {
         assert!(
             !error.contains("please report this bug"),
