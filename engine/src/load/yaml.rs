@@ -164,8 +164,9 @@ fn parse_once(text: &str, limits: &Limits, edits: &Edits) -> (ParsedStream, Opti
     let mut builder = Builder::new(limits);
     let mut out = ParsedStream::default();
     let mut cursor = CharCursor::new(text);
-    // Whether each open collection is a flow one (`[`, `{`).
-    let mut flows: Vec<bool> = Vec::new();
+    // Where each open collection starts; only on a refusal is the text looked at, to tell
+    // flow collections (`[`, `{`) from block ones, so reading stays one pass over the text.
+    let mut open: Vec<usize> = Vec::new();
     let slash_escapes = text.contains("\\/");
     let map = |m: Marker| {
         if edits.is_empty() {
@@ -188,7 +189,9 @@ fn parse_once(text: &str, limits: &Limits, edits: &Edits) -> (ParsedStream, Opti
                     index: m.index(),
                     line: m.line(),
                     col: m.col(),
-                    in_flow: flows.iter().any(|f| *f),
+                    in_flow: open
+                        .iter()
+                        .any(|&at| matches!(cursor.char_at(at), Some('[' | '{'))),
                 });
                 let m = map(*m);
                 out.error = Some(YamlError {
@@ -200,13 +203,10 @@ fn parse_once(text: &str, limits: &Limits, edits: &Edits) -> (ParsedStream, Opti
         };
         match &event {
             Event::SequenceStart(..) | Event::MappingStart(..) => {
-                flows.push(matches!(
-                    cursor.char_at(span.start.index()),
-                    Some('[' | '{')
-                ));
+                open.push(span.start.index());
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                flows.pop();
+                open.pop();
             }
             Event::Scalar(_, ScalarStyle::DoubleQuoted, ..)
                 if slash_escapes
