@@ -11,6 +11,7 @@ use crate::model::selector::LabelSelector;
 use crate::vocab::Enforcement;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const TEMPLATE_GROUP: &str = "templates.gatekeeper.sh/";
 const CONSTRAINT_GROUP: &str = "constraints.gatekeeper.sh/";
@@ -195,15 +196,24 @@ impl Expansion {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .or_else(|| workload.object.name.clone());
-        let mut generated = workload.clone();
-        generated.object = ObjectRef {
-            api_version: self.generated_api_version.clone(),
-            kind: self.generated_kind.clone(),
-            namespace: workload.object.namespace.clone(),
-            name,
-        };
-        generated.value = Value::Object(value);
-        Some(generated)
+        // The workload's source and positions, shared; its value is not copied again.
+        Some(Manifest {
+            object: ObjectRef {
+                api_version: self.generated_api_version.clone(),
+                kind: self.generated_kind.clone(),
+                namespace: workload.object.namespace.clone(),
+                name,
+            },
+            value: Value::Object(value),
+            source: Arc::clone(&workload.source),
+            document_index: workload.document_index,
+            item_index: workload.item_index,
+            template: workload.template.clone(),
+            positions: Arc::clone(&workload.positions),
+            base_pointer: workload.base_pointer.clone(),
+            origins: workload.origins.clone(),
+            context: workload.context,
+        })
     }
 }
 
