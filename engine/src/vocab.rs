@@ -80,11 +80,13 @@ pub enum Category {
     ApiVersions,
     /// Labels that tools and people use to find and group objects.
     Labels,
+    /// What the API server's own validation refuses, beyond the schema.
+    ApiServer,
 }
 
 impl Category {
     /// Every category, in declaration order.
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Category::Kubegate,
         Category::PodSecurity,
         Category::Images,
@@ -97,6 +99,7 @@ impl Category {
         Category::Exposure,
         Category::ApiVersions,
         Category::Labels,
+        Category::ApiServer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +116,7 @@ impl Category {
             Category::Exposure => "exposure",
             Category::ApiVersions => "api-versions",
             Category::Labels => "labels",
+            Category::ApiServer => "api-server",
         }
     }
 }
@@ -214,6 +218,7 @@ mod tests {
             Category::Exposure => 9,
             Category::ApiVersions => 10,
             Category::Labels => 11,
+            Category::ApiServer => 12,
         };
         for (i, c) in Category::ALL.iter().enumerate() {
             assert_eq!(index(*c), i, "{c}");

@@ -91,6 +91,11 @@ impl LabelSelector {
         })
     }
 
+    /// Whether the selector has no requirement at all (it selects everything).
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.expressions.is_empty()
+    }
+
     /// Whether an object with these labels (its `metadata.labels`; `None`: no labels) is
     /// selected.
     pub fn matches(&self, labels: Option<&Value>) -> bool {

@@ -97,6 +97,7 @@ spec:
     };
 }
 
+pub(crate) mod api;
 pub(crate) mod best_practices;
 pub mod catalog;
 pub(crate) mod cis;

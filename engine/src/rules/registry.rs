@@ -26,6 +26,7 @@ fn registry() -> &'static Registry {
         build(
             [
                 super::kubegate::RULES,
+                super::api::RULES,
                 super::pss::RULES,
                 super::best_practices::RULES,
                 super::cis::RULES,

@@ -6,6 +6,7 @@
 //! module's tests with a filter, e.g. `cargo test -p kubegate-engine --test
 //! integration pss_conformance::`.
 
+mod api_server;
 mod best_practices;
 mod cis_rules;
 mod common;

@@ -791,7 +791,18 @@ fn every_pod_at_every_version() {
                     files: 1,
                     ..Default::default()
                 });
-                let found: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_ref()).collect();
+                // The fixtures have upstream's shape, made for Pod Security admission, not for the
+                // API server (names with `_`, a volume without a source): the always-on
+                // api-server pack's findings on them are beside the point here.
+                let found: Vec<&str> = report
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        kubegate_engine::registry::find(&f.rule_id)
+                            .is_none_or(|m| m.category != kubegate_engine::Category::ApiServer)
+                    })
+                    .map(|f| f.rule_id.as_ref())
+                    .collect();
                 judged += 1;
                 let here = format!("{}:{version} {stem}", level.as_str());
                 if pass {
