@@ -667,9 +667,9 @@ fn junit_output_is_well_formed_with_a_case_per_object_and_rule() {
         .children()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    // 2 objects × (KG003 to KG006 + KG010 to KG015 + 13 best-practices rules); KG001/KG002 are
+    // 2 objects × (KG003 to KG006 + KG010 to KG016 + 13 best-practices rules); KG001/KG002 are
     // the engine's own checks.
-    assert_eq!(cases, 2 * 23);
+    assert_eq!(cases, 2 * 24);
     let failures: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("failure"))

@@ -1,4 +1,4 @@
-//! The always-on api-server pack (KG010-KG015) on testdata/api-server/: what the API server's
+//! The always-on api-server pack (KG010-KG016) on testdata/api-server/: what the API server's
 //! own validation refuses although the schema passes, at the exact field, with the API server's
 //! wording; and the objects it must leave alone (a StatefulSet's claim templates, a volume
 //! without a source, RBAC names with `:`).
@@ -7,7 +7,9 @@ use crate::common;
 
 use kubegate_engine::{Input, Loader, Report, Setup};
 
-const RULES: [&str; 6] = ["KG010", "KG011", "KG012", "KG013", "KG014", "KG015"];
+const RULES: [&str; 7] = [
+    "KG010", "KG011", "KG012", "KG013", "KG014", "KG015", "KG016",
+];
 
 fn check(version: Option<&str>) -> Report {
     let setup = Setup {
@@ -82,6 +84,11 @@ fn api_server_validation_points_at_each_refused_field() {
             "KG011 145:3 DaemonSet/shop/agent spec.selector: Invalid value: empty selector is invalid for daemonset".to_owned(),
             "KG015 155:15 DaemonSet/shop/agent spec.template.spec.containers[0].env[1]: name \"MODE\" repeats spec.temp".to_owned(),
             "KG015 158:15 DaemonSet/shop/agent spec.template.spec.containers[0].ports[1]: containerPort 9100/TCP repe".to_owned(),
+            "KG016 174:3 Pod/shop/enums spec.dnsPolicy: Unsupported value: \"ClusterFirstWithHostnet\": supporte".to_owned(),
+            "KG016 177:37 Pod/shop/enums spec.tolerations[1].effect: Unsupported value: \"NoRun\": supported valu".to_owned(),
+            "KG016 183:29 Pod/shop/enums spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecut".to_owned(),
+            "KG016 187:7 Pod/shop/enums spec.containers[0].imagePullPolicy: Unsupported value: \"always\": suppo".to_owned(),
+            "KG016 190:31 Pod/shop/enums spec.containers[0].ports[0].protocol: Unsupported value: \"tcp\": suppor".to_owned(),
         ]
     );
 }
@@ -102,4 +109,26 @@ fn environment_variable_names_follow_the_target_version() {
         ["KG012 30:15 Deployment/shop_eu/Storefront spec.template.spec.containers[0].env[0].name: Invalid value: \"1_LEVEL\""]
     );
     assert!(env("1.32").is_empty());
+}
+
+#[test]
+fn enum_values_follow_the_target_version() {
+    // Toleration operators `Lt` and `Gt` are documented from 1.35 on.
+    let tolerations = |version| {
+        rows(&check(Some(version)))
+            .into_iter()
+            .filter(|r| r.starts_with("KG016") && r.contains(".tolerations["))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tolerations("1.34"),
+        [
+            "KG016 176:18 Pod/shop/enums spec.tolerations[0].operator: Unsupported value: \"Gt\": supported value",
+            "KG016 177:37 Pod/shop/enums spec.tolerations[1].effect: Unsupported value: \"NoRun\": supported valu",
+        ]
+    );
+    assert_eq!(
+        tolerations("1.35"),
+        ["KG016 177:37 Pod/shop/enums spec.tolerations[1].effect: Unsupported value: \"NoRun\": supported valu"]
+    );
 }

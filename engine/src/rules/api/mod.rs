@@ -8,6 +8,7 @@ pub(crate) mod syntax;
 
 rules! {
     duplicate_list_key::DuplicateListKey,
+    enum_value::EnumValue,
     job_spec::JobValidation,
     object_metadata::ObjectMetadata,
     pod_spec::PodSpecValidation,
