@@ -349,6 +349,8 @@ impl Checker {
         let mut cut = 0;
         let mut raw: Vec<Raw> = Vec::new();
         let mut violations = Vec::new();
+        // Results of conftest rules an `exception` rule suppressed.
+        let mut policy_excepted = 0;
         let cx = Context {
             manifest,
             inventory: around.inventory,
@@ -388,7 +390,10 @@ impl Checker {
             match worker {
                 Some(worker) => {
                     match self.run_policies(policies, worker, manifest, around, budget, &mut raw) {
-                        Ok(n) => cut += n,
+                        Ok((n, excepted)) => {
+                            cut += n;
+                            policy_excepted += excepted;
+                        }
                         Err(e) => errors.push(error(e)),
                     }
                 }
@@ -418,7 +423,7 @@ impl Checker {
                 },
             );
         }
-        let mut exempted = before - raw.len();
+        let mut exempted = before - raw.len() + policy_excepted;
         raw.extend(
             invalid
                 .into_iter()
@@ -480,7 +485,8 @@ impl Checker {
 
     /// The policies' findings on one object. A policy engine that panics is an error for this
     /// object (the worker is marked poisoned, and replaced), as a built-in rule's panic is.
-    /// Returns how many findings the budget's per-rule cap dropped.
+    /// Returns how many findings the budget's per-rule cap dropped, and how many results
+    /// `exception` rules suppressed.
     fn run_policies(
         &self,
         policies: &PolicySet,
@@ -489,7 +495,7 @@ impl Checker {
         around: &Surroundings<'_>,
         budget: &Budget,
         raw: &mut Vec<Raw>,
-    ) -> Result<usize, LoadErrorKind> {
+    ) -> Result<(usize, usize), LoadErrorKind> {
         let mut found = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             policies.evaluate_reviewed(
@@ -510,6 +516,9 @@ impl Checker {
                 });
             }
         }
+        let before = found.len();
+        found.retain(|v| !v.excepted);
+        let excepted = before - found.len();
         let mut cut = 0;
         if let Some(max) = budget.max_findings_per_rule {
             let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
@@ -543,7 +552,7 @@ impl Checker {
                 advisory: advisory || v.undecided,
             }
         }));
-        Ok(cut)
+        Ok((cut, excepted))
     }
 
     fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation, advisory: bool) -> Raw {

@@ -77,6 +77,25 @@ pub enum PolicyError {
     /// Rego nested deeper than [`MAX_REGO_NESTING`]: never handed to regorus.
     #[error("{}:{}: {nesting}", path.display(), nesting.position)]
     TooDeep { path: PathBuf, nesting: RegoTooDeep },
+    /// A conftest rule written `deny[msg] if { … }`: in Rego v1 that defines an object
+    /// (`deny[msg]` is `true` for each `msg`), not the set of messages it meant. conftest
+    /// refuses it too ("rule is using 'if' keyword without 'contains' keyword").
+    #[error(
+        "{}:{position}: `{head} if {{ … }}` defines an object in Rego v1 (`{head}` is true for \
+         each key), not a set of messages: write `{name} contains {key} if {{ … }}` (conftest \
+         refuses it too: rule is using 'if' keyword without 'contains' keyword)",
+        path.display()
+    )]
+    PartialObjectRule {
+        path: PathBuf,
+        position: Position,
+        /// The head as written, `deny[msg]`.
+        head: String,
+        /// The rule name, `deny`.
+        name: String,
+        /// What the set should contain, `msg`.
+        key: String,
+    },
     #[error("policy rule id {id:?} is used twice (packages {first} and {second})")]
     DuplicateId {
         id: String,
@@ -93,7 +112,8 @@ impl PolicyError {
             | PolicyError::Compile { path, .. }
             | PolicyError::Data { path, .. }
             | PolicyError::Metadata { path, .. }
-            | PolicyError::TooDeep { path, .. } => Some(path),
+            | PolicyError::TooDeep { path, .. }
+            | PolicyError::PartialObjectRule { path, .. } => Some(path),
             PolicyError::DuplicateId { .. } => None,
         }
     }
@@ -130,13 +150,15 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
-    /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`), for deny and
-    /// violation rules; warn rules cannot be excepted.
+    /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`, `warn_latest_tag`
+    /// and `violation_latest_tag`; `""` for the plain rules). conftest's documentation names
+    /// deny and violation rules only, but its engine queries the exception for warn rules as
+    /// well, and kubegate does what the engine does.
     fn exception_name(&self) -> Option<&str> {
         let prefix = match self.kind {
             RuleKind::Deny => "deny",
             RuleKind::Violation => "violation",
-            RuleKind::Warn => return None,
+            RuleKind::Warn => "warn",
         };
         let rest = self.name.strip_prefix(prefix)?;
         Some(rest.strip_prefix('_').unwrap_or(rest))
@@ -152,8 +174,12 @@ pub struct PolicyViolation {
     /// Keys of a message object other than `msg` and `path`.
     pub details: serde_json::Map<String, Value>,
     /// Not a verdict: the policy could not be applied offline (a namespaceSelector whose
-    /// namespace is not in the input). Reported as an advisory finding, never failing.
+    /// namespace is not in the input), or a conftest rule gave a value conftest does not count
+    /// (a bare `deny if { … }` that is true, a set member that is a number). Reported as an
+    /// advisory finding, never failing.
     pub undecided: bool,
+    /// A result an `exception` rule suppressed: counted as exempted, never reported.
+    pub excepted: bool,
     /// The enforcement action that replaces the rule's own: an ExpansionTemplate's
     /// `enforcementAction`, for what the generated resource violates.
     pub action: Option<crate::vocab::Enforcement>,
@@ -184,11 +210,27 @@ pub struct PolicySet {
     files: Vec<PathBuf>,
 }
 
-const RULE_PREFIXES: [(&str, RuleKind); 3] = [
-    ("deny", RuleKind::Deny),
-    ("violation", RuleKind::Violation),
-    ("warn", RuleKind::Warn),
-];
+/// The kind of a conftest rule by its name, as conftest matches it: `deny`, `violation` or
+/// `warn`, then any number of `_` + letters and digits (`^(deny|violation)(_[a-zA-Z0-9]+)*$`,
+/// `^warn(_[a-zA-Z0-9]+)*$`): `deny_latest_tag` is one, `deny_` and `denylist` are not.
+pub(crate) fn rule_kind(name: &str) -> Option<RuleKind> {
+    [
+        ("deny", RuleKind::Deny),
+        ("violation", RuleKind::Violation),
+        ("warn", RuleKind::Warn),
+    ]
+    .into_iter()
+    .find_map(|(prefix, kind)| {
+        let rest = name.strip_prefix(prefix)?;
+        let words_ok = rest.is_empty()
+            || rest.strip_prefix('_').is_some_and(|words| {
+                words
+                    .split('_')
+                    .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+            });
+        words_ok.then_some(kind)
+    })
+}
 
 impl PolicySet {
     /// Loads `.rego` files and data documents (`.json`, `.yaml`, `.yml`, merged under `data`)
@@ -244,13 +286,7 @@ impl PolicySet {
                 }
             };
             for name in declared.iter().map(|(_, n)| n.as_str()) {
-                let Some(kind) = RULE_PREFIXES
-                    .iter()
-                    .find(|(p, _)| {
-                        name == *p || name.strip_prefix(p).is_some_and(|r| r.starts_with('_'))
-                    })
-                    .map(|(_, k)| *k)
-                else {
+                let Some(kind) = rule_kind(name) else {
                     if name == "exception" && !exceptions.iter().any(|(p, _)| p == package) {
                         exceptions.push((package.clone(), format!("data.{package}.exception")));
                     }
@@ -483,22 +519,26 @@ impl PolicySet {
             if rule.constraint.is_some() {
                 continue;
             }
-            if let Some(name) = rule.exception_name() {
-                if excepted
+            let is_excepted = rule.exception_name().is_some_and(|name| {
+                excepted
                     .iter()
                     .any(|(p, n)| *p == rule.package && n == name)
-                {
-                    continue;
-                }
-            }
+            });
             let value = engine
                 .eval_rule(rule.query.clone())
                 .map_err(|e| fail(&rule.id, &e))?;
             if value == regorus::Value::Undefined {
                 continue;
             }
-            for result in members(&json(&value)) {
-                out.push(to_violation(index, result));
+            let start = out.len();
+            conftest_results(index, rule, &json(&value), out).map_err(|m| fail(&rule.id, &m))?;
+            if is_excepted {
+                // conftest drops an excepted rule's results and counts the exception; kubegate
+                // counts what it suppressed (advisories included: nothing is hidden silently).
+                tracing::debug!(rule = %rule.id, object = %manifest.object, "excepted by an exception rule");
+                for v in &mut out[start..] {
+                    v.excepted = true;
+                }
             }
         }
         Ok(())
@@ -593,6 +633,7 @@ impl PolicySet {
                             Value::Bool(true),
                         )]),
                         undecided: true,
+                        excepted: false,
                         action: None,
                     });
                     continue;
@@ -729,6 +770,79 @@ fn members(value: &Value) -> Vec<&Value> {
     }
 }
 
+/// What conftest counts in the value of a deny/violation/warn rule, as violations of rule
+/// `index`. conftest counts the members of a set (or array): a string is a message, an object
+/// must have a string `msg` (else conftest stops with an error, and so does this, returning the
+/// reason). It ignores members of any other type, and counts a rule whose value is not a
+/// collection (`deny if { … }`, `deny := 5`) as passing whatever the value. kubegate never
+/// passes silently: each of those is an advisory finding ([`PolicyViolation::undecided`]),
+/// saying what conftest makes of it, except `false`, which passes in every reading.
+fn conftest_results(
+    index: usize,
+    rule: &PolicyRule,
+    value: &Value,
+    out: &mut Vec<PolicyViolation>,
+) -> Result<(), String> {
+    let not_counted = |message: String| {
+        let mut v = to_violation(index, &Value::String(message));
+        v.undecided = true;
+        v.details.insert(
+            "conftest".to_owned(),
+            Value::String("not counted".to_owned()),
+        );
+        v
+    };
+    let Value::Array(members) = value else {
+        if *value != Value::Bool(false) {
+            out.push(not_counted(format!(
+                "`{}` is {}, not a set of messages: conftest counts this as a pass, so nothing \
+                 fails; write `{} contains msg if {{ … }}`",
+                rule.name,
+                short(value),
+                rule.name
+            )));
+        }
+        return Ok(());
+    };
+    for member in members {
+        match member {
+            Value::String(_) => out.push(to_violation(index, member)),
+            Value::Object(map) if matches!(map.get("msg"), Some(Value::String(_))) => {
+                out.push(to_violation(index, member))
+            }
+            Value::Object(_) => {
+                return Err(format!(
+                    "a result of {} is an object without a string `msg`: {} (conftest stops \
+                     too: \"msg\" field must be present and a string)",
+                    rule.name,
+                    short(member)
+                ))
+            }
+            other => out.push(not_counted(format!(
+                "a result of `{}` is {}, neither a string nor an object with `msg`: conftest \
+                 ignores it",
+                rule.name,
+                short(other)
+            ))),
+        }
+    }
+    Ok(())
+}
+
+/// A value as JSON for a message, cut to 200 bytes.
+fn short(value: &Value) -> String {
+    let mut text = value.to_string();
+    if text.len() > 200 {
+        let mut end = 200;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// A message (string or object) as a violation.
 fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
     let (message, pointer, details) = match result {
@@ -759,6 +873,7 @@ fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
         violation: Violation { pointer, message },
         details,
         undecided: false,
+        excepted: false,
         action: None,
     }
 }
@@ -932,14 +1047,106 @@ pub(crate) fn add_policy(
         }
     };
     let package = result?;
+    // regorus pushes the module it just parsed last.
+    let module = engine.get_modules().last().cloned();
+    if let Some(error) = module.as_ref().and_then(|m| partial_object_rule(m, file)) {
+        return Err(error);
+    }
+    for (line, name) in module
+        .as_ref()
+        .map(|m| single_value_rules(m))
+        .unwrap_or_default()
+    {
+        tracing::warn!(
+            "{}:{line}: `{name}` is a single value, not a set of messages: conftest counts it \
+             as a pass whatever it holds, kubegate reports it as an advisory finding when it is \
+             not false; write `{name} contains msg if {{ … }}`",
+            file.display()
+        );
+    }
     Ok(Added {
         package: package.strip_prefix("data.").unwrap_or(&package).to_owned(),
-        // regorus pushes the module it just parsed last.
-        rules: engine
-            .get_modules()
-            .last()
+        rules: module
+            .as_ref()
             .map(|m| declared_rules(m))
             .unwrap_or_default(),
+    })
+}
+
+/// `(line, name)` of the conftest rules of `module` defined as one value, `deny if { … }` or
+/// `deny := true`: a boolean, number or string literal (or no value, which is `true`). A
+/// complete rule assigned anything else may still be a collection, which conftest counts.
+fn single_value_rules(module: &regorus::unstable::Module) -> Vec<(u32, String)> {
+    use regorus::unstable::{Expr, Rule, RuleHead};
+    module
+        .policy
+        .iter()
+        .filter_map(|rule| {
+            let Rule::Spec {
+                head: RuleHead::Compr { refr, assign, .. },
+                ..
+            } = rule.as_ref()
+            else {
+                return None;
+            };
+            let Expr::Var { span, .. } = refr.as_ref() else {
+                return None;
+            };
+            let scalar = assign.as_ref().is_none_or(|a| {
+                matches!(
+                    a.value.as_ref(),
+                    Expr::Bool { .. }
+                        | Expr::Number { .. }
+                        | Expr::String { .. }
+                        | Expr::RawString { .. }
+                )
+            });
+            (scalar && rule_kind(span.text()).is_some())
+                .then(|| (span.line, span.text().to_owned()))
+        })
+        .collect()
+}
+
+/// The first conftest rule of `module` written `deny[msg] if { … }` (or `deny[msg] := true`,
+/// `deny.key if`): a head with a key but no value. Rego v1 reads it as an object whose keys are
+/// the messages (regorus does in v0 too), so the messages would not be counted as conftest
+/// counts them; conftest refuses such a rule, and so does kubegate, saying what to write.
+fn partial_object_rule(module: &regorus::unstable::Module, file: &Path) -> Option<PolicyError> {
+    use regorus::unstable::{Expr, Rule, RuleHead};
+    module.policy.iter().find_map(|rule| {
+        let Rule::Spec {
+            head: RuleHead::Compr { refr, assign, .. },
+            ..
+        } = rule.as_ref()
+        else {
+            return None;
+        };
+        let valueless = match assign {
+            None => true,
+            Some(a) => matches!(a.value.as_ref(), Expr::Bool { value, .. } if *value == regorus::Value::Bool(true)),
+        };
+        let (root, key, head) = match refr.as_ref() {
+            Expr::RefBrack { refr, index, .. } => {
+                let key = index.span().text().to_owned();
+                (refr, key.clone(), format!("{}[{key}]", refr.span().text()))
+            }
+            Expr::RefDot { refr, field, .. } => {
+                let key = field.0.text().to_owned();
+                (refr, format!("{key:?}"), format!("{}.{key}", refr.span().text()))
+            }
+            _ => return None,
+        };
+        let Expr::Var { span, .. } = root.as_ref() else {
+            return None;
+        };
+        let name = span.text();
+        (valueless && rule_kind(name).is_some()).then(|| PolicyError::PartialObjectRule {
+            path: file.to_path_buf(),
+            position: Position::new(span.line, span.col),
+            head,
+            name: name.to_owned(),
+            key,
+        })
     })
 }
 

@@ -1,0 +1,183 @@
+//! conftest fidelity: what counts as a result, what is refused at load, exceptions, on
+//! fixtures written from conftest's engine (`policy/engine.go`) and documentation.
+
+use crate::common::testdata;
+use kubegate_engine::{Checker, Input, Loader, PolicyError, PolicyOptions, PolicySet, Report};
+use std::sync::Arc;
+
+/// The policies in `testdata/conftest/<dir>` over `testdata/conftest/manifests.yaml`, with only
+/// the always-on built-in pack (less schema validation) so the assertions see the policies.
+fn check(dir: &str, options: &PolicyOptions) -> Report {
+    let set =
+        PolicySet::load(&[testdata(&format!("conftest/{dir}"))], options).expect("policies load");
+    let skip = ["KG005".to_owned(), "KG006".to_owned()];
+    Checker::builtin_selection(&["kubegate".into()], &[], &skip, Default::default())
+        .expect("checker")
+        .with_policies(Arc::new(set))
+        .check(&Loader::default().load(&[Input::Path(testdata("conftest/manifests.yaml"))]))
+}
+
+/// `(line, rule name, advisory, message)` of every finding, in report order.
+fn findings(report: &Report) -> Vec<(u32, String, bool, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.location.line.unwrap_or(0),
+                f.rule_name.to_string(),
+                f.advisory,
+                f.message.clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(line: u32, rule: &str, advisory: bool, message: &str) -> (u32, String, bool, String) {
+    (line, rule.to_owned(), advisory, message.to_owned())
+}
+
+/// Sets (and arrays) of strings and of objects with `msg` are counted, one finding each. What
+/// conftest does not count (a bare `deny if` that is true: a pass; a number in a set: ignored)
+/// is reported as an advisory finding that never fails, saying so; `false` reports nothing.
+#[test]
+fn values_are_counted_as_conftest_counts_them_and_the_rest_is_said() {
+    let report = check("counting", &PolicyOptions::default());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let bare = "`deny` is true, not a set of messages: conftest counts this as a pass, so \
+                nothing fails; write `deny contains msg if { … }`";
+    let number = "a result of `deny_numbers` is 7, neither a string nor an object with `msg`: \
+                  conftest ignores it";
+    assert_eq!(
+        findings(&report),
+        vec![
+            row(1, "deny", true, bare),
+            row(1, "deny_numbers", true, number),
+            row(1, "deny_strings", false, "web: string result"),
+            row(1, "warn_objects", false, "web: object result"),
+            row(18, "violation_listed", false, "listed one"),
+            row(18, "violation_listed", false, "listed two"),
+            row(29, "deny", true, bare),
+            row(29, "deny_numbers", true, number),
+            row(29, "deny_strings", false, "legacy: string result"),
+            row(29, "warn_objects", false, "legacy: object result"),
+        ]
+    );
+    let object = &report.findings[3];
+    assert_eq!(object.details.get("team"), Some(&serde_json::json!("shop")));
+    assert_eq!(
+        report.findings[0].details.get("conftest"),
+        Some(&serde_json::json!("not counted"))
+    );
+    // Advisory findings are counted apart and never fail a run.
+    assert_eq!(report.summary.advisory, 4);
+    assert_eq!(report.summary.high, 4);
+    assert_eq!(report.summary.low, 2);
+}
+
+/// An object result without a string `msg` stops conftest ("\"msg\" field must be present and
+/// a string"); kubegate reports an evaluation error for that object, never a finding made up
+/// from the object.
+#[test]
+fn an_object_result_without_a_string_msg_is_an_error_for_that_object() {
+    let report = check("no-msg", &PolicyOptions::default());
+    assert!(report.findings.is_empty(), "{:?}", findings(&report));
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    let error = report.errors[0].to_string();
+    assert!(error.contains("manifests.yaml:18"), "{error}");
+    assert!(
+        error.contains(
+            "a result of deny is an object without a string `msg`: {\"message\":\"no msg key\"}"
+        ),
+        "{error}"
+    );
+}
+
+/// `deny[msg] if { … }` is an object in Rego v1, not a set of messages: refused when the
+/// policies load, naming file, line and column, and what to write instead, as conftest refuses
+/// it ("rule is using 'if' keyword without 'contains' keyword").
+#[test]
+fn deny_with_a_key_and_if_is_refused_at_load_saying_what_to_write() {
+    let errors = PolicySet::load(
+        &[testdata("conftest/partial-object")],
+        &PolicyOptions::default(),
+    )
+    .expect_err("refused");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        matches!(&errors[0], PolicyError::PartialObjectRule { name, key, .. } if name == "deny" && key == "msg"),
+        "{errors:?}"
+    );
+    let text = errors[0].to_string();
+    assert!(
+        text.ends_with(
+            "conftest/partial-object/deny.rego:9:1: `deny[msg] if { … }` defines an object in \
+             Rego v1 (`deny[msg]` is true for each key), not a set of messages: write `deny \
+             contains msg if { … }` (conftest refuses it too: rule is using 'if' keyword without \
+             'contains' keyword)"
+        ),
+        "{text}"
+    );
+}
+
+/// The other heads conftest's check refuses (a key with the value `true`, a dotted key), and
+/// the heads that are fine: a set, a function, a complete rule with a value.
+#[test]
+fn only_valueless_keyed_heads_of_conftest_rules_are_refused() {
+    let load = |text: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("p.rego"), text).expect("write");
+        PolicySet::load(&[dir.path().to_path_buf()], &PolicyOptions::default())
+    };
+    for (text, head) in [
+        (
+            "package main\nwarn[msg] := true if { msg := \"x\" }\n",
+            "warn[msg]",
+        ),
+        (
+            "package main\nviolation_x.name if { true }\n",
+            "violation_x.name",
+        ),
+    ] {
+        let errors = load(text).expect_err(text);
+        let message = errors[0].to_string();
+        assert!(
+            message.contains(&format!("`{head} if {{ … }}`")),
+            "{message}"
+        );
+        assert!(message.contains("p.rego:2:1:"), "{message}");
+    }
+    for fine in [
+        "package main\ndeny contains msg if { msg := \"x\" }\n",
+        "package main\ndeny_map[k] := v if { k := \"a\"; v := 1 }\n",
+        "package main\nlookup[k] if { k := \"a\" }\n",
+        "package main\ndenylist[k] if { k := \"not a conftest rule\" }\n",
+    ] {
+        assert!(load(fine).is_ok(), "{fine}");
+    }
+}
+
+/// Exceptions suppress `deny_<name>`, `violation_<name>` and, as conftest's engine does,
+/// `warn_<name>` rules for the inputs they match; the plain rules only with `""`. What they
+/// suppress is counted as exempted.
+#[test]
+fn exceptions_suppress_warn_rules_too_and_are_counted() {
+    let report = check("exceptions", &PolicyOptions::default());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        findings(&report),
+        vec![
+            row(
+                1,
+                "deny_latest",
+                false,
+                "container \"web\" uses the latest tag"
+            ),
+            row(1, "warn", false, "web: plain warn"),
+            row(1, "warn_replicas", false, "web runs 2 replicas"),
+            row(29, "warn", false, "legacy: plain warn"),
+        ]
+    );
+    // legacy's deny_latest and warn_replicas results.
+    assert_eq!(report.summary.exempted, 2);
+}
