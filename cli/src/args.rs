@@ -171,6 +171,18 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = fail_on())]
     pub fail_on: Option<FailOn>,
 
+    /// Findings never fail the run: exit 0 unless something could not be loaded or evaluated
+    /// (conftest's `--no-fail`; the same as `--fail-on never`, and it wins over
+    /// `--fail-on-warn`, as in conftest).
+    #[arg(long, conflicts_with = "fail_on")]
+    pub no_fail: bool,
+
+    /// Every finding of a Rego or Gatekeeper policy fails the run, `warn` rules' included,
+    /// whatever its severity (conftest's `--fail-on-warn`); built-in rules still fail by
+    /// --fail-on.
+    #[arg(long)]
+    pub fail_on_warn: bool,
+
     /// Configuration file [default: the nearest .kubegate.yaml in this or a parent directory].
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,

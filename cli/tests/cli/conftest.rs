@@ -1,0 +1,90 @@
+//! conftest's flags on the real binary: `--fail-on-warn`, `--no-fail`, and how what conftest
+//! does not count is shown.
+
+use super::{kubegate, stderr, stdout};
+
+/// Only the policies and the always-on pack (less schema validation) judge the fixtures.
+fn check(policy: &str, extra: &[&str]) -> std::process::Output {
+    let policy = format!("testdata/conftest/{policy}");
+    let mut args = vec![
+        "check",
+        "--packs",
+        "kubegate",
+        "--skip-rules",
+        "KG005,KG006",
+        "--no-excerpt",
+        "--policy",
+        &policy,
+    ];
+    args.extend_from_slice(extra);
+    args.push("testdata/conftest/manifests.yaml");
+    kubegate(&args)
+}
+
+/// conftest exits 0 on warnings unless `--fail-on-warn`, and 0 on anything under `--no-fail`,
+/// which wins over `--fail-on-warn`. Load errors are never hidden by `--no-fail`.
+#[test]
+fn fail_on_warn_and_no_fail_decide_the_exit_code_as_conftest_does() {
+    // Two warnings (low findings): below the default --fail-on medium.
+    let warned = check("warn-only", &[]);
+    assert_eq!(warned.status.code(), Some(0), "{}", stderr(&warned));
+    assert!(
+        stdout(&warned).contains("2 findings (2 low)"),
+        "{}",
+        stdout(&warned)
+    );
+    let strict = check("warn-only", &["--fail-on-warn"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    assert!(
+        stdout(&strict)
+            .contains("failing at medium and above, and on every policy finding (--fail-on-warn)."),
+        "{}",
+        stdout(&strict)
+    );
+    let only_policies = check("warn-only", &["--fail-on", "never", "--fail-on-warn"]);
+    assert_eq!(only_policies.status.code(), Some(1));
+    assert!(stdout(&only_policies).contains("failing on policy findings only."));
+    assert_eq!(
+        check("warn-only", &["--no-fail", "--fail-on-warn"])
+            .status
+            .code(),
+        Some(0)
+    );
+    // A deny finding (high) fails by default, not under --no-fail.
+    assert_eq!(check("exceptions", &[]).status.code(), Some(1));
+    let no_fail = check("exceptions", &["--no-fail"]);
+    assert_eq!(no_fail.status.code(), Some(0), "{}", stderr(&no_fail));
+    assert!(
+        stdout(&no_fail).contains("no finding fails"),
+        "{}",
+        stdout(&no_fail)
+    );
+    // A policy that cannot load still exits 2.
+    let broken = check("partial-object", &["--no-fail"]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        stderr(&broken).contains("deny.rego:9:1: `deny[msg] if { … }` defines an object"),
+        "{}",
+        stderr(&broken)
+    );
+    // --no-fail is --fail-on never: both at once is a usage error.
+    let both = check("warn-only", &["--no-fail", "--fail-on", "low"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
+/// What conftest passes over is shown as advisory, labelled, and fails nothing.
+#[test]
+fn results_conftest_does_not_count_are_shown_as_advisory() {
+    let out = check("counting", &["--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "`deny` is true, not a set of messages: conftest counts this as a pass, so nothing \
+             fails; write `deny contains msg if { … }` (advisory: conftest does not count it, \
+             never fails)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("4 advisory"), "{text}");
+}
