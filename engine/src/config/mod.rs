@@ -379,6 +379,18 @@ mod tests {
         assert!(!path_glob("vendor/*", "vendor/chart/a.yaml"));
     }
 
+    /// Every `policies` key docs/usage.md lists is accepted by the schema (`expandWorkloads`
+    /// was documented but refused as an additional property).
+    #[test]
+    fn every_documented_policies_key_parses() {
+        let c = Config::parse(
+            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n",
+        )
+        .expect("valid");
+        assert!(c.policies.expand_workloads && c.policies.all_namespaces);
+        assert_eq!(c.policies.timeout_ms, Some(500));
+    }
+
     #[test]
     fn mistakes_are_reported_with_positions() {
         let errors =
