@@ -253,6 +253,12 @@ pub struct CheckArgs {
     #[arg(long)]
     pub all_namespaces: bool,
 
+    /// Data documents only (`.json`/`.yaml`/`.yml` files or directories of them), merged under
+    /// `data` for the policies; Rego files there are not loaded (conftest's `--data`).
+    /// Repeatable [default: the configuration's policies.data].
+    #[arg(long, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
+
     /// Judge workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
     /// ReplicationController) as the pods they create: Gatekeeper constraints that match Pod
     /// judge their pod templates, as the shipped ExpansionTemplates do.
@@ -446,6 +452,11 @@ pub struct TestArgs {
     /// `Suite` files (`test.gatekeeper.sh/v1alpha1`).
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
+
+    /// Data documents only (`.json`/`.yaml`/`.yml` files or directories of them), merged
+    /// under `data` for the tests, as `conftest verify --data` reads them. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = TestFormat::Human)]

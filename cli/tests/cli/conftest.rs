@@ -88,3 +88,62 @@ fn results_conftest_does_not_count_are_shown_as_advisory() {
     );
     assert!(text.contains("4 advisory"), "{text}");
 }
+
+/// `--data` merges data documents under `data` for `check` and `test` (as conftest's `--data`
+/// and `conftest verify --data`); Rego beside them is not loaded (this fixture's does not
+/// compile), and data without policies is an error rather than read for nothing.
+#[test]
+fn data_documents_come_from_data_for_check_and_test() {
+    let data = ["--data", "testdata/conftest/data"];
+    let allowed = check("data-policy", &data);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
+    assert!(
+        stdout(&allowed).contains("No findings"),
+        "{}",
+        stdout(&allowed)
+    );
+    let without = check("data-policy", &[]);
+    assert_eq!(without.status.code(), Some(1));
+    assert_eq!(
+        stdout(&without)
+            .matches("is not from an allowed registry")
+            .count(),
+        2
+    );
+
+    let tests = kubegate(&[
+        "test",
+        "testdata/conftest/data-policy",
+        "--data",
+        "testdata/conftest/data",
+    ]);
+    assert_eq!(tests.status.code(), Some(0), "{}", stdout(&tests));
+    assert!(
+        stdout(&tests).contains("2 passed, 0 failed, 0 errors"),
+        "{}",
+        stdout(&tests)
+    );
+    let no_data = kubegate(&["test", "testdata/conftest/data-policy"]);
+    assert_eq!(no_data.status.code(), Some(1), "{}", stdout(&no_data));
+    assert!(stdout(&no_data).contains("FAIL  data.main.test_an_allowed_registry_passes"));
+    let missing = kubegate(&[
+        "test",
+        "testdata/conftest/data-policy",
+        "--data",
+        "testdata/conftest/nowhere",
+    ]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stdout(&missing));
+
+    let alone = kubegate(&[
+        "check",
+        "--data",
+        "testdata/conftest/data",
+        "testdata/conftest/manifests.yaml",
+    ]);
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(
+        stderr(&alone).contains("need policies to read them"),
+        "{}",
+        stderr(&alone)
+    );
+}

@@ -98,6 +98,9 @@ pub struct PolicyConfig {
     /// (`policies/library/expansion/workloads.yaml`) do, without listing them (`--expand-workloads`).
     #[serde(default)]
     pub expand_workloads: bool,
+    /// Data documents only, merged under `data` (conftest's `--data`; `--data`).
+    #[serde(default)]
+    pub data: Vec<PathBuf>,
 }
 
 /// Schema validation (`schema:`).
@@ -357,6 +360,15 @@ impl Config {
             .map(|p| self.base.join(p))
             .collect()
     }
+
+    /// `policies.data`, resolved against the configuration file's directory.
+    pub fn data_paths(&self) -> Vec<PathBuf> {
+        self.policies
+            .data
+            .iter()
+            .map(|p| self.base.join(p))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -384,11 +396,12 @@ mod tests {
     #[test]
     fn every_documented_policies_key_parses() {
         let c = Config::parse(
-            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n",
+            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n  data: [data]\n",
         )
         .expect("valid");
         assert!(c.policies.expand_workloads && c.policies.all_namespaces);
         assert_eq!(c.policies.timeout_ms, Some(500));
+        assert_eq!(c.data_paths(), [c.base.join("data")]);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct PolicyOptions {
     /// Add the shipped ExpansionTemplates ([`EXPAND_WORKLOADS`]); one the policies define
     /// under the same name wins.
     pub expand_workloads: bool,
+    /// Files and directories of data documents only (conftest's `--data`): their `.json`,
+    /// `.yaml` and `.yml` files are merged under `data`; Rego there is not loaded.
+    pub data: Vec<PathBuf>,
 }
 
 /// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
@@ -51,6 +54,7 @@ impl Default for PolicyOptions {
             all_namespaces: false,
             timeout: Duration::from_secs(2),
             expand_workloads: false,
+            data: Vec::new(),
         }
     }
 }
@@ -269,6 +273,31 @@ impl PolicySet {
                 },
             }
         }
+        let mut data_files = Vec::new();
+        for path in &options.data {
+            collect(path, &mut data_files, &mut errors);
+        }
+        data_files.retain(|f| f.extension().is_some_and(|e| e != "rego") && !files.contains(f));
+        data_files.sort();
+        data_files.dedup();
+        for file in &data_files {
+            let added = std::fs::read_to_string(file)
+                .map_err(|e| PolicyError::Io {
+                    path: file.clone(),
+                    message: e.to_string(),
+                })
+                .and_then(|text| add_data(&mut engine, file, &text));
+            match added {
+                Ok(gatekeeper_docs) if !gatekeeper_docs.is_empty() => tracing::warn!(
+                    file = %file.display(),
+                    "Gatekeeper documents given as data are not loaded; give them with --policy"
+                ),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        files.extend(data_files);
+        files.sort();
         let mut rules = Vec::new();
         let mut exceptions = Vec::new();
         for (file, package, declared) in &sources {

@@ -181,3 +181,25 @@ fn exceptions_suppress_warn_rules_too_and_are_counted() {
     // legacy's deny_latest and warn_replicas results.
     assert_eq!(report.summary.exempted, 2);
 }
+
+/// `PolicyOptions::data` (conftest's `--data`): the documents there are `data`; Rego there is
+/// not loaded; the data files are among the set's files (the webhook reloads on them).
+#[test]
+fn data_paths_give_data_documents_only() {
+    let options = PolicyOptions {
+        data: vec![testdata("conftest/data")],
+        ..PolicyOptions::default()
+    };
+    let report = check("data-policy", &options);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(report.findings.is_empty(), "{:?}", findings(&report));
+    let without = check("data-policy", &PolicyOptions::default());
+    assert_eq!(without.findings.len(), 2, "{:?}", findings(&without));
+    let set = PolicySet::load(&[testdata("conftest/data-policy")], &options).expect("loads");
+    let names: Vec<String> = set
+        .files()
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, ["registries.yaml", "registries.rego"]);
+}
