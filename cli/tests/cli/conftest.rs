@@ -147,3 +147,15 @@ fn data_documents_come_from_data_for_check_and_test() {
         stderr(&alone)
     );
 }
+
+/// Rego unit tests see the annotations too (`kubegate test`, as `conftest verify`).
+#[test]
+fn policy_tests_read_metadata_annotations() {
+    let out = kubegate(&["test", "testdata/conftest/metadata"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 passed, 0 failed, 0 errors"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -2,12 +2,16 @@
 //!
 //! - Rules named `deny`, `violation` and `warn`, or with an `_suffix` (`deny_latest_tag`), in
 //!   package `main` by default (`namespaces`, or every package with `all_namespaces`).
-//! - A result is a string message, or an object with `msg` (other keys are kept as metadata). A
-//!   `path` key (a JSON pointer string, or a list of keys and indices) names the offending field,
-//!   which kubegate resolves to file:line:column like a built-in finding.
-//! - `exception` rules exempt `deny_<name>`/`violation_<name>` rules by name (`""`: the plain
-//!   `deny`/`violation`), as conftest does.
-//! - Metadata: regorus does not read OPA `# METADATA` annotations, so a package may declare
+//! - A result is a member of the rule's set: a string message, or an object with a string `msg`
+//!   (other keys are kept as metadata); what conftest does not count is an advisory finding
+//!   ([`conftest_results`]). A `path` key (a JSON pointer string, or a list of keys and indices)
+//!   names the offending field, which kubegate resolves to file:line:column like a built-in
+//!   finding.
+//! - `exception` rules exempt `deny_<name>`/`violation_<name>`/`warn_<name>` rules by name
+//!   (`""`: the plain rules), as conftest's engine does.
+//! - `rego.metadata.rule()` and `rego.metadata.chain()` read OPA `# METADATA` annotations,
+//!   resolved when the policy loads ([`crate::policy::annotations`]).
+//! - Metadata: kubegate's rule identity does not come from those annotations; a package may declare
 //!   `__rego_metadata__ := {"id": ..., "title": ..., "severity": ..., "description": ...,
 //!   "remediation": ...}` for its rules. Without it a rule's id is `<package>.<rule>`, and its
 //!   severity is `high` for deny/violation and `low` for warn.
@@ -1047,7 +1051,18 @@ pub(crate) fn add_policy(
         nesting,
     })?;
     let name = file.display().to_string();
-    let text = &compatible(&name, text.to_owned());
+    let mut text = compatible(&name, text.to_owned());
+    // regorus has neither `# METADATA` nor rego.metadata.rule()/chain(): the calls are replaced
+    // by what OPA returns for them (`policy::annotations`).
+    if let Some(resolved) = crate::policy::annotations::resolve(file, &text)? {
+        // The values put in nest too (deep `custom` annotations): bounded as written Rego is.
+        check_nesting(&resolved).map_err(|nesting| PolicyError::TooDeep {
+            path: file.to_path_buf(),
+            nesting,
+        })?;
+        text = resolved;
+    }
+    let text = &text;
     engine.set_rego_v0(false);
     let v1 = engine.add_policy(name.clone(), text.to_owned());
     let result = match v1 {

@@ -203,3 +203,43 @@ fn data_paths_give_data_documents_only() {
         .collect();
     assert_eq!(names, ["registries.yaml", "registries.rego"]);
 }
+
+/// `# METADATA` annotations read through `rego.metadata.rule()` and `rego.metadata.chain()`,
+/// as conftest policies use them for message templates.
+#[test]
+fn metadata_annotations_give_messages_through_rule_and_chain() {
+    let report = check("metadata", &PolicyOptions::default());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        findings(&report),
+        vec![
+            row(
+                1,
+                "deny_latest",
+                false,
+                "DEP-001: container \"web\" uses the latest tag"
+            ),
+            row(
+                29,
+                "deny_latest",
+                false,
+                "DEP-001: container \"legacy\" uses the latest tag"
+            ),
+            row(
+                29,
+                "warn_replicas",
+                false,
+                "legacy runs 1 replicas, fewer than 2"
+            ),
+        ]
+    );
+    let warn = &report.findings[2];
+    assert_eq!(
+        warn.details.get("title"),
+        Some(&serde_json::json!("Enough replicas"))
+    );
+    assert_eq!(
+        warn.details.get("policy"),
+        Some(&serde_json::json!("Deployment checks"))
+    );
+}
