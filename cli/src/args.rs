@@ -259,6 +259,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PATH")]
     pub data: Vec<PathBuf>,
 
+    /// conftest rules judge all objects at once: `input` is an array of `{"path": FILE,
+    /// "contents": OBJECT}`, one per object (conftest's `--combine`). Gatekeeper constraints
+    /// and built-in rules still judge each object [default: the configuration's
+    /// policies.combine].
+    #[arg(long)]
+    pub combine: bool,
+
     /// Judge workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
     /// ReplicationController) as the pods they create: Gatekeeper constraints that match Pod
     /// judge their pod templates, as the shipped ExpansionTemplates do.

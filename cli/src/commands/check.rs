@@ -488,6 +488,7 @@ fn setup(args: &CheckArgs, config: &Config) -> anyhow::Result<Setup> {
     }
     setup.all_namespaces |= args.all_namespaces;
     setup.data_paths.extend(args.data.iter().cloned());
+    setup.combine |= args.combine;
     setup.expand_workloads |= args.expand_workloads;
     if let Some(ms) = args.policy_timeout {
         setup.policy_timeout = std::time::Duration::from_millis(ms);

@@ -159,3 +159,62 @@ fn policy_tests_read_metadata_annotations() {
         stdout(&out)
     );
 }
+
+/// `--combine` on the real binary: cross-document findings on the objects they concern, each
+/// saying how it was placed; the same policies without it judge one object at a time.
+#[test]
+fn combine_judges_all_documents_at_once() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--packs",
+            "kubegate",
+            "--skip-rules",
+            "KG005,KG006",
+            "--format",
+            "json",
+            "--policy",
+            "testdata/conftest/combine",
+        ];
+        args.extend_from_slice(extra);
+        args.push("testdata/conftest/combine-input");
+        let out = kubegate(&args);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+        (out.status.code(), report)
+    };
+    let (code, report) = run(&["--combine"]);
+    assert_eq!(code, Some(1));
+    let placed: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule_name"].as_str().unwrap_or_default().to_owned(),
+                f["object"]["name"].as_str().unwrap_or_default().to_owned(),
+                f["details"]["combined"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let row = |r: &str, o: &str, h: &str| (r.to_owned(), o.to_owned(), h.to_owned());
+    assert_eq!(
+        placed,
+        vec![
+            row("warn_inventory", "web", "first"),
+            row("violation_located", "worker", "_loc"),
+            row("deny_unexposed", "worker", "path"),
+            row("warn_single", "web", "message"),
+        ]
+    );
+    assert_eq!(report["summary"]["exempted"], 1);
+    let (code, report) = run(&[]);
+    assert_eq!(code, Some(0));
+    assert!(report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .all(|f| f["details"].get("combined").is_none()));
+}

@@ -101,6 +101,9 @@ pub struct PolicyConfig {
     /// Data documents only, merged under `data` (conftest's `--data`; `--data`).
     #[serde(default)]
     pub data: Vec<PathBuf>,
+    /// conftest rules judge all objects at once (conftest's `--combine`; `--combine`).
+    #[serde(default)]
+    pub combine: bool,
 }
 
 /// Schema validation (`schema:`).
@@ -396,10 +399,10 @@ mod tests {
     #[test]
     fn every_documented_policies_key_parses() {
         let c = Config::parse(
-            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n  data: [data]\n",
+            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n  data: [data]\n  combine: true\n",
         )
         .expect("valid");
-        assert!(c.policies.expand_workloads && c.policies.all_namespaces);
+        assert!(c.policies.expand_workloads && c.policies.all_namespaces && c.policies.combine);
         assert_eq!(c.policies.timeout_ms, Some(500));
         assert_eq!(c.data_paths(), [c.base.join("data")]);
     }

@@ -36,6 +36,8 @@ pub struct Setup {
     pub policy_paths: Vec<PathBuf>,
     /// Data documents only (`--data`, `policies.data`): merged under `data` for the policies.
     pub data_paths: Vec<PathBuf>,
+    /// conftest rules judge all objects at once (`--combine`, `policies.combine`).
+    pub combine: bool,
     /// Rego packages whose rules run (`main` when empty).
     pub policy_namespaces: Vec<String>,
     pub all_namespaces: bool,
@@ -65,6 +67,7 @@ impl Default for Setup {
             pss: PssSettings::default(),
             policy_paths: Vec::new(),
             data_paths: Vec::new(),
+            combine: false,
             policy_namespaces: Vec::new(),
             all_namespaces: false,
             expand_workloads: false,
@@ -115,6 +118,7 @@ impl Setup {
             pss: PssSettings { level, version },
             policy_paths: config.policy_paths(),
             data_paths: config.data_paths(),
+            combine: config.policies.combine,
             policy_namespaces: config.policies.namespaces.clone(),
             all_namespaces: config.policies.all_namespaces,
             expand_workloads: config.policies.expand_workloads,
@@ -165,6 +169,7 @@ impl Setup {
                 timeout: self.policy_timeout,
                 expand_workloads: self.expand_workloads,
                 data: self.data_paths.clone(),
+                combine: self.combine,
             };
             let policies =
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;

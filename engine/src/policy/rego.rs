@@ -45,6 +45,10 @@ pub struct PolicyOptions {
     /// Files and directories of data documents only (conftest's `--data`): their `.json`,
     /// `.yaml` and `.yml` files are merged under `data`; Rego there is not loaded.
     pub data: Vec<PathBuf>,
+    /// Judge all objects at once (conftest's `--combine`): conftest rules see one `input`, an
+    /// array of `{"path": <file>, "contents": <object>}` ([`PolicySet::evaluate_combined`]),
+    /// instead of one object at a time. Gatekeeper constraints still judge each object.
+    pub combine: bool,
 }
 
 /// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
@@ -59,6 +63,7 @@ impl Default for PolicyOptions {
             timeout: Duration::from_secs(2),
             expand_workloads: false,
             data: Vec::new(),
+            combine: false,
         }
     }
 }
@@ -158,6 +163,11 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
+    /// A conftest-style rule (deny/violation/warn), not a Gatekeeper constraint.
+    pub fn is_conftest(&self) -> bool {
+        self.constraint.is_none()
+    }
+
     /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`, `warn_latest_tag`
     /// and `violation_latest_tag`; `""` for the plain rules). conftest's documentation names
     /// deny and violation rules only, but its engine queries the exception for warn rules as
@@ -216,6 +226,8 @@ pub struct PolicySet {
     /// Packages that declare `exception`, with their `data.<pkg>.exception` query.
     exceptions: Vec<(String, String)>,
     files: Vec<PathBuf>,
+    /// [`PolicyOptions::combine`].
+    combine: bool,
 }
 
 /// The kind of a conftest rule by its name, as conftest matches it: `deny`, `violation` or
@@ -448,7 +460,15 @@ impl PolicySet {
             rules,
             exceptions,
             files,
+            combine: options.combine,
         })
+    }
+
+    /// Whether conftest rules judge all objects at once ([`PolicyOptions::combine`]): then
+    /// [`PolicySet::evaluate`] runs only the Gatekeeper constraints, and
+    /// [`PolicySet::evaluate_combined`] the conftest rules.
+    pub fn combines(&self) -> bool {
+        self.combine && self.rules.iter().any(|r| r.constraint.is_none())
     }
 
     pub fn rules(&self) -> &[PolicyRule] {
@@ -519,14 +539,30 @@ impl PolicySet {
             return Ok(());
         }
         self.evaluate_constraints(worker, manifest, inventory, review, out)?;
-        if self.rules.iter().all(|r| r.constraint.is_some()) {
+        if self.combine || self.rules.iter().all(|r| r.constraint.is_some()) {
             return Ok(());
         }
-        let engine = &mut worker.engine;
-        engine.set_input(regorus::Value::from(manifest.value.clone()));
+        let object = manifest.object.to_string();
+        self.conftest_pass(
+            &mut worker.engine,
+            regorus::Value::from(manifest.value.clone()),
+            &object,
+            out,
+        )
+    }
+
+    /// Every conftest rule (and `exception`) on one input: an object, or the combined input.
+    fn conftest_pass(
+        &self,
+        engine: &mut regorus::Engine,
+        input: regorus::Value,
+        object: &str,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        engine.set_input(input);
         let fail = |rule: &str, e: &dyn std::fmt::Display| EvalError {
             rule: rule.to_owned(),
-            object: manifest.object.to_string(),
+            object: object.to_owned(),
             message: e.to_string(),
         };
         let mut excepted: Vec<(String, String)> = Vec::new();
@@ -568,7 +604,7 @@ impl PolicySet {
             if is_excepted {
                 // conftest drops an excepted rule's results and counts the exception; kubegate
                 // counts what it suppressed (advisories included: nothing is hidden silently).
-                tracing::debug!(rule = %rule.id, object = %manifest.object, "excepted by an exception rule");
+                tracing::debug!(rule = %rule.id, object, "excepted by an exception rule");
                 for v in &mut out[start..] {
                     v.excepted = true;
                 }
@@ -576,6 +612,128 @@ impl PolicySet {
         }
         Ok(())
     }
+
+    /// conftest's `--combine`: every conftest rule evaluated once, `input` being an array of
+    /// `{"path": <file>, "contents": <object>}` for `documents`, sorted by path (documents of
+    /// one file in file order), as conftest builds it. Each result is reported on the document
+    /// [`CombinedViolation::document`] (an index into `documents`):
+    ///
+    /// 1. the one its `path` starts with, an index into `input` (`[2, "contents", "spec",
+    ///    "replicas"]`, `"/2/contents/spec/replicas"` or `"2.contents.spec.replicas"`), at
+    ///    the field the rest of it names;
+    /// 2. else the one conftest's result location `_loc: {"file", "line"}` names (the document
+    ///    of that file holding the line; the file's first without one);
+    /// 3. else, when the message names exactly one file of the input, that file's first
+    ///    document;
+    /// 4. else the first document of the input.
+    ///
+    /// `details.combined` is `true` on every result, and says which of these placed it
+    /// (`"path"`, `"_loc"`, `"message"`, `"first"`).
+    pub fn evaluate_combined(
+        &self,
+        worker: &mut PolicyWorker,
+        documents: &[&Manifest],
+        out: &mut Vec<CombinedViolation>,
+    ) -> Result<(), EvalError> {
+        if documents.is_empty() || !self.combines() {
+            return Ok(());
+        }
+        let names: Vec<String> = documents.iter().map(|m| m.origin_name()).collect();
+        let mut order: Vec<usize> = (0..documents.len()).collect();
+        order.sort_by(|a, b| names[*a].cmp(&names[*b]));
+        let input: Vec<Value> = order
+            .iter()
+            .map(|i| serde_json::json!({"path": names[*i], "contents": documents[*i].value}))
+            .collect();
+        let mut found = Vec::new();
+        self.conftest_pass(
+            &mut worker.engine,
+            regorus::Value::from(Value::Array(input)),
+            "the combined input",
+            &mut found,
+        )?;
+        for mut violation in found {
+            let (document, pointer, how) = place_combined(&violation, &order, &names, documents);
+            violation.violation.pointer = pointer;
+            violation
+                .details
+                .insert("combined".into(), Value::String(how.to_owned()));
+            out.push(CombinedViolation {
+                document,
+                violation,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A result of a conftest rule on the combined input ([`PolicySet::evaluate_combined`]).
+#[derive(Debug, Clone)]
+pub struct CombinedViolation {
+    /// The document it is reported on: an index into the documents evaluated.
+    pub document: usize,
+    /// Its pointer is relative to that document's object.
+    pub violation: PolicyViolation,
+}
+
+/// Where a combined result is reported (see [`PolicySet::evaluate_combined`]): the document,
+/// the pointer inside it, and which rule placed it. `order[k]` is the document at `input[k]`.
+fn place_combined(
+    v: &PolicyViolation,
+    order: &[usize],
+    names: &[String],
+    documents: &[&Manifest],
+) -> (usize, String, &'static str) {
+    let first = order.first().copied().unwrap_or(0);
+    // 1. A path into the combined input: `/<index>[/contents[/...]]`.
+    let pointer = &v.violation.pointer;
+    if let Some(rest) = pointer.strip_prefix('/') {
+        let (head, tail) = rest.split_once('/').map_or((rest, ""), |(h, t)| (h, t));
+        if let Some(&document) = head.parse::<usize>().ok().and_then(|k| order.get(k)) {
+            let inside = match tail.strip_prefix("contents") {
+                Some(t) if t.is_empty() || t.starts_with('/') => t.to_owned(),
+                _ => String::new(),
+            };
+            return (document, inside, "path");
+        }
+    }
+    // 2. conftest's result location.
+    if let Some(file) = v
+        .details
+        .get("_loc")
+        .and_then(|l| l.get("file"))
+        .and_then(Value::as_str)
+    {
+        let line = v
+            .details
+            .get("_loc")
+            .and_then(|l| l.get("line"))
+            .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()));
+        let in_file = order.iter().copied().filter(|i| names[*i] == file);
+        let at_line = line.and_then(|line| {
+            in_file.clone().rfind(|i| {
+                documents[*i]
+                    .locate("")
+                    .is_some_and(|p| u64::from(p.line) <= line)
+            })
+        });
+        if let Some(document) = at_line.or_else(|| in_file.clone().next()) {
+            return (document, String::new(), "_loc");
+        }
+    }
+    // 3. The message names one file of the input.
+    let mut named: Vec<&String> = order
+        .iter()
+        .map(|i| &names[*i])
+        .filter(|n| v.violation.message.contains(n.as_str()))
+        .collect();
+    named.dedup();
+    if let [name] = named.as_slice() {
+        if let Some(document) = order.iter().copied().find(|i| names[*i] == **name) {
+            return (document, String::new(), "message");
+        }
+    }
+    (first, String::new(), "first")
 }
 
 impl PolicySet {

@@ -243,3 +243,88 @@ fn metadata_annotations_give_messages_through_rule_and_chain() {
         Some(&serde_json::json!("Deployment checks"))
     );
 }
+
+/// `--combine`: conftest rules see every object at once, `input` an array of `{"path",
+/// "contents"}` sorted by path; each result is reported on the object its `path` (an index
+/// into the input), its `_loc`, or the one file its message names points at, else on the
+/// first object, with `details.combined` saying which. Annotations exempt as usual.
+#[test]
+fn combined_input_is_one_array_and_results_land_on_their_documents() {
+    let options = PolicyOptions {
+        combine: true,
+        ..PolicyOptions::default()
+    };
+    let set = PolicySet::load(&[testdata("conftest/combine")], &options).expect("loads");
+    assert!(set.combines());
+    let skip = ["KG005".to_owned(), "KG006".to_owned()];
+    let checker = Checker::builtin_selection(&["kubegate".into()], &[], &skip, Default::default())
+        .expect("checker")
+        .with_policies(Arc::new(set));
+    // Given services first: the input is sorted by path all the same.
+    let inputs = [
+        Input::Path(testdata("conftest/combine-input/services.yaml")),
+        Input::Path(testdata("conftest/combine-input/deployments.yaml")),
+    ];
+    let report = checker.check(&Loader::default().load(&inputs));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let placed: Vec<(String, u32, u32, String, String)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let file = f
+                .location
+                .file
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let how = f
+                .details
+                .get("combined")
+                .and_then(|v| v.as_str())
+                .unwrap_or("-");
+            (
+                file,
+                f.location.line.unwrap_or(0),
+                f.location.column.unwrap_or(0),
+                f.rule_name.to_string(),
+                how.to_owned(),
+            )
+        })
+        .collect();
+    let row = |file: &str, line, column, rule: &str, how: &str| {
+        (
+            file.to_owned(),
+            line,
+            column,
+            rule.to_owned(),
+            how.to_owned(),
+        )
+    };
+    assert_eq!(
+        placed,
+        vec![
+            row("deployments.yaml", 1, 1, "warn_inventory", "first"),
+            // worker: deny_unexposed at its labels; api's is exempted by its annotation.
+            row("deployments.yaml", 33, 1, "violation_located", "_loc"),
+            row("deployments.yaml", 42, 7, "deny_unexposed", "path"),
+            row("services.yaml", 1, 1, "warn_single", "message"),
+        ]
+    );
+    assert_eq!(
+        report.findings[0].message,
+        "4 objects: Deployment/web,Deployment/api,Deployment/worker,Service/web"
+    );
+    assert_eq!(
+        report.findings[2].message,
+        "Deployment worker: no Service selects its pods"
+    );
+    assert_eq!(report.summary.exempted, 1);
+    // Without --combine the same rules see one object at a time: `input` is not an array, so
+    // only the inventory rule (over an object's keys) gives anything.
+    let per_object = check("combine", &PolicyOptions::default());
+    assert!(per_object
+        .findings
+        .iter()
+        .all(|f| f.rule_name == "warn_inventory"));
+}
