@@ -171,6 +171,18 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = fail_on())]
     pub fail_on: Option<FailOn>,
 
+    /// Findings never fail the run: exit 0 unless something could not be loaded or evaluated
+    /// (conftest's `--no-fail`; the same as `--fail-on never`, and it wins over
+    /// `--fail-on-warn`, as in conftest).
+    #[arg(long, conflicts_with = "fail_on")]
+    pub no_fail: bool,
+
+    /// Every finding of a Rego or Gatekeeper policy fails the run, `warn` rules' included,
+    /// whatever its severity (conftest's `--fail-on-warn`); built-in rules still fail by
+    /// --fail-on.
+    #[arg(long)]
+    pub fail_on_warn: bool,
+
     /// Configuration file [default: the nearest .kubegate.yaml in this or a parent directory].
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -240,6 +252,19 @@ pub struct CheckArgs {
     /// Run the rules of every Rego package.
     #[arg(long)]
     pub all_namespaces: bool,
+
+    /// Data documents only (`.json`/`.yaml`/`.yml` files or directories of them), merged under
+    /// `data` for the policies; Rego files there are not loaded (conftest's `--data`).
+    /// Repeatable [default: the configuration's policies.data].
+    #[arg(long, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
+
+    /// conftest rules judge all objects at once: `input` is an array of `{"path": FILE,
+    /// "contents": OBJECT}`, one per object (conftest's `--combine`). Gatekeeper constraints
+    /// and built-in rules still judge each object [default: the configuration's
+    /// policies.combine].
+    #[arg(long)]
+    pub combine: bool,
 
     /// Judge workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
     /// ReplicationController) as the pods they create: Gatekeeper constraints that match Pod
@@ -434,6 +459,11 @@ pub struct TestArgs {
     /// `Suite` files (`test.gatekeeper.sh/v1alpha1`).
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
+
+    /// Data documents only (`.json`/`.yaml`/`.yml` files or directories of them), merged
+    /// under `data` for the tests, as `conftest verify --data` reads them. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = TestFormat::Human)]

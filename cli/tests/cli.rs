@@ -4,6 +4,10 @@
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 
+/// conftest fidelity (`--fail-on-warn`, `--no-fail`, `--combine`, `--data`, metadata).
+#[path = "cli/conftest.rs"]
+mod conftest;
+
 fn kubegate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kubegate"))
         .args(args)

@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
         // The shipped ExpansionTemplates too, so workloads are expanded as `--expand-workloads`
         // expands them.
         expand_workloads: true,
+        ..PolicyOptions::default()
     };
     let set = match PolicySet::load(&[dir.clone()], &options) {
         Ok(set) => set,

@@ -45,6 +45,8 @@ struct Plan {
     /// `--diff-base`: only findings new since this revision of the same paths fail.
     diff_base: Option<DiffBase>,
     fail_on: Option<Severity>,
+    /// `--fail-on-warn`: every policy finding fails the run, whatever its severity.
+    fail_on_warn: bool,
     output: Output,
 }
 
@@ -174,6 +176,7 @@ impl Plan {
                 .clone()
                 .or_else(|| config.default_namespace.clone()),
             fail_on: setup.fail_on,
+            fail_on_warn: args.fail_on_warn && !args.no_fail,
             config,
             checker,
             loader,
@@ -233,6 +236,7 @@ impl Plan {
         } else if self
             .fail_on
             .is_some_and(|t| report.has_findings_at_or_above(t))
+            || (self.fail_on_warn && report.has_policy_findings())
         {
             EXIT_FINDINGS
         } else {
@@ -243,6 +247,7 @@ impl Plan {
         let mut info = RunInfo {
             config: config.file.as_deref().map(shown_path),
             fail_on: self.fail_on,
+            fail_on_warn: self.fail_on_warn,
             min_severity: self.output.min_severity,
             diff_base: self.diff_base.is_some(),
             ..RunInfo::default()
@@ -482,12 +487,17 @@ fn setup(args: &CheckArgs, config: &Config) -> anyhow::Result<Setup> {
         setup.policy_namespaces = args.namespace.clone();
     }
     setup.all_namespaces |= args.all_namespaces;
+    setup.data_paths.extend(args.data.iter().cloned());
+    setup.combine |= args.combine;
     setup.expand_workloads |= args.expand_workloads;
     if let Some(ms) = args.policy_timeout {
         setup.policy_timeout = std::time::Duration::from_millis(ms);
     }
     if let Some(fail_on) = args.fail_on {
         setup.fail_on = fail_on.threshold();
+    }
+    if args.no_fail {
+        setup.fail_on = None;
     }
     Ok(setup)
 }

@@ -18,6 +18,8 @@ pub struct RunInfo {
     pub config: Option<String>,
     /// The lowest severity that fails the run (`--fail-on`); `None`: findings never fail.
     pub fail_on: Option<Severity>,
+    /// `--fail-on-warn`: every policy finding fails the run as well.
+    pub fail_on_warn: bool,
     /// `--min-severity`: findings below it are left out of the report.
     pub min_severity: Option<Severity>,
     /// How many findings `min_severity` left out.
@@ -35,7 +37,11 @@ const UNKNOWN_KIND: &str = "KG006";
 /// Why a finding never fails the run, as the human and compact formats label it.
 pub fn never_fails(f: &Finding) -> Option<&'static str> {
     match (f.advisory, f.existing) {
-        // Only Gatekeeper constraints in `dryrun` make a policy's findings advisory.
+        // A conftest rule value conftest does not count (a bare `deny if`, a number).
+        (true, _) if f.details.contains_key("conftest") => {
+            Some("advisory: conftest does not count it, never fails")
+        }
+        // Otherwise only Gatekeeper constraints in `dryrun` make a policy's findings advisory.
         (true, _) if f.policy.is_some() => Some("dry run: never fails"),
         // Its message says the object was not validated; the label says why that passes.
         (true, _) if f.rule_id == UNKNOWN_KIND => {

@@ -51,11 +51,15 @@ pub fn lines(report: &Report, info: &RunInfo, palette: Palette) -> [String; 2] {
     }
     counts.push('.');
     let config = info.config.as_deref().unwrap_or("built-in defaults");
-    let threshold = match info.fail_on {
+    let mut threshold = match info.fail_on {
         Some(Severity::Critical) => "failing at critical".to_owned(),
         Some(sev) => format!("failing at {sev} and above"),
+        None if info.fail_on_warn => "failing on policy findings only".to_owned(),
         None => "no finding fails (--fail-on never)".to_owned(),
     };
+    if info.fail_on_warn && info.fail_on.is_some() {
+        threshold.push_str(", and on every policy finding (--fail-on-warn)");
+    }
     [counts, format!("Using {config}; {threshold}.")]
 }
 

@@ -288,7 +288,12 @@ impl Checker {
                     judged
                 },
             )
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<Judged>, _>>()?;
+        let mut results = results;
+        if let Some(p) = self.policies.as_deref().filter(|p| p.combines()) {
+            let judged: Vec<&Manifest> = objects.iter().filter(|m| !m.context).collect();
+            results.push(self.judge_combined(p, &judged, inventory_data.as_ref(), budget)?);
+        }
         let mut report = self.report(
             results,
             loaded.errors.clone(),
@@ -334,7 +339,11 @@ impl Checker {
         {
             pool.push(w);
         }
-        Ok(self.report(vec![judged?], Vec::new(), 0, objects, &self.object_rules))
+        let mut results = vec![judged?];
+        if let Some(p) = self.policies.as_deref().filter(|p| p.combines()) {
+            results.push(self.judge_combined(p, &[object], None, budget)?);
+        }
+        Ok(self.report(results, Vec::new(), 0, objects, &self.object_rules))
     }
 
     /// Judges one object: every rule of `around`, the policies, then exemptions.
@@ -349,6 +358,8 @@ impl Checker {
         let mut cut = 0;
         let mut raw: Vec<Raw> = Vec::new();
         let mut violations = Vec::new();
+        // Results of conftest rules an `exception` rule suppressed.
+        let mut policy_excepted = 0;
         let cx = Context {
             manifest,
             inventory: around.inventory,
@@ -388,7 +399,10 @@ impl Checker {
             match worker {
                 Some(worker) => {
                     match self.run_policies(policies, worker, manifest, around, budget, &mut raw) {
-                        Ok(n) => cut += n,
+                        Ok((n, excepted)) => {
+                            cut += n;
+                            policy_excepted += excepted;
+                        }
                         Err(e) => errors.push(error(e)),
                     }
                 }
@@ -418,18 +432,20 @@ impl Checker {
                 },
             );
         }
-        let mut exempted = before - raw.len();
+        let mut exempted = before - raw.len() + policy_excepted;
         raw.extend(
             invalid
                 .into_iter()
                 .map(|v| self.raw_builtin(&exemption::INVALID, v, false)),
         );
         for e in exemptions {
+            // Under --combine conftest rules judge elsewhere (`judge_combined`): whether an
+            // exemption for them is used is not known here.
             let active = around.rules.iter().any(|r| r.meta().id == e.rule_id)
-                || self
-                    .policies
-                    .as_deref()
-                    .is_some_and(|p| p.find(&e.rule_id).is_some());
+                || self.policies.as_deref().is_some_and(|p| {
+                    p.find(&e.rule_id)
+                        .is_some_and(|r| !(p.combines() && r.is_conftest()))
+                });
             if !e.used && active {
                 let message = format!(
                     "exemption for {} suppresses no finding on this object",
@@ -480,7 +496,8 @@ impl Checker {
 
     /// The policies' findings on one object. A policy engine that panics is an error for this
     /// object (the worker is marked poisoned, and replaced), as a built-in rule's panic is.
-    /// Returns how many findings the budget's per-rule cap dropped.
+    /// Returns how many findings the budget's per-rule cap dropped, and how many results
+    /// `exception` rules suppressed.
     fn run_policies(
         &self,
         policies: &PolicySet,
@@ -489,7 +506,7 @@ impl Checker {
         around: &Surroundings<'_>,
         budget: &Budget,
         raw: &mut Vec<Raw>,
-    ) -> Result<usize, LoadErrorKind> {
+    ) -> Result<(usize, usize), LoadErrorKind> {
         let mut found = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             policies.evaluate_reviewed(
@@ -510,6 +527,9 @@ impl Checker {
                 });
             }
         }
+        let before = found.len();
+        found.retain(|v| !v.excepted);
+        let excepted = before - found.len();
         let mut cut = 0;
         if let Some(max) = budget.max_findings_per_rule {
             let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
@@ -523,27 +543,91 @@ impl Checker {
                 keep
             });
         }
-        raw.extend(found.into_iter().map(|v| {
-            let rule = &policies.rules()[v.rule];
-            // An ExpansionTemplate's enforcementAction replaces the constraint's, graded as
-            // constraints are: deny high, warn low, dryrun advisory.
-            let (severity, advisory) = match v.action {
-                None => (rule.severity, rule.advisory),
-                Some(crate::vocab::Enforcement::Deny) => (crate::vocab::Severity::High, false),
-                Some(crate::vocab::Enforcement::Warn) => (crate::vocab::Severity::Low, false),
-                Some(crate::vocab::Enforcement::DryRun) => (crate::vocab::Severity::Low, true),
-            };
-            Raw {
-                id: Cow::Owned(rule.id.clone()),
-                name: Cow::Owned(rule.name.clone()),
-                severity,
-                violation: v.violation,
-                policy: Some(rule.file.display().to_string()),
-                details: v.details,
-                advisory: advisory || v.undecided,
-            }
+        raw.extend(found.into_iter().map(|v| policy_raw(policies, v)));
+        Ok((cut, excepted))
+    }
+
+    /// conftest's `--combine`: the conftest rules judge `objects` at once
+    /// ([`PolicySet::evaluate_combined`]); each result is a finding on the object it is placed
+    /// on, exempted by that object's annotations and the configuration as any other. An error
+    /// (or a panic) is reported on the first object, for the combined input.
+    fn judge_combined(
+        &self,
+        policies: &PolicySet,
+        objects: &[&Manifest],
+        inventory_data: Option<&Value>,
+        budget: &Budget,
+    ) -> Result<Judged, Interrupted> {
+        let mut judged = Judged::default();
+        let Some(first) = objects.first() else {
+            return Ok(judged);
+        };
+        budget.check()?;
+        let mut worker = policies.worker(inventory_data);
+        let mut found = Vec::new();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            policies.evaluate_combined(&mut worker, objects, &mut found)
         }));
-        Ok(cut)
+        let failed = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(LoadErrorKind::PolicyFailed(e.to_string())),
+            Err(_) => Some(LoadErrorKind::PolicyPanicked {
+                object: "the combined input".into(),
+            }),
+        };
+        if let Some(kind) = failed {
+            judged.errors.push(LoadError {
+                file: first.source.name.clone(),
+                position: None,
+                kind,
+            });
+            return Ok(judged);
+        }
+        let known = |name: &str| -> Option<String> {
+            crate::rules::find(name)
+                .map(|m| m.id.to_owned())
+                .or_else(|| policies.find(name).map(|r| r.id.clone()))
+        };
+        let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
+        for (i, combined) in found.into_iter().enumerate() {
+            if i % 256 == 255 {
+                budget.check()?;
+            }
+            let Some(manifest) = objects.get(combined.document) else {
+                continue;
+            };
+            if combined.violation.excepted {
+                judged.exempted += 1;
+                continue;
+            }
+            if let Some(max) = budget.max_findings_per_rule {
+                let n = kept.entry(combined.violation.rule).or_default();
+                *n += 1;
+                if *n > max.max(1) {
+                    judged.cut += 1;
+                    continue;
+                }
+            }
+            let mut r = policy_raw(policies, combined.violation);
+            // The object's exemption annotations (read again here: its own judging reported
+            // the invalid and unused ones) and the configuration's exemptions.
+            let (exemptions, _) = exemption::read(manifest, &known);
+            if exemptions.iter().any(|e| e.rule_id == r.id) {
+                judged.exempted += 1;
+                continue;
+            }
+            if let Some(index) =
+                self.exemptions
+                    .find(&manifest.object, &manifest.source.name, &r.id, &r.name)
+            {
+                judged.exemptions_used.push(index);
+                judged.exempted += 1;
+                continue;
+            }
+            budget.trim(&mut r.violation.message);
+            judged.findings.push(Finding::new(r, manifest));
+        }
+        Ok(judged)
     }
 
     fn raw_builtin(&self, meta: &'static RuleMeta, violation: Violation, advisory: bool) -> Raw {
@@ -617,5 +701,27 @@ impl Checker {
             walk: Walk::default(),
             findings_cut,
         }
+    }
+}
+
+/// A policy's violation as a finding's raw parts.
+fn policy_raw(policies: &PolicySet, v: crate::policy::rego::PolicyViolation) -> Raw {
+    let rule = &policies.rules()[v.rule];
+    // An ExpansionTemplate's enforcementAction replaces the constraint's, graded as
+    // constraints are: deny high, warn low, dryrun advisory.
+    let (severity, advisory) = match v.action {
+        None => (rule.severity, rule.advisory),
+        Some(crate::vocab::Enforcement::Deny) => (crate::vocab::Severity::High, false),
+        Some(crate::vocab::Enforcement::Warn) => (crate::vocab::Severity::Low, false),
+        Some(crate::vocab::Enforcement::DryRun) => (crate::vocab::Severity::Low, true),
+    };
+    Raw {
+        id: Cow::Owned(rule.id.clone()),
+        name: Cow::Owned(rule.name.clone()),
+        severity,
+        violation: v.violation,
+        policy: Some(rule.file.display().to_string()),
+        details: v.details,
+        advisory: advisory || v.undecided,
     }
 }

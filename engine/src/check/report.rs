@@ -223,4 +223,12 @@ impl Report {
             .iter()
             .any(|f| !f.advisory && !f.existing && f.severity >= threshold)
     }
+
+    /// Whether a Rego or Gatekeeper policy reported a finding that can fail a run, at any
+    /// severity (`--fail-on-warn`: conftest's warnings fail too).
+    pub fn has_policy_findings(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| !f.advisory && !f.existing && f.policy.is_some())
+    }
 }

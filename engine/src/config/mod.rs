@@ -98,6 +98,12 @@ pub struct PolicyConfig {
     /// (`policies/library/expansion/workloads.yaml`) do, without listing them (`--expand-workloads`).
     #[serde(default)]
     pub expand_workloads: bool,
+    /// Data documents only, merged under `data` (conftest's `--data`; `--data`).
+    #[serde(default)]
+    pub data: Vec<PathBuf>,
+    /// conftest rules judge all objects at once (conftest's `--combine`; `--combine`).
+    #[serde(default)]
+    pub combine: bool,
 }
 
 /// Schema validation (`schema:`).
@@ -357,6 +363,15 @@ impl Config {
             .map(|p| self.base.join(p))
             .collect()
     }
+
+    /// `policies.data`, resolved against the configuration file's directory.
+    pub fn data_paths(&self) -> Vec<PathBuf> {
+        self.policies
+            .data
+            .iter()
+            .map(|p| self.base.join(p))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -377,6 +392,19 @@ mod tests {
         assert_eq!(c.output.min_severity, Some(Severity::High));
         assert!(path_glob("vendor/**", "vendor/chart/a.yaml"));
         assert!(!path_glob("vendor/*", "vendor/chart/a.yaml"));
+    }
+
+    /// Every `policies` key docs/usage.md lists is accepted by the schema (`expandWorkloads`
+    /// was documented but refused as an additional property).
+    #[test]
+    fn every_documented_policies_key_parses() {
+        let c = Config::parse(
+            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n  data: [data]\n  combine: true\n",
+        )
+        .expect("valid");
+        assert!(c.policies.expand_workloads && c.policies.all_namespaces && c.policies.combine);
+        assert_eq!(c.policies.timeout_ms, Some(500));
+        assert_eq!(c.data_paths(), [c.base.join("data")]);
     }
 
     #[test]

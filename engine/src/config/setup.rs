@@ -34,6 +34,10 @@ pub struct Setup {
     pub severity: BTreeMap<String, Severity>,
     pub pss: PssSettings,
     pub policy_paths: Vec<PathBuf>,
+    /// Data documents only (`--data`, `policies.data`): merged under `data` for the policies.
+    pub data_paths: Vec<PathBuf>,
+    /// conftest rules judge all objects at once (`--combine`, `policies.combine`).
+    pub combine: bool,
     /// Rego packages whose rules run (`main` when empty).
     pub policy_namespaces: Vec<String>,
     pub all_namespaces: bool,
@@ -62,6 +66,8 @@ impl Default for Setup {
             severity: BTreeMap::new(),
             pss: PssSettings::default(),
             policy_paths: Vec::new(),
+            data_paths: Vec::new(),
+            combine: false,
             policy_namespaces: Vec::new(),
             all_namespaces: false,
             expand_workloads: false,
@@ -111,6 +117,8 @@ impl Setup {
             severity: config.rules.severity.clone(),
             pss: PssSettings { level, version },
             policy_paths: config.policy_paths(),
+            data_paths: config.data_paths(),
+            combine: config.policies.combine,
             policy_namespaces: config.policies.namespaces.clone(),
             all_namespaces: config.policies.all_namespaces,
             expand_workloads: config.policies.expand_workloads,
@@ -140,6 +148,15 @@ impl Setup {
         for (rule, severity) in &self.severity {
             checker = checker.with_severity(rule, *severity)?;
         }
+        if let (true, Some(data)) = (self.policy_paths.is_empty(), self.data_paths.first()) {
+            // Data for no policy would be read for nothing: said, not ignored.
+            return Err(SetupError::Policies(vec![PolicyError::Data {
+                path: data.clone(),
+                message: "data documents (--data, policies.data) need policies to read them \
+                          (--policy, policies.paths)"
+                    .into(),
+            }]));
+        }
         if !self.policy_paths.is_empty() {
             let namespaces = if self.policy_namespaces.is_empty() {
                 vec!["main".to_owned()]
@@ -151,6 +168,8 @@ impl Setup {
                 all_namespaces: self.all_namespaces,
                 timeout: self.policy_timeout,
                 expand_workloads: self.expand_workloads,
+                data: self.data_paths.clone(),
+                combine: self.combine,
             };
             let policies =
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;

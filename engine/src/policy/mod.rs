@@ -2,6 +2,7 @@
 //! ConstraintTemplates and Constraints ([`gatekeeper`]), and their tests — Rego unit tests and
 //! gator suites ([`verify`]).
 
+pub(crate) mod annotations;
 pub mod gatekeeper;
 pub mod rego;
 pub(crate) mod v0_compat;

@@ -2,12 +2,16 @@
 //!
 //! - Rules named `deny`, `violation` and `warn`, or with an `_suffix` (`deny_latest_tag`), in
 //!   package `main` by default (`namespaces`, or every package with `all_namespaces`).
-//! - A result is a string message, or an object with `msg` (other keys are kept as metadata). A
-//!   `path` key (a JSON pointer string, or a list of keys and indices) names the offending field,
-//!   which kubegate resolves to file:line:column like a built-in finding.
-//! - `exception` rules exempt `deny_<name>`/`violation_<name>` rules by name (`""`: the plain
-//!   `deny`/`violation`), as conftest does.
-//! - Metadata: regorus does not read OPA `# METADATA` annotations, so a package may declare
+//! - A result is a member of the rule's set: a string message, or an object with a string `msg`
+//!   (other keys are kept as metadata); what conftest does not count is an advisory finding
+//!   ([`conftest_results`]). A `path` key (a JSON pointer string, or a list of keys and indices)
+//!   names the offending field, which kubegate resolves to file:line:column like a built-in
+//!   finding.
+//! - `exception` rules exempt `deny_<name>`/`violation_<name>`/`warn_<name>` rules by name
+//!   (`""`: the plain rules), as conftest's engine does.
+//! - `rego.metadata.rule()` and `rego.metadata.chain()` read OPA `# METADATA` annotations,
+//!   resolved when the policy loads ([`crate::policy::annotations`]).
+//! - Metadata: kubegate's rule identity does not come from those annotations; a package may declare
 //!   `__rego_metadata__ := {"id": ..., "title": ..., "severity": ..., "description": ...,
 //!   "remediation": ...}` for its rules. Without it a rule's id is `<package>.<rule>`, and its
 //!   severity is `high` for deny/violation and `low` for warn.
@@ -38,6 +42,13 @@ pub struct PolicyOptions {
     /// Add the shipped ExpansionTemplates ([`EXPAND_WORKLOADS`]); one the policies define
     /// under the same name wins.
     pub expand_workloads: bool,
+    /// Files and directories of data documents only (conftest's `--data`): their `.json`,
+    /// `.yaml` and `.yml` files are merged under `data`; Rego there is not loaded.
+    pub data: Vec<PathBuf>,
+    /// Judge all objects at once (conftest's `--combine`): conftest rules see one `input`, an
+    /// array of `{"path": <file>, "contents": <object>}` ([`PolicySet::evaluate_combined`]),
+    /// instead of one object at a time. Gatekeeper constraints still judge each object.
+    pub combine: bool,
 }
 
 /// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
@@ -51,6 +62,8 @@ impl Default for PolicyOptions {
             all_namespaces: false,
             timeout: Duration::from_secs(2),
             expand_workloads: false,
+            data: Vec::new(),
+            combine: false,
         }
     }
 }
@@ -77,6 +90,25 @@ pub enum PolicyError {
     /// Rego nested deeper than [`MAX_REGO_NESTING`]: never handed to regorus.
     #[error("{}:{}: {nesting}", path.display(), nesting.position)]
     TooDeep { path: PathBuf, nesting: RegoTooDeep },
+    /// A conftest rule written `deny[msg] if { … }`: in Rego v1 that defines an object
+    /// (`deny[msg]` is `true` for each `msg`), not the set of messages it meant. conftest
+    /// refuses it too ("rule is using 'if' keyword without 'contains' keyword").
+    #[error(
+        "{}:{position}: `{head} if {{ … }}` defines an object in Rego v1 (`{head}` is true for \
+         each key), not a set of messages: write `{name} contains {key} if {{ … }}` (conftest \
+         refuses it too: rule is using 'if' keyword without 'contains' keyword)",
+        path.display()
+    )]
+    PartialObjectRule {
+        path: PathBuf,
+        position: Position,
+        /// The head as written, `deny[msg]`.
+        head: String,
+        /// The rule name, `deny`.
+        name: String,
+        /// What the set should contain, `msg`.
+        key: String,
+    },
     #[error("policy rule id {id:?} is used twice (packages {first} and {second})")]
     DuplicateId {
         id: String,
@@ -93,7 +125,8 @@ impl PolicyError {
             | PolicyError::Compile { path, .. }
             | PolicyError::Data { path, .. }
             | PolicyError::Metadata { path, .. }
-            | PolicyError::TooDeep { path, .. } => Some(path),
+            | PolicyError::TooDeep { path, .. }
+            | PolicyError::PartialObjectRule { path, .. } => Some(path),
             PolicyError::DuplicateId { .. } => None,
         }
     }
@@ -130,13 +163,20 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
-    /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`), for deny and
-    /// violation rules; warn rules cannot be excepted.
+    /// A conftest-style rule (deny/violation/warn), not a Gatekeeper constraint.
+    pub fn is_conftest(&self) -> bool {
+        self.constraint.is_none()
+    }
+
+    /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`, `warn_latest_tag`
+    /// and `violation_latest_tag`; `""` for the plain rules). conftest's documentation names
+    /// deny and violation rules only, but its engine queries the exception for warn rules as
+    /// well, and kubegate does what the engine does.
     fn exception_name(&self) -> Option<&str> {
         let prefix = match self.kind {
             RuleKind::Deny => "deny",
             RuleKind::Violation => "violation",
-            RuleKind::Warn => return None,
+            RuleKind::Warn => "warn",
         };
         let rest = self.name.strip_prefix(prefix)?;
         Some(rest.strip_prefix('_').unwrap_or(rest))
@@ -152,8 +192,12 @@ pub struct PolicyViolation {
     /// Keys of a message object other than `msg` and `path`.
     pub details: serde_json::Map<String, Value>,
     /// Not a verdict: the policy could not be applied offline (a namespaceSelector whose
-    /// namespace is not in the input). Reported as an advisory finding, never failing.
+    /// namespace is not in the input), or a conftest rule gave a value conftest does not count
+    /// (a bare `deny if { … }` that is true, a set member that is a number). Reported as an
+    /// advisory finding, never failing.
     pub undecided: bool,
+    /// A result an `exception` rule suppressed: counted as exempted, never reported.
+    pub excepted: bool,
     /// The enforcement action that replaces the rule's own: an ExpansionTemplate's
     /// `enforcementAction`, for what the generated resource violates.
     pub action: Option<crate::vocab::Enforcement>,
@@ -182,13 +226,31 @@ pub struct PolicySet {
     /// Packages that declare `exception`, with their `data.<pkg>.exception` query.
     exceptions: Vec<(String, String)>,
     files: Vec<PathBuf>,
+    /// [`PolicyOptions::combine`].
+    combine: bool,
 }
 
-const RULE_PREFIXES: [(&str, RuleKind); 3] = [
-    ("deny", RuleKind::Deny),
-    ("violation", RuleKind::Violation),
-    ("warn", RuleKind::Warn),
-];
+/// The kind of a conftest rule by its name, as conftest matches it: `deny`, `violation` or
+/// `warn`, then any number of `_` + letters and digits (`^(deny|violation)(_[a-zA-Z0-9]+)*$`,
+/// `^warn(_[a-zA-Z0-9]+)*$`): `deny_latest_tag` is one, `deny_` and `denylist` are not.
+pub(crate) fn rule_kind(name: &str) -> Option<RuleKind> {
+    [
+        ("deny", RuleKind::Deny),
+        ("violation", RuleKind::Violation),
+        ("warn", RuleKind::Warn),
+    ]
+    .into_iter()
+    .find_map(|(prefix, kind)| {
+        let rest = name.strip_prefix(prefix)?;
+        let words_ok = rest.is_empty()
+            || rest.strip_prefix('_').is_some_and(|words| {
+                words
+                    .split('_')
+                    .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+            });
+        words_ok.then_some(kind)
+    })
+}
 
 impl PolicySet {
     /// Loads `.rego` files and data documents (`.json`, `.yaml`, `.yml`, merged under `data`)
@@ -227,6 +289,31 @@ impl PolicySet {
                 },
             }
         }
+        let mut data_files = Vec::new();
+        for path in &options.data {
+            collect(path, &mut data_files, &mut errors);
+        }
+        data_files.retain(|f| f.extension().is_some_and(|e| e != "rego") && !files.contains(f));
+        data_files.sort();
+        data_files.dedup();
+        for file in &data_files {
+            let added = std::fs::read_to_string(file)
+                .map_err(|e| PolicyError::Io {
+                    path: file.clone(),
+                    message: e.to_string(),
+                })
+                .and_then(|text| add_data(&mut engine, file, &text));
+            match added {
+                Ok(gatekeeper_docs) if !gatekeeper_docs.is_empty() => tracing::warn!(
+                    file = %file.display(),
+                    "Gatekeeper documents given as data are not loaded; give them with --policy"
+                ),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        files.extend(data_files);
+        files.sort();
         let mut rules = Vec::new();
         let mut exceptions = Vec::new();
         for (file, package, declared) in &sources {
@@ -244,13 +331,7 @@ impl PolicySet {
                 }
             };
             for name in declared.iter().map(|(_, n)| n.as_str()) {
-                let Some(kind) = RULE_PREFIXES
-                    .iter()
-                    .find(|(p, _)| {
-                        name == *p || name.strip_prefix(p).is_some_and(|r| r.starts_with('_'))
-                    })
-                    .map(|(_, k)| *k)
-                else {
+                let Some(kind) = rule_kind(name) else {
                     if name == "exception" && !exceptions.iter().any(|(p, _)| p == package) {
                         exceptions.push((package.clone(), format!("data.{package}.exception")));
                     }
@@ -379,7 +460,15 @@ impl PolicySet {
             rules,
             exceptions,
             files,
+            combine: options.combine,
         })
+    }
+
+    /// Whether conftest rules judge all objects at once ([`PolicyOptions::combine`]): then
+    /// [`PolicySet::evaluate`] runs only the Gatekeeper constraints, and
+    /// [`PolicySet::evaluate_combined`] the conftest rules.
+    pub fn combines(&self) -> bool {
+        self.combine && self.rules.iter().any(|r| r.constraint.is_none())
     }
 
     pub fn rules(&self) -> &[PolicyRule] {
@@ -450,14 +539,30 @@ impl PolicySet {
             return Ok(());
         }
         self.evaluate_constraints(worker, manifest, inventory, review, out)?;
-        if self.rules.iter().all(|r| r.constraint.is_some()) {
+        if self.combine || self.rules.iter().all(|r| r.constraint.is_some()) {
             return Ok(());
         }
-        let engine = &mut worker.engine;
-        engine.set_input(regorus::Value::from(manifest.value.clone()));
+        let object = manifest.object.to_string();
+        self.conftest_pass(
+            &mut worker.engine,
+            regorus::Value::from(manifest.value.clone()),
+            &object,
+            out,
+        )
+    }
+
+    /// Every conftest rule (and `exception`) on one input: an object, or the combined input.
+    fn conftest_pass(
+        &self,
+        engine: &mut regorus::Engine,
+        input: regorus::Value,
+        object: &str,
+        out: &mut Vec<PolicyViolation>,
+    ) -> Result<(), EvalError> {
+        engine.set_input(input);
         let fail = |rule: &str, e: &dyn std::fmt::Display| EvalError {
             rule: rule.to_owned(),
-            object: manifest.object.to_string(),
+            object: object.to_owned(),
             message: e.to_string(),
         };
         let mut excepted: Vec<(String, String)> = Vec::new();
@@ -483,26 +588,152 @@ impl PolicySet {
             if rule.constraint.is_some() {
                 continue;
             }
-            if let Some(name) = rule.exception_name() {
-                if excepted
+            let is_excepted = rule.exception_name().is_some_and(|name| {
+                excepted
                     .iter()
                     .any(|(p, n)| *p == rule.package && n == name)
-                {
-                    continue;
-                }
-            }
+            });
             let value = engine
                 .eval_rule(rule.query.clone())
                 .map_err(|e| fail(&rule.id, &e))?;
             if value == regorus::Value::Undefined {
                 continue;
             }
-            for result in members(&json(&value)) {
-                out.push(to_violation(index, result));
+            let start = out.len();
+            conftest_results(index, rule, &json(&value), out).map_err(|m| fail(&rule.id, &m))?;
+            if is_excepted {
+                // conftest drops an excepted rule's results and counts the exception; kubegate
+                // counts what it suppressed (advisories included: nothing is hidden silently).
+                tracing::debug!(rule = %rule.id, object, "excepted by an exception rule");
+                for v in &mut out[start..] {
+                    v.excepted = true;
+                }
             }
         }
         Ok(())
     }
+
+    /// conftest's `--combine`: every conftest rule evaluated once, `input` being an array of
+    /// `{"path": <file>, "contents": <object>}` for `documents`, sorted by path (documents of
+    /// one file in file order), as conftest builds it. Each result is reported on the document
+    /// [`CombinedViolation::document`] (an index into `documents`):
+    ///
+    /// 1. the one its `path` starts with, an index into `input` (`[2, "contents", "spec",
+    ///    "replicas"]`, `"/2/contents/spec/replicas"` or `"2.contents.spec.replicas"`), at
+    ///    the field the rest of it names;
+    /// 2. else the one conftest's result location `_loc: {"file", "line"}` names (the document
+    ///    of that file holding the line; the file's first without one);
+    /// 3. else, when the message names exactly one file of the input, that file's first
+    ///    document;
+    /// 4. else the first document of the input.
+    ///
+    /// `details.combined` is `true` on every result, and says which of these placed it
+    /// (`"path"`, `"_loc"`, `"message"`, `"first"`).
+    pub fn evaluate_combined(
+        &self,
+        worker: &mut PolicyWorker,
+        documents: &[&Manifest],
+        out: &mut Vec<CombinedViolation>,
+    ) -> Result<(), EvalError> {
+        if documents.is_empty() || !self.combines() {
+            return Ok(());
+        }
+        let names: Vec<String> = documents.iter().map(|m| m.origin_name()).collect();
+        let mut order: Vec<usize> = (0..documents.len()).collect();
+        order.sort_by(|a, b| names[*a].cmp(&names[*b]));
+        let input: Vec<Value> = order
+            .iter()
+            .map(|i| serde_json::json!({"path": names[*i], "contents": documents[*i].value}))
+            .collect();
+        let mut found = Vec::new();
+        self.conftest_pass(
+            &mut worker.engine,
+            regorus::Value::from(Value::Array(input)),
+            "the combined input",
+            &mut found,
+        )?;
+        for mut violation in found {
+            let (document, pointer, how) = place_combined(&violation, &order, &names, documents);
+            violation.violation.pointer = pointer;
+            violation
+                .details
+                .insert("combined".into(), Value::String(how.to_owned()));
+            out.push(CombinedViolation {
+                document,
+                violation,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A result of a conftest rule on the combined input ([`PolicySet::evaluate_combined`]).
+#[derive(Debug, Clone)]
+pub struct CombinedViolation {
+    /// The document it is reported on: an index into the documents evaluated.
+    pub document: usize,
+    /// Its pointer is relative to that document's object.
+    pub violation: PolicyViolation,
+}
+
+/// Where a combined result is reported (see [`PolicySet::evaluate_combined`]): the document,
+/// the pointer inside it, and which rule placed it. `order[k]` is the document at `input[k]`.
+fn place_combined(
+    v: &PolicyViolation,
+    order: &[usize],
+    names: &[String],
+    documents: &[&Manifest],
+) -> (usize, String, &'static str) {
+    let first = order.first().copied().unwrap_or(0);
+    // 1. A path into the combined input: `/<index>[/contents[/...]]`.
+    let pointer = &v.violation.pointer;
+    if let Some(rest) = pointer.strip_prefix('/') {
+        let (head, tail) = rest.split_once('/').map_or((rest, ""), |(h, t)| (h, t));
+        if let Some(&document) = head.parse::<usize>().ok().and_then(|k| order.get(k)) {
+            let inside = match tail.strip_prefix("contents") {
+                Some(t) if t.is_empty() || t.starts_with('/') => t.to_owned(),
+                _ => String::new(),
+            };
+            return (document, inside, "path");
+        }
+    }
+    // 2. conftest's result location.
+    if let Some(file) = v
+        .details
+        .get("_loc")
+        .and_then(|l| l.get("file"))
+        .and_then(Value::as_str)
+    {
+        let line = v
+            .details
+            .get("_loc")
+            .and_then(|l| l.get("line"))
+            .and_then(|l| l.as_u64().or_else(|| l.as_str()?.parse().ok()));
+        let in_file = order.iter().copied().filter(|i| names[*i] == file);
+        let at_line = line.and_then(|line| {
+            in_file.clone().rfind(|i| {
+                documents[*i]
+                    .locate("")
+                    .is_some_and(|p| u64::from(p.line) <= line)
+            })
+        });
+        if let Some(document) = at_line.or_else(|| in_file.clone().next()) {
+            return (document, String::new(), "_loc");
+        }
+    }
+    // 3. The message names one file of the input.
+    let mut named: Vec<&String> = order
+        .iter()
+        .map(|i| &names[*i])
+        .filter(|n| v.violation.message.contains(n.as_str()))
+        .collect();
+    named.dedup();
+    if let [name] = named.as_slice() {
+        if let Some(document) = order.iter().copied().find(|i| names[*i] == **name) {
+            return (document, String::new(), "message");
+        }
+    }
+    (first, String::new(), "first")
 }
 
 impl PolicySet {
@@ -593,6 +824,7 @@ impl PolicySet {
                             Value::Bool(true),
                         )]),
                         undecided: true,
+                        excepted: false,
                         action: None,
                     });
                     continue;
@@ -729,6 +961,79 @@ fn members(value: &Value) -> Vec<&Value> {
     }
 }
 
+/// What conftest counts in the value of a deny/violation/warn rule, as violations of rule
+/// `index`. conftest counts the members of a set (or array): a string is a message, an object
+/// must have a string `msg` (else conftest stops with an error, and so does this, returning the
+/// reason). It ignores members of any other type, and counts a rule whose value is not a
+/// collection (`deny if { … }`, `deny := 5`) as passing whatever the value. kubegate never
+/// passes silently: each of those is an advisory finding ([`PolicyViolation::undecided`]),
+/// saying what conftest makes of it, except `false`, which passes in every reading.
+fn conftest_results(
+    index: usize,
+    rule: &PolicyRule,
+    value: &Value,
+    out: &mut Vec<PolicyViolation>,
+) -> Result<(), String> {
+    let not_counted = |message: String| {
+        let mut v = to_violation(index, &Value::String(message));
+        v.undecided = true;
+        v.details.insert(
+            "conftest".to_owned(),
+            Value::String("not counted".to_owned()),
+        );
+        v
+    };
+    let Value::Array(members) = value else {
+        if *value != Value::Bool(false) {
+            out.push(not_counted(format!(
+                "`{}` is {}, not a set of messages: conftest counts this as a pass, so nothing \
+                 fails; write `{} contains msg if {{ … }}`",
+                rule.name,
+                short(value),
+                rule.name
+            )));
+        }
+        return Ok(());
+    };
+    for member in members {
+        match member {
+            Value::String(_) => out.push(to_violation(index, member)),
+            Value::Object(map) if matches!(map.get("msg"), Some(Value::String(_))) => {
+                out.push(to_violation(index, member))
+            }
+            Value::Object(_) => {
+                return Err(format!(
+                    "a result of {} is an object without a string `msg`: {} (conftest stops \
+                     too: \"msg\" field must be present and a string)",
+                    rule.name,
+                    short(member)
+                ))
+            }
+            other => out.push(not_counted(format!(
+                "a result of `{}` is {}, neither a string nor an object with `msg`: conftest \
+                 ignores it",
+                rule.name,
+                short(other)
+            ))),
+        }
+    }
+    Ok(())
+}
+
+/// A value as JSON for a message, cut to 200 bytes.
+fn short(value: &Value) -> String {
+    let mut text = value.to_string();
+    if text.len() > 200 {
+        let mut end = 200;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
 /// A message (string or object) as a violation.
 fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
     let (message, pointer, details) = match result {
@@ -759,6 +1064,7 @@ fn to_violation(rule: usize, result: &Value) -> PolicyViolation {
         violation: Violation { pointer, message },
         details,
         undecided: false,
+        excepted: false,
         action: None,
     }
 }
@@ -903,7 +1209,18 @@ pub(crate) fn add_policy(
         nesting,
     })?;
     let name = file.display().to_string();
-    let text = &compatible(&name, text.to_owned());
+    let mut text = compatible(&name, text.to_owned());
+    // regorus has neither `# METADATA` nor rego.metadata.rule()/chain(): the calls are replaced
+    // by what OPA returns for them (`policy::annotations`).
+    if let Some(resolved) = crate::policy::annotations::resolve(file, &text)? {
+        // The values put in nest too (deep `custom` annotations): bounded as written Rego is.
+        check_nesting(&resolved).map_err(|nesting| PolicyError::TooDeep {
+            path: file.to_path_buf(),
+            nesting,
+        })?;
+        text = resolved;
+    }
+    let text = &text;
     engine.set_rego_v0(false);
     let v1 = engine.add_policy(name.clone(), text.to_owned());
     let result = match v1 {
@@ -932,14 +1249,106 @@ pub(crate) fn add_policy(
         }
     };
     let package = result?;
+    // regorus pushes the module it just parsed last.
+    let module = engine.get_modules().last().cloned();
+    if let Some(error) = module.as_ref().and_then(|m| partial_object_rule(m, file)) {
+        return Err(error);
+    }
+    for (line, name) in module
+        .as_ref()
+        .map(|m| single_value_rules(m))
+        .unwrap_or_default()
+    {
+        tracing::warn!(
+            "{}:{line}: `{name}` is a single value, not a set of messages: conftest counts it \
+             as a pass whatever it holds, kubegate reports it as an advisory finding when it is \
+             not false; write `{name} contains msg if {{ … }}`",
+            file.display()
+        );
+    }
     Ok(Added {
         package: package.strip_prefix("data.").unwrap_or(&package).to_owned(),
-        // regorus pushes the module it just parsed last.
-        rules: engine
-            .get_modules()
-            .last()
+        rules: module
+            .as_ref()
             .map(|m| declared_rules(m))
             .unwrap_or_default(),
+    })
+}
+
+/// `(line, name)` of the conftest rules of `module` defined as one value, `deny if { … }` or
+/// `deny := true`: a boolean, number or string literal (or no value, which is `true`). A
+/// complete rule assigned anything else may still be a collection, which conftest counts.
+fn single_value_rules(module: &regorus::unstable::Module) -> Vec<(u32, String)> {
+    use regorus::unstable::{Expr, Rule, RuleHead};
+    module
+        .policy
+        .iter()
+        .filter_map(|rule| {
+            let Rule::Spec {
+                head: RuleHead::Compr { refr, assign, .. },
+                ..
+            } = rule.as_ref()
+            else {
+                return None;
+            };
+            let Expr::Var { span, .. } = refr.as_ref() else {
+                return None;
+            };
+            let scalar = assign.as_ref().is_none_or(|a| {
+                matches!(
+                    a.value.as_ref(),
+                    Expr::Bool { .. }
+                        | Expr::Number { .. }
+                        | Expr::String { .. }
+                        | Expr::RawString { .. }
+                )
+            });
+            (scalar && rule_kind(span.text()).is_some())
+                .then(|| (span.line, span.text().to_owned()))
+        })
+        .collect()
+}
+
+/// The first conftest rule of `module` written `deny[msg] if { … }` (or `deny[msg] := true`,
+/// `deny.key if`): a head with a key but no value. Rego v1 reads it as an object whose keys are
+/// the messages (regorus does in v0 too), so the messages would not be counted as conftest
+/// counts them; conftest refuses such a rule, and so does kubegate, saying what to write.
+fn partial_object_rule(module: &regorus::unstable::Module, file: &Path) -> Option<PolicyError> {
+    use regorus::unstable::{Expr, Rule, RuleHead};
+    module.policy.iter().find_map(|rule| {
+        let Rule::Spec {
+            head: RuleHead::Compr { refr, assign, .. },
+            ..
+        } = rule.as_ref()
+        else {
+            return None;
+        };
+        let valueless = match assign {
+            None => true,
+            Some(a) => matches!(a.value.as_ref(), Expr::Bool { value, .. } if *value == regorus::Value::Bool(true)),
+        };
+        let (root, key, head) = match refr.as_ref() {
+            Expr::RefBrack { refr, index, .. } => {
+                let key = index.span().text().to_owned();
+                (refr, key.clone(), format!("{}[{key}]", refr.span().text()))
+            }
+            Expr::RefDot { refr, field, .. } => {
+                let key = field.0.text().to_owned();
+                (refr, format!("{key:?}"), format!("{}.{key}", refr.span().text()))
+            }
+            _ => return None,
+        };
+        let Expr::Var { span, .. } = root.as_ref() else {
+            return None;
+        };
+        let name = span.text();
+        (valueless && rule_kind(name).is_some()).then(|| PolicyError::PartialObjectRule {
+            path: file.to_path_buf(),
+            position: Position::new(span.line, span.col),
+            head,
+            name: name.to_owned(),
+            key,
+        })
     })
 }
 

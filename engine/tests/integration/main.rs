@@ -10,6 +10,7 @@ mod api_server;
 mod best_practices;
 mod cis_rules;
 mod common;
+mod conftest;
 mod docs;
 mod evaluation;
 mod fixtures;
