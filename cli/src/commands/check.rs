@@ -94,7 +94,9 @@ impl Plan {
             max_file_bytes: args.max_file_size.saturating_mul(1024 * 1024),
             ..Limits::default()
         };
-        let mut loader = Loader::new(limits);
+        // Objects are parked as they load and read back while judged: memory stays bounded
+        // by the input (docs/performance.md).
+        let mut loader = Loader::new(limits).parking(true);
         if !args.no_render {
             let mut helm_values: Vec<PathBuf> = config
                 .render

@@ -279,7 +279,21 @@ impl Checker {
                         .map(|p| p.worker(inventory_data.as_ref()))
                 },
                 |worker, m| {
-                    let judged = self.judge(m, &around, worker.as_mut(), budget);
+                    // A parked object is read back for as long as it is judged.
+                    let m = match m.unparked() {
+                        Ok(m) => m,
+                        Err(e) => {
+                            return Ok(Judged {
+                                errors: vec![LoadError {
+                                    file: m.source.name.clone(),
+                                    position: m.locate(""),
+                                    kind: LoadErrorKind::PolicyFailed(format!("{}: {e}", m.object)),
+                                }],
+                                ..Judged::default()
+                            })
+                        }
+                    };
+                    let judged = self.judge(&m, &around, worker.as_mut(), budget);
                     if let (Some(p), Some(w)) = (self.policies.as_deref(), worker.as_mut()) {
                         if w.is_poisoned() {
                             *w = p.worker(inventory_data.as_ref());
@@ -291,8 +305,27 @@ impl Checker {
             .collect::<Result<Vec<Judged>, _>>()?;
         let mut results = results;
         if let Some(p) = self.policies.as_deref().filter(|p| p.combines()) {
-            let judged: Vec<&Manifest> = objects.iter().filter(|m| !m.context).collect();
-            results.push(self.judge_combined(p, &judged, inventory_data.as_ref(), budget)?);
+            // conftest's combined input is every object at once: parked ones are read back.
+            let mut unreadable = Vec::new();
+            let whole: Vec<Cow<'_, Manifest>> = objects
+                .iter()
+                .filter(|m| !m.context)
+                .filter_map(|m| match m.unparked() {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        unreadable.push(LoadError {
+                            file: m.source.name.clone(),
+                            position: m.locate(""),
+                            kind: LoadErrorKind::PolicyFailed(format!("{}: {e}", m.object)),
+                        });
+                        None
+                    }
+                })
+                .collect();
+            let judged: Vec<&Manifest> = whole.iter().map(|m| m.as_ref()).collect();
+            let mut combined = self.judge_combined(p, &judged, inventory_data.as_ref(), budget)?;
+            combined.errors.extend(unreadable);
+            results.push(combined);
         }
         let mut report = self.report(
             results,

@@ -131,8 +131,17 @@ impl Loaded {
             {
                 continue;
             }
-            if let Some(metadata) = m.value.get_mut("metadata").and_then(Value::as_object_mut) {
-                metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
+            let mut done = false;
+            let edited = m.edit(|value| {
+                if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                    metadata.insert("namespace".into(), Value::String(namespace.to_owned()));
+                    done = true;
+                }
+            });
+            if let Err(e) = edited {
+                tracing::error!(object = %m.object, "cannot place the object in {namespace}: {e}");
+            }
+            if done {
                 m.object.namespace = Some(namespace.to_owned());
                 placed += 1;
             }
@@ -148,6 +157,11 @@ pub struct Loader {
     /// Directories given as inputs that are kustomizations or Helm charts are rendered with
     /// these settings; `None` treats them like any directory.
     pub render: Option<crate::source::render::RenderSettings>,
+    /// Park each object as its file is loaded ([`Manifest::park`]): the whole object is kept
+    /// as compact JSON and read back only while it is judged, so a run's memory is bounded by
+    /// its input. Off by default: a parked manifest's `value` is only its projection, which
+    /// suits [`crate::Checker::check`] (it reads objects back) but not a caller reading values.
+    pub park: bool,
 }
 
 impl Loader {
@@ -155,7 +169,24 @@ impl Loader {
         Self {
             limits,
             render: None,
+            park: false,
         }
+    }
+
+    /// The same loader, parking objects as they are loaded (see [`Loader::park`]).
+    pub fn parking(mut self, park: bool) -> Self {
+        self.park = park;
+        self
+    }
+
+    /// Parks `manifests` when this loader parks.
+    fn settle(&self, mut manifests: Vec<Manifest>) -> Vec<Manifest> {
+        if self.park {
+            for m in &mut manifests {
+                m.park();
+            }
+        }
+        manifests
     }
 
     /// The same loader, rendering kustomizations and charts given as inputs.
@@ -274,7 +305,7 @@ impl Loader {
                     Ok((manifests, errs)) => {
                         loaded.files += 1;
                         loaded.kustomize_roots.push(root.display().to_string());
-                        loaded.manifests.extend(manifests);
+                        loaded.manifests.extend(self.settle(manifests));
                         errors.extend(errs);
                     }
                     Err(e) => errors.push(LoadError {
@@ -304,7 +335,7 @@ impl Loader {
                 }),
                 Ok(_) => {
                     let (m, e) = self.load_source(Source::Stdin, text);
-                    loaded.manifests.extend(m);
+                    loaded.manifests.extend(self.settle(m));
                     errors.extend(e);
                 }
                 Err(e) => errors.push(LoadError {
@@ -344,7 +375,7 @@ impl Loader {
                     for m in &mut manifests {
                         m.template.get_or_insert_with(|| r.origin.clone());
                     }
-                    loaded.manifests.extend(manifests);
+                    loaded.manifests.extend(self.settle(manifests));
                     errors.extend(errs);
                 }
                 Err(RenderError::NoHelm(_)) if !explicit && !settings.helm_required => {
@@ -365,7 +396,10 @@ impl Loader {
         files.dedup_by(|a, b| a.0 == b.0);
         let per_file: Vec<_> = files
             .par_iter()
-            .map(|(path, explicit)| self.load_file(path, !explicit))
+            .map(|(path, explicit)| {
+                let (m, e, not_manifest) = self.load_file(path, !explicit);
+                (self.settle(m), e, not_manifest)
+            })
             .collect();
         for (m, e, not_manifest) in per_file {
             if let Some(name) = not_manifest {
@@ -483,7 +517,8 @@ impl Loader {
                 if known {
                     (Vec::new(), Vec::new(), Some(source.to_string()))
                 } else {
-                    self.load_discovered(source, text, true)
+                    let (m, e, not_manifest) = self.load_discovered(source, text, true);
+                    (self.settle(m), e, not_manifest)
                 }
             })
             .collect();
@@ -742,6 +777,7 @@ fn into_manifests(
                     base_pointer: pointer,
                     origins: None,
                     context: false,
+                    parked: None,
                 }),
                 Err(kind) => {
                     first_error.get_or_insert_with(|| err(kind.into(), &pointer, &positions));
@@ -761,6 +797,7 @@ fn into_manifests(
         base_pointer: String::new(),
         origins: None,
         context: false,
+        parked: None,
     });
     Ok(())
 }

@@ -87,7 +87,7 @@ impl<'a> Inventory<'a> {
     pub fn is_first_workload_in_namespace(&self, manifest: &Manifest, namespace: &str) -> bool {
         self.first_workload_in_namespace
             .get(namespace)
-            .is_some_and(|&i| std::ptr::eq(&self.objects[i], manifest))
+            .is_some_and(|&i| same_object(&self.objects[i], manifest))
     }
 
     pub fn len(&self) -> usize {
@@ -97,4 +97,14 @@ impl<'a> Inventory<'a> {
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }
+}
+
+/// Whether two manifests are the same object of the input: the same document (and `List`
+/// item) of the same source. (Not pointer identity: a parked object is judged through a copy
+/// read back from its parked form.)
+fn same_object(a: &Manifest, b: &Manifest) -> bool {
+    std::sync::Arc::ptr_eq(&a.source, &b.source)
+        && a.document_index == b.document_index
+        && a.item_index == b.item_index
+        && a.object == b.object
 }

@@ -42,6 +42,9 @@ impl fmt::Display for ObjectRef {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub object: ObjectRef,
+    /// The object. While the manifest is parked ([`Manifest::is_parked`]) this is only its
+    /// projection (what other objects' rules read through the inventory, see
+    /// [`Manifest::park`]); [`Manifest::unparked`] gives the whole object.
     pub value: Value,
     pub source: Arc<SourceFile>,
     /// Index of the document within its file.
@@ -58,6 +61,59 @@ pub struct Manifest {
     /// Seen by rules that look across objects, never judged itself (in a `--staged` run, the
     /// objects of the repository that the commit does not change).
     pub context: bool,
+    /// The whole value as compact JSON while `value` holds only its projection.
+    pub(crate) parked: Option<Arc<[u8]>>,
+}
+
+/// Why a parked manifest could not be read back (never expected: the bytes are kubegate's own
+/// serialization of a value; reported for the object rather than trusted blindly).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read back the parked object: {0}")]
+pub struct UnparkError(#[from] serde_json::Error);
+
+/// Kinds never parked: rules read them whole through the inventory (a namespace's labels, a
+/// ServiceAccount's token setting, an autoscaler's target, the CRDs that describe custom
+/// resources). Everything else is read through the inventory only by identity and by the
+/// fields [`projection`] keeps.
+fn read_whole_by_others(group: &str, kind: &str) -> bool {
+    kind == "CustomResourceDefinition"
+        || matches!(
+            (group, kind),
+            ("", "Namespace" | "ServiceAccount")
+                | ("autoscaling", "HorizontalPodAutoscaler")
+                | ("networking.k8s.io", "NetworkPolicy")
+                | ("policy", "PodDisruptionBudget")
+        )
+}
+
+/// What rules judging *other* objects read of a parked object: for the kinds that make pods,
+/// `spec.replicas` and the pods' labels; of other kinds nothing but their identity. (A whole-input rule that needs another field adds it here;
+/// `check::tests` compares parked and unparked runs over every fixture.)
+fn projection(value: &Value, object: &ObjectRef) -> Value {
+    let Some((pod_spec, _)) = crate::model::workload::pod_spec_path(object.group(), &object.kind)
+    else {
+        // Other kinds are read through the inventory by identity only.
+        return Value::Null;
+    };
+    let mut out = Value::Object(serde_json::Map::new());
+    let mut keep = |pointer: &str| {
+        let Some(found) = crate::model::position::lookup(value, pointer) else {
+            return;
+        };
+        let mut slot = &mut out;
+        for token in pointer.split('/').skip(1) {
+            let Value::Object(map) = slot else { return };
+            slot = map
+                .entry(token.to_owned())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        }
+        *slot = found.clone();
+    };
+    keep("/spec/replicas");
+    // A Pod's own labels (`/metadata/labels`), or its template's.
+    let template = pod_spec.strip_suffix("/spec").unwrap_or(pod_spec);
+    keep(&format!("{template}/metadata/labels"));
+    out
 }
 
 /// Where a field of an object is to be shown: the file, position and document a person edits.
@@ -89,7 +145,79 @@ impl Manifest {
             base_pointer: String::new(),
             origins: None,
             context: false,
+            parked: None,
         })
+    }
+
+    /// Whether `value` holds only the object's projection (see [`Manifest::park`]).
+    pub fn is_parked(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// Keeps the whole object as compact JSON (about a tenth of the memory of a parsed value)
+    /// and only its projection as `value`, unless rules read its kind whole through the
+    /// inventory. A run parks objects as they are loaded and reads each back
+    /// ([`Manifest::unparked`]) only while judging it, so memory is bounded by the input
+    /// rather than by its parsed form.
+    pub(crate) fn park(&mut self) {
+        if self.parked.is_some() || read_whole_by_others(self.object.group(), &self.object.kind) {
+            return;
+        }
+        // Serializing a `Value` to memory cannot fail (its keys are strings).
+        let Ok(json) = serde_json::to_vec(&self.value) else {
+            return;
+        };
+        self.value = projection(&self.value, &self.object);
+        self.parked = Some(json.into());
+    }
+
+    /// The manifest with its whole value: itself, or a copy read back from its parked form.
+    pub fn unparked(&self) -> Result<std::borrow::Cow<'_, Manifest>, UnparkError> {
+        let Some(json) = &self.parked else {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        };
+        let value = serde_json::from_slice(json)?;
+        Ok(std::borrow::Cow::Owned(Manifest {
+            object: self.object.clone(),
+            value,
+            source: self.source.clone(),
+            document_index: self.document_index,
+            item_index: self.item_index,
+            template: self.template.clone(),
+            positions: self.positions.clone(),
+            base_pointer: self.base_pointer.clone(),
+            origins: self.origins.clone(),
+            context: self.context,
+            parked: None,
+        }))
+    }
+
+    /// The whole value (read back when parked).
+    pub fn full_value(&self) -> Result<Value, UnparkError> {
+        match &self.parked {
+            Some(json) => Ok(serde_json::from_slice(json)?),
+            None => Ok(self.value.clone()),
+        }
+    }
+
+    /// Changes the whole value (a parked manifest is read back, changed and parked again).
+    pub(crate) fn edit(&mut self, change: impl FnOnce(&mut Value)) -> Result<(), UnparkError> {
+        match self.parked.take() {
+            None => change(&mut self.value),
+            Some(json) => {
+                let mut value: Value = match serde_json::from_slice(&json) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.parked = Some(json);
+                        return Err(e.into());
+                    }
+                };
+                change(&mut value);
+                self.value = value;
+                self.park();
+            }
+        }
+        Ok(())
     }
 
     /// Where the node at `pointer` is to be shown: in the object's own text, or, for kustomize
@@ -105,6 +233,12 @@ impl Manifest {
         let Some(origins) = &self.origins else {
             return own();
         };
+        // Origins are traced through the whole rendered object, not its projection.
+        if self.parked.is_some() {
+            if let Ok(whole) = self.unparked() {
+                return whole.place(pointer);
+            }
+        }
         if let Some(placed) = origins.place(&self.value, pointer) {
             return Place {
                 file: placed.file,

@@ -5,7 +5,10 @@ use serde_json::{Map, Value};
 
 /// Where the pod spec is inside each pod-bearing kind, by API group and kind: its pointer, and
 /// the same path as keys (rules look it up for every object, so no pointer parsing there).
-fn pod_spec_path(group: &str, kind: &str) -> Option<(&'static str, &'static [&'static str])> {
+pub(crate) fn pod_spec_path(
+    group: &str,
+    kind: &str,
+) -> Option<(&'static str, &'static [&'static str])> {
     const POD: (&str, &[&str]) = ("/spec", &["spec"]);
     const TEMPLATE: (&str, &[&str]) = ("/template/spec", &["template", "spec"]);
     const WORKLOAD: (&str, &[&str]) = ("/spec/template/spec", &["spec", "template", "spec"]);

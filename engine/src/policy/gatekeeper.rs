@@ -213,6 +213,7 @@ impl Expansion {
             base_pointer: workload.base_pointer.clone(),
             origins: workload.origins.clone(),
             context: workload.context,
+            parked: None,
         })
     }
 }
@@ -707,7 +708,13 @@ pub(crate) fn inventory_data(objects: &[Manifest]) -> Value {
                 .or_insert_with(|| json!({}))
                 .as_object_mut()
             {
-                names.insert(name, m.value.clone());
+                // A parked object is read back whole (Gatekeeper syncs whole objects).
+                match m.full_value() {
+                    Ok(value) => {
+                        names.insert(name, value);
+                    }
+                    Err(e) => tracing::error!(object = %o, "left out of data.inventory: {e}"),
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ mod evaluation;
 mod fixtures;
 mod gatekeeper;
 mod loader_properties;
+mod parking;
 mod pod_security_positions;
 mod policy_library;
 mod pss_conformance;
