@@ -87,8 +87,9 @@ fn read_whole_by_others(group: &str, kind: &str) -> bool {
 }
 
 /// What rules judging *other* objects read of a parked object: for the kinds that make pods,
-/// `spec.replicas` and the pods' labels; of other kinds nothing but their identity. (A whole-input rule that needs another field adds it here;
-/// `check::tests` compares parked and unparked runs over every fixture.)
+/// `spec.replicas` and the pods' labels; of other kinds nothing but their identity. (A
+/// whole-input rule that needs another field adds it here; the engine's `parking` integration
+/// tests compare parked and unparked runs over every fixture directory.)
 fn projection(value: &Value, object: &ObjectRef) -> Value {
     let Some((pod_spec, _)) = crate::model::workload::pod_spec_path(object.group(), &object.kind)
     else {
