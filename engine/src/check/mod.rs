@@ -284,11 +284,7 @@ impl Checker {
                         Ok(m) => m,
                         Err(e) => {
                             return Ok(Judged {
-                                errors: vec![LoadError {
-                                    file: m.source.name.clone(),
-                                    position: m.locate(""),
-                                    kind: LoadErrorKind::PolicyFailed(format!("{}: {e}", m.object)),
-                                }],
+                                errors: vec![unreadable(m, &e)],
                                 ..Judged::default()
                             })
                         }
@@ -306,25 +302,21 @@ impl Checker {
         let mut results = results;
         if let Some(p) = self.policies.as_deref().filter(|p| p.combines()) {
             // conftest's combined input is every object at once: parked ones are read back.
-            let mut unreadable = Vec::new();
+            let mut failed = Vec::new();
             let whole: Vec<Cow<'_, Manifest>> = objects
                 .iter()
                 .filter(|m| !m.context)
                 .filter_map(|m| match m.unparked() {
                     Ok(m) => Some(m),
                     Err(e) => {
-                        unreadable.push(LoadError {
-                            file: m.source.name.clone(),
-                            position: m.locate(""),
-                            kind: LoadErrorKind::PolicyFailed(format!("{}: {e}", m.object)),
-                        });
+                        failed.push(unreadable(m, &e));
                         None
                     }
                 })
                 .collect();
             let judged: Vec<&Manifest> = whole.iter().map(|m| m.as_ref()).collect();
             let mut combined = self.judge_combined(p, &judged, inventory_data.as_ref(), budget)?;
-            combined.errors.extend(unreadable);
+            combined.errors.extend(failed);
             results.push(combined);
         }
         let mut report = self.report(
@@ -734,6 +726,15 @@ impl Checker {
             walk: Walk::default(),
             findings_cut,
         }
+    }
+}
+
+/// A parked object that could not be read back: an error on the object, never a silent pass.
+fn unreadable(m: &Manifest, e: &crate::model::manifest::UnparkError) -> LoadError {
+    LoadError {
+        file: m.source.name.clone(),
+        position: m.locate(""),
+        kind: LoadErrorKind::PolicyFailed(format!("{}: {e}", m.object)),
     }
 }
 
