@@ -1738,6 +1738,83 @@ fn require_kustomize() {
     );
 }
 
+/// A kustomize Component renders only inside a kustomization that lists it. A walk that meets
+/// one nobody lists (microservices-demo ships eight, for users to opt into) must not try to
+/// render it alone (kubectl refuses: "expected kind != 'Component'") and exit 2, nor pass over
+/// it silently: it is named as not checked. Named explicitly, it is an error that says why.
+#[test]
+fn a_kustomize_component_no_kustomization_lists_is_named_not_rendered() {
+    require_kustomize();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n# components:\n#   - ../components/debug\n",
+    );
+    write("app/web.yaml", WEB);
+    write(
+        "components/debug/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - debug.yaml\n",
+    );
+    write(
+        "components/debug/debug.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\n  namespace: shop\nspec:\n  hostPID: true\n  containers:\n    - name: debug\n      image: busybox:1.36\n",
+    );
+    let root = dir.path().to_str().expect("utf-8 path");
+    let out = kubegate_in(dir.path(), &["check", "-f", "json", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["errors"], serde_json::json!([]), "{}", stderr(&out));
+    assert_eq!(doc["walk"]["kustomize_roots"], serde_json::json!(["app"]));
+    assert_eq!(
+        doc["walk"]["unused_components"],
+        serde_json::json!(["components/debug"])
+    );
+    // The component's files are its members, not objects of their own.
+    let findings = doc["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["object"]["name"] == "web"),
+        "{findings:?}"
+    );
+    assert!(
+        stderr(&out).contains(
+            "note: kustomize Component components/debug is listed by no kustomization in the input, so it was not rendered: its objects and patches were not checked"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Listed by the kustomization, it is rendered through it (and its pod judged).
+    write(
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\ncomponents:\n  - ../components/debug\n",
+    );
+    let out = kubegate_in(dir.path(), &["check", "-f", "json", "."]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(doc["errors"], serde_json::json!([]), "{}", stderr(&out));
+    assert!(doc["walk"].get("unused_components").is_none(), "{doc}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["object"]["name"] == "debug" && f["rule_id"] == "KG102"),
+        "{doc}"
+    );
+    // Named explicitly, a component is an error naming the cause (exit 2), not kubectl's.
+    let out = kubegate(&["check", &format!("{root}/components/debug")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a kustomize Component (kind: Component) is not rendered on its own"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// A GitOps tree (testdata/gitops): the kustomize roots are rendered with the real kubectl
 /// and each finding points at the file and line a person edits: the base, the patch that sets
 /// the field, the kustomization line of a transformer. Member files are never judged alone,

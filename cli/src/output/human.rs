@@ -155,6 +155,32 @@ pub fn render_walk(walk: &kubegate_engine::Walk, verbose: bool) -> String {
             }
         }
     }
+    match walk.unused_components.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(
+                out,
+                "note: kustomize Component {one} is listed by no kustomization in the input, so it \
+                 was not rendered: its objects and patches were not checked (check a kustomization \
+                 that lists it under `components`)"
+            );
+        }
+        many => {
+            let _ = writeln!(
+                out,
+                "note: {} kustomize Components are listed by no kustomization in the input, so they \
+                 were not rendered: their objects and patches were not checked (check a \
+                 kustomization that lists them under `components`){}",
+                many.len(),
+                if verbose { ":" } else { "; -v names them" }
+            );
+            if verbose {
+                for name in many {
+                    let _ = writeln!(out, "  {name}");
+                }
+            }
+        }
+    }
     if !walk.not_manifests.is_empty() {
         let n = walk.not_manifests.len();
         let _ = writeln!(

@@ -39,6 +39,9 @@ struct WalkOut<'a> {
     kustomize_roots: &'a [String],
     #[serde(skip_serializing_if = "is_zero")]
     kustomize_members: usize,
+    /// Kustomize Components no kustomization of the input lists: not rendered, not checked.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    unused_components: &'a [String],
     #[serde(skip_serializing_if = "is_zero")]
     context_objects: usize,
 }
@@ -59,6 +62,7 @@ impl WalkOut<'_> {
             && self.unrendered_charts.is_empty()
             && self.kustomize_roots.is_empty()
             && self.kustomize_members == 0
+            && self.unused_components.is_empty()
             && self.context_objects == 0
     }
 }
@@ -138,6 +142,7 @@ pub fn render(report: &Report, info: &RunInfo) -> String {
                 .collect(),
             kustomize_roots: &report.walk.kustomize_roots,
             kustomize_members: report.walk.kustomize_members,
+            unused_components: &report.walk.unused_components,
             context_objects: report.walk.context_objects,
         },
     };

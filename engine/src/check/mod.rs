@@ -331,6 +331,7 @@ impl Checker {
             unrendered_charts: loaded.unrendered_charts.clone(),
             kustomize_roots: loaded.kustomize_roots.clone(),
             kustomize_members: loaded.kustomize_members,
+            unused_components: loaded.unused_components.clone(),
             context_objects: objects.iter().filter(|m| m.context).count(),
         };
         Ok(report)

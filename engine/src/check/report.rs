@@ -179,6 +179,8 @@ pub struct Walk {
     /// Files kustomizations read (resources, patches, generator sources), judged through the
     /// roots rather than on their own.
     pub kustomize_members: usize,
+    /// Kustomize Components no kustomization of the input lists: not rendered, not judged.
+    pub unused_components: Vec<String>,
     /// Objects seen only as context (`--staged`: the rest of the repository), not judged.
     pub context_objects: usize,
 }

@@ -28,6 +28,9 @@ pub struct Kustomization {
     pub includes: Vec<PathBuf>,
     /// Files it reads (resources, patches, generator sources, replacements, …), normalized.
     pub members: Vec<PathBuf>,
+    /// `kind: Component` (`kustomize.config.k8s.io/v1alpha1`): it renders only as part of a
+    /// kustomization that lists it under `components`, never on its own.
+    pub component: bool,
 }
 
 /// Reads the kustomization in `dir`. Every string value of the file that names an existing
@@ -72,6 +75,7 @@ pub fn read(dir: &Path, limits: &Limits) -> Result<Kustomization, String> {
         file: normalize(&file),
         includes,
         members: members.into_iter().collect(),
+        component: value.get("kind").and_then(Value::as_str) == Some("Component"),
     })
 }
 
@@ -96,7 +100,11 @@ fn collect_files(value: &Value, dir: &Path, out: &mut BTreeSet<PathBuf>) {
 #[derive(Debug, Default)]
 pub struct Forest {
     /// Kustomizations no other kustomization of the walk includes, sorted: what is rendered.
+    /// Components are never roots.
     pub roots: Vec<PathBuf>,
+    /// Components no kustomization of the walk lists, sorted: not rendered, so not judged
+    /// (their files are members all the same: patches are not objects to judge alone).
+    pub unused_components: Vec<PathBuf>,
     /// Files the kustomizations read (normalized): judged through the roots, not on their own.
     pub members: BTreeSet<PathBuf>,
     /// Kustomization files that could not be read: `(file, cause)`.
@@ -132,11 +140,13 @@ impl Forest {
             .values()
             .flat_map(|k| k.includes.iter())
             .collect();
-        forest.roots = walked
-            .iter()
-            .filter(|d| !included.contains(d) && forest.kustomizations.contains_key(*d))
-            .cloned()
-            .collect();
+        for dir in walked.iter().filter(|d| !included.contains(d)) {
+            match forest.kustomizations.get(dir) {
+                Some(k) if k.component => forest.unused_components.push(dir.clone()),
+                Some(_) => forest.roots.push(dir.clone()),
+                None => {}
+            }
+        }
         forest.members = forest
             .kustomizations
             .values()

@@ -99,6 +99,10 @@ pub struct Loaded {
     /// Kustomize roots rendered (directories), and how many member files they read.
     pub kustomize_roots: Vec<String>,
     pub kustomize_members: usize,
+    /// Kustomize Components a walk met that no kustomization of the input lists under
+    /// `components`: a Component renders only inside a kustomization, so its objects and
+    /// patches were not judged. The report must say so.
+    pub unused_components: Vec<String>,
 }
 
 impl Loaded {
@@ -276,6 +280,13 @@ impl Loader {
                 *explicit || !forest.members.contains(&crate::source::normalize(path))
             });
             loaded.kustomize_members = before - files.len();
+            let shown = |dir: &PathBuf| {
+                kustomizations
+                    .iter()
+                    .find(|k| crate::source::normalize(k) == *dir)
+                    .cloned()
+                    .unwrap_or_else(|| dir.clone())
+            };
             let mut roots: Vec<PathBuf> = forest
                 .roots
                 .iter()
@@ -284,16 +295,38 @@ impl Loader {
                         .iter()
                         .any(|e| crate::source::normalize(e) == **r)
                 })
-                .map(|r| {
-                    // Shown as walked (`./deploy/prod` stays so), not normalized.
-                    kustomizations
-                        .iter()
-                        .find(|k| crate::source::normalize(k) == *r)
-                        .cloned()
-                        .unwrap_or_else(|| r.clone())
-                })
+                // Shown as walked (`./deploy/prod` stays so), not normalized.
+                .map(shown)
                 .collect();
-            roots.extend(explicit_roots.iter().cloned());
+            loaded.unused_components = forest
+                .unused_components
+                .iter()
+                .filter(|c| {
+                    !explicit_roots
+                        .iter()
+                        .any(|e| crate::source::normalize(e) == **c)
+                })
+                .map(|c| shown(c).display().to_string())
+                .collect();
+            for root in &explicit_roots {
+                let is_component = forest
+                    .kustomizations
+                    .get(&crate::source::normalize(root))
+                    .is_some_and(|k| k.component);
+                if is_component {
+                    errors.push(LoadError {
+                        file: root.display().to_string(),
+                        position: None,
+                        kind: LoadErrorKind::Render(
+                            "a kustomize Component (kind: Component) is not rendered on its own: \
+                             name a kustomization that lists it under `components`"
+                                .into(),
+                        ),
+                    });
+                } else {
+                    roots.push(root.clone());
+                }
+            }
             roots.sort();
             roots.dedup();
             let rendered: Vec<_> = roots
