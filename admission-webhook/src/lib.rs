@@ -12,6 +12,7 @@ pub mod admission;
 pub mod metrics;
 pub mod policy;
 pub mod server;
+pub mod slots;
 pub mod tls;
 
 pub use policy::{PolicySource, PolicyState};

@@ -77,7 +77,7 @@ impl Default for Metrics {
             rejected: zeros(REJECT_REASONS),
             findings: Mutex::default(),
             findings_cut: AtomicU64::new(0),
-            connections_closed: zeros(["write_stall"]),
+            connections_closed: zeros(["evicted", "limit", "write_stall"]),
             open_connections: AtomicU64::new(0),
             evaluation_errors: zeros(ERROR_CAUSES),
             reloads: zeros([
@@ -285,7 +285,7 @@ impl Metrics {
             &mut out,
             "kubegate_webhook_connections_closed_total",
             "counter",
-            "Connections the server closed, by reason (write_stall: the client stopped reading).",
+            "Connections the server closed, by reason (evicted: idle longest at the connection limit; limit: no slot came free in time; write_stall: the client stopped reading).",
         );
         counters(
             &mut out,

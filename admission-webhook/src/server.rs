@@ -4,6 +4,7 @@
 use crate::admission::{self, Evaluate, Request, Verdict};
 use crate::metrics::Metrics;
 use crate::policy::{fingerprint, PolicySource, PolicyState};
+use crate::slots::{Eviction, Held, Slot, Slots};
 use crate::tls::{self, ReloadingCert};
 use axum::body::Body;
 use axum::extract::State;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 /// How the server runs.
@@ -53,7 +54,9 @@ pub struct ServeOptions {
     /// After SIGTERM, how long to keep serving (with `/readyz` answering 503) before
     /// accepting stops: the API server and Service endpoints learn of the stop late.
     pub shutdown_delay: Duration,
-    /// TLS connections open at once; more wait in the listen backlog.
+    /// TLS connections open at once. At the limit, a new client takes the slot of the
+    /// connection idle longest (handshaking, waiting for a request, kept alive); when every
+    /// connection is answering a request, it waits (up to the header timeout) for one to end.
     pub max_connections: usize,
     /// How long a request's headers may take to arrive; also how long a kept-alive
     /// connection may sit idle (hyper starts the clock when it waits for the next request).
@@ -148,7 +151,7 @@ pub struct Shared {
     /// Body bytes in flight, in KiB permits.
     bytes: Arc<Semaphore>,
     bytes_total_kib: u32,
-    connections: Arc<Semaphore>,
+    slots: Arc<Slots>,
     ready: AtomicBool,
     options: ServeOptions,
 }
@@ -208,7 +211,7 @@ impl Server {
             semaphore: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             bytes: Arc::new(Semaphore::new(kib(options.max_in_flight_bytes) as usize)),
             bytes_total_kib: kib(options.max_in_flight_bytes),
-            connections: Arc::new(Semaphore::new(options.max_connections.max(1))),
+            slots: Slots::new(options.max_connections),
             ready: AtomicBool::new(false),
             options,
         });
@@ -285,19 +288,7 @@ impl Server {
         let mut stopping = false;
         loop {
             tokio::select! {
-                permit = Arc::clone(&shared.connections).acquire_owned() => {
-                    let Ok(permit) = permit else { break };
-                    // The slot is taken before accepting: at the limit, clients wait in the
-                    // listen backlog instead of costing memory here.
-                    let accepted = tokio::select! {
-                        a = listener.accept() => a,
-                        () = &mut shutdown, if !stopping => {
-                            stopping = true;
-                            stop.as_mut().reset(begin_shutdown(&shared));
-                            continue;
-                        }
-                        () = &mut stop, if stopping => break,
-                    };
+                accepted = listener.accept() => {
                     let (tcp, peer) = match accepted {
                         Ok(a) => a,
                         Err(e) => {
@@ -307,14 +298,64 @@ impl Server {
                             continue;
                         }
                     };
+                    let held = match shared.slots.try_take() {
+                        Some(held) => held,
+                        None => {
+                            // At the limit: the connection idle longest makes room. While this
+                            // one waits, later clients wait in the listen backlog.
+                            let deadline =
+                                tokio::time::Instant::now() + shared.options.header_read_timeout;
+                            let grace = shared.options.header_read_timeout / 10;
+                            let mut held = None;
+                            while held.is_none() && tokio::time::Instant::now() < deadline {
+                                let wait = match shared.slots.evict_idlest(grace) {
+                                    Eviction::Evicted => {
+                                        shared.metrics.connection_closed("evicted");
+                                        tracing::debug!(%peer, "at the connection limit: closing the connection idle longest");
+                                        deadline - tokio::time::Instant::now()
+                                    }
+                                    Eviction::NotYet(after) => after,
+                                    Eviction::Nobody => grace,
+                                };
+                                let wait = wait.max(Duration::from_millis(10));
+                                tokio::select! {
+                                    taken = tokio::time::timeout(wait, shared.slots.take()) => {
+                                        if let Ok(taken) = taken {
+                                            match taken {
+                                                Some(h) => held = Some(h),
+                                                None => break,
+                                            }
+                                        }
+                                    }
+                                    () = &mut shutdown, if !stopping => {
+                                        stopping = true;
+                                        stop.as_mut().reset(begin_shutdown(&shared));
+                                        break;
+                                    }
+                                    () = &mut stop, if stopping => break,
+                                }
+                            }
+                            match held {
+                                Some(held) => held,
+                                None if stopping && stop.is_elapsed() => break,
+                                None => {
+                                    if !stopping {
+                                        shared.metrics.connection_closed("limit");
+                                        tracing::warn!(%peer, "every connection slot is answering a request: refusing a connection");
+                                    }
+                                    continue;
+                                }
+                            }
+                        }
+                    };
                     tokio::spawn(connection(
                         Arc::clone(&shared),
                         acceptor.clone(),
-                        TowerToHyperService::new(app.clone()),
+                        app.clone(),
                         graceful.watcher(),
                         tcp,
                         peer,
-                        permit,
+                        held,
                     ));
                 }
                 () = &mut shutdown, if !stopping => {
@@ -327,6 +368,8 @@ impl Server {
         drop(listener);
         shared.ready.store(false, Ordering::SeqCst);
         tracing::info!("shutting down: no new connections; draining in-flight requests");
+        // Idle connections close now; busy ones once their answer is written.
+        shared.slots.close_all();
         if tokio::time::timeout(shared.options.drain_timeout, graceful.shutdown())
             .await
             .is_err()
@@ -360,28 +403,37 @@ fn kib(bytes: usize) -> u32 {
     u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX >> 4)
 }
 
-/// One TLS connection: handshake (bounded), HTTP/1.1 with bounded headers, and a watchdog
-/// that closes it when an answer waits longer than the write timeout for a client that does
-/// not read.
+/// One TLS connection: handshake (bounded), HTTP/1.1 with bounded headers, a watchdog that
+/// closes it when an answer waits longer than the write timeout for a client that does not
+/// read, and its slot: told to close (evicted at the connection limit, or the server stops),
+/// it finishes the request in progress, if any, and closes.
 async fn connection(
     shared: Arc<Shared>,
     acceptor: tokio_rustls::TlsAcceptor,
-    service: TowerToHyperService<Router>,
-    watcher: hyper_util::server::graceful::Watcher,
+    app: Router,
+    // Held until the connection ends: shutdown's drain waits for every watcher.
+    _watcher: hyper_util::server::graceful::Watcher,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
-    _permit: OwnedSemaphorePermit,
+    held: Held,
 ) {
     let _open = OpenConnection::new(Arc::clone(&shared));
+    let slot = held.slot();
     let handshake = tokio::time::timeout(shared.options.header_read_timeout, acceptor.accept(tcp));
-    let tls = match handshake.await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, "TLS handshake failed: {e}");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
+    let tls = tokio::select! {
+        handshake = handshake => match handshake {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TLS handshake timed out");
+                return;
+            }
+        },
+        () = slot.closing() => {
+            tracing::debug!(%peer, "closed during its TLS handshake to make room");
             return;
         }
     };
@@ -396,7 +448,12 @@ async fn connection(
         .header_read_timeout(shared.options.header_read_timeout)
         // Request heads from the API server are a few hundred bytes; the body is read apart.
         .max_buf_size(64 * 1024);
+    let service = Tracked {
+        inner: TowerToHyperService::new(app),
+        slot: Arc::clone(&slot),
+    };
     let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
     let limit = shared.options.write_timeout;
     let watchdog = async {
         let tick = (limit / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
@@ -407,16 +464,62 @@ async fn connection(
             }
         }
     };
-    tokio::select! {
-        result = watcher.watch(connection) => {
-            if let Err(e) = result {
-                tracing::debug!(%peer, "connection ended: {e}");
+    tokio::pin!(watchdog);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+                break;
+            }
+            () = slot.closing(), if !closing => {
+                // Answering: finishes that answer first. Otherwise (waiting for a request, or
+                // for the rest of a slow head, which hyper's graceful shutdown would wait
+                // for) it closes at once. The service runs inside this task's poll of the
+                // connection, so no request can start between the check and the close.
+                if !slot.is_busy() {
+                    break;
+                }
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = &mut watchdog => {
+                shared.metrics.connection_closed("write_stall");
+                tracing::warn!(%peer, "closing a connection whose client has not read its answer for {} ms", limit.as_millis());
+                break;
             }
         }
-        () = watchdog => {
-            shared.metrics.connection_closed("write_stall");
-            tracing::warn!(%peer, "closing a connection whose client has not read its answer for {} ms", limit.as_millis());
-        }
+    }
+    drop(held);
+}
+
+/// The connection's service, marking its slot busy while a request is answered.
+#[derive(Clone)]
+struct Tracked {
+    inner: TowerToHyperService<Router>,
+    slot: Arc<Slot>,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Tracked {
+    type Response = <TowerToHyperService<Router> as hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+    >>::Response;
+    type Error = <TowerToHyperService<Router> as hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+    >>::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        self.slot.busy();
+        let answer = self.inner.call(request);
+        let slot = Arc::clone(&self.slot);
+        Box::pin(async move {
+            let answered = answer.await;
+            slot.idle();
+            answered
+        })
     }
 }
 

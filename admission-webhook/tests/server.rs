@@ -744,3 +744,143 @@ async fn a_certificate_written_before_its_key_is_retried_until_the_pair_matches(
     );
     server.stop().await;
 }
+
+/// The value of one counter line (`name{labels} value`) in the metrics text.
+fn counter(metrics: &str, line_start: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {line_start} in {metrics}"))
+}
+
+/// Clients that take every connection slot and hold it doing nothing: TCP connections that
+/// never start TLS, and TLS connections that send their request head a byte every 200 ms
+/// (slow loris). Each reconnects as soon as the server closes it, so the slots stay taken.
+/// With four slots, every valid review must still be answered, long before the 10 s header
+/// timeout would have freed a slot: at the limit the connection idle longest makes room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_loris_and_idle_clients_do_not_starve_the_api_server() {
+    let server = start(|o, _| o.max_connections = 4).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hostile_connections = Arc::new(AtomicUsize::new(0));
+    let mut hostile = Vec::new();
+    for i in 0..4 {
+        let (addr, ca) = (server.addr, server.ca.clone());
+        let (stop, count) = (Arc::clone(&stop), Arc::clone(&hostile_connections));
+        hostile.push(tokio::spawn(async move {
+            let tls = connector(&[&ca]);
+            while !stop.load(Ordering::SeqCst) {
+                let Ok(mut tcp) = TcpStream::connect(addr).await else {
+                    continue;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                if i % 2 == 0 {
+                    // Idle: never a byte. Held until the server closes it.
+                    let mut byte = [0u8; 1];
+                    let _ = tokio::time::timeout(Duration::from_secs(15), tcp.read(&mut byte))
+                        .await;
+                    continue;
+                }
+                let name = ServerName::try_from("localhost").expect("name");
+                let Ok(mut stream) = tls.connect(name, tcp).await else {
+                    continue;
+                };
+                let head = b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
+                for byte in head.iter().cycle().take(200) {
+                    if stop.load(Ordering::SeqCst) || stream.write_all(&[*byte]).await.is_err() {
+                        break;
+                    }
+                    let _ = stream.flush().await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }));
+    }
+    // Let the hostile clients take every slot.
+    wait_for("the hostile clients to connect", async || {
+        hostile_connections.load(Ordering::SeqCst) >= 4
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let allowed = review("pod-create-compliant.json");
+    let mut slowest = Duration::ZERO;
+    for _ in 0..12 {
+        let began = Instant::now();
+        let (status, answer) = admit(&server, &allowed).await;
+        slowest = slowest.max(began.elapsed());
+        assert_eq!(status, 200);
+        assert_eq!(response(&answer)["allowed"], true, "{answer}");
+    }
+    assert!(
+        slowest < Duration::from_secs(5),
+        "a review waited {slowest:?} for a slot (the header timeout is 10 s)"
+    );
+    let (_, metrics) = http_get(server.metrics, "/metrics").await;
+    let evicted = counter(
+        &metrics,
+        "kubegate_webhook_connections_closed_total{reason=\"evicted\"}",
+    );
+    eprintln!(
+        "slowest review {slowest:?}; {evicted} connections evicted; {} hostile connections",
+        hostile_connections.load(Ordering::SeqCst)
+    );
+    assert!(evicted >= 4, "{metrics}");
+    assert!(
+        hostile_connections.load(Ordering::SeqCst) > 4,
+        "the hostile clients were made room from, and came back"
+    );
+    stop.store(true, Ordering::SeqCst);
+    for task in hostile {
+        task.abort();
+    }
+    server.stop().await;
+}
+
+/// A client that pipelines requests and never reads an answer, with a small receive window:
+/// the server's writes block, and after the write timeout the connection is closed and
+/// counted; other clients are answered meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_closed_after_the_write_timeout() {
+    let server = start(|o, d| {
+        with_policies(o, d);
+        o.write_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let tcp = socket.connect(server.addr).await.expect("connect");
+    let name = ServerName::try_from("localhost").expect("name");
+    let stream = connector(&[&server.ca])
+        .connect(name, tcp)
+        .await
+        .expect("TLS");
+    let (_unread, mut writer) = tokio::io::split(stream);
+    let body = review("pod-create-privileged.json").to_string();
+    let request = format!(
+        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let writer = tokio::spawn(async move {
+        // Pipelined denials (each answer a few KB) until the server stops reading.
+        for _ in 0..2000 {
+            if writer.write_all(request.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    wait_for("the stalled connection to be closed", async || {
+        let (_, metrics) = http_get(server.metrics, "/metrics").await;
+        counter(
+            &metrics,
+            "kubegate_webhook_connections_closed_total{reason=\"write_stall\"}",
+        ) >= 1
+    })
+    .await;
+    let (status, answer) = admit(&server, &review("pod-create-compliant.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(response(&answer)["allowed"], true, "{answer}");
+    writer.abort();
+    server.stop().await;
+}

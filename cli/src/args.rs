@@ -109,7 +109,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub shutdown_delay: Option<u64>,
 
-    /// TLS connections open at once; more wait in the listen backlog.
+    /// TLS connections open at once. At the limit a new client takes the slot of the
+    /// connection idle longest; connections answering a request keep theirs.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_connections: usize,
 
