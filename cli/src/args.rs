@@ -267,6 +267,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub combine: bool,
 
+    /// Judge ConstraintTemplates that have a `K8sNativeValidation` (CEL) code block with it, as
+    /// Gatekeeper and gator do by default (their `--enable-k8s-native-validation`); `false`
+    /// judges them with their Rego [default: the configuration's
+    /// policies.k8sNativeValidation, else true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_k8s_native_validation: Option<bool>,
+
     /// Judge workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
     /// ReplicationController) as the pods they create: Gatekeeper constraints that match Pod
     /// judge their pod templates, as the shipped ExpansionTemplates do.
@@ -465,6 +472,12 @@ pub struct TestArgs {
     /// under `data` for the tests, as `conftest verify --data` reads them. Repeatable.
     #[arg(long, value_name = "PATH")]
     pub data: Vec<PathBuf>,
+
+    /// gator suites judge ConstraintTemplates that have a `K8sNativeValidation` (CEL) code
+    /// block with it, as `gator verify` does by default; `false` judges them with their Rego
+    /// (gator's `--enable-k8s-native-validation`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_k8s_native_validation: bool,
 
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = TestFormat::Human)]

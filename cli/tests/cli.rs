@@ -2229,23 +2229,66 @@ fn gatekeeper_library_suites_give_gators_verdicts() {
     // reads: load/goyaml_compat.rs) and `users / users-and-groups-together / example-allowed`
     // (`not accept_value(rule, v, params.ranges)` with `ranges` undefined: OPA evaluates the
     // argument before the `not`, policy/v0_compat.rs).
-    let out = kubegate(&["test", "-f", "json", library]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let tests = doc["tests"].as_array().expect("tests");
-    let not_passing: Vec<(String, String)> = tests
-        .iter()
-        .filter(|t| t["status"] != "pass")
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap_or_default().to_owned(),
-                t["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(not_passing, Vec::new(), "{}", stdout(&out));
-    assert_eq!(doc["summary"]["passed"], 270, "{}", doc["summary"]);
-    assert_eq!(tests.len(), 270);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    //
+    // Upstream runs the suites on both engines (gator's `--enable-k8s-native-validation`, on by
+    // default, judges the 16 dual-engine templates with their CEL code), and so does this test.
+    for native in ["true", "false"] {
+        let flag = format!("--enable-k8s-native-validation={native}");
+        let out = kubegate(&["test", "-f", "json", &flag, library]);
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        let tests = doc["tests"].as_array().expect("tests");
+        let not_passing: Vec<(String, String)> = tests
+            .iter()
+            .filter(|t| t["status"] != "pass")
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap_or_default().to_owned(),
+                    t["status"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(not_passing, Vec::new(), "{flag}: {}", stdout(&out));
+        assert_eq!(doc["summary"]["passed"], 270, "{flag}: {}", doc["summary"]);
+        assert_eq!(tests.len(), 270);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}
+
+/// The CEL engine is the one that judges a dual-engine template by default (its
+/// messageExpression's text, and the field its variables read), and the Rego one with
+/// `--enable-k8s-native-validation=false`.
+#[test]
+fn dual_engine_templates_are_judged_by_their_cel_code_unless_told_otherwise() {
+    let base = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpora/gatekeeper-library/pod-security-policy/capabilities"
+    );
+    let samples = format!("{base}/samples/psp-capabilities-baseline");
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let template = format!("{base}/template.yaml");
+        let constraint = format!("{samples}/constraint.yaml");
+        let object = format!("{samples}/example_disallowed.yaml");
+        let mut args = vec!["check", "-f", "json", "--packs", "kubegate"];
+        args.extend_from_slice(extra);
+        args.extend(["--policy", &template, "--policy", &constraint, &object]);
+        let out = kubegate(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        doc["findings"][0].clone()
+    };
+    let cel = run(&[]);
+    assert_eq!(
+        cel["message"],
+        "containers have disallowed capabilities: {container: opa, capabilities: [SYS_ADMIN]}"
+    );
+    assert_eq!(cel["pointer"], "/spec/containers", "{cel}");
+    let rego = run(&["--enable-k8s-native-validation=false"]);
+    assert!(
+        rego["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("container <opa> has a disallowed capability")),
+        "{rego}"
+    );
 }
 
 /// `--default-namespace` places namespace-less objects before anything judges them.

@@ -59,7 +59,9 @@ pub mod schemas {
 
 /// Rego unit tests and gator suites (`kubegate test`).
 pub mod policy_tests {
-    pub use crate::policy::verify::{run, run_with_data, TestKind, TestResult, TestStatus};
+    pub use crate::policy::verify::{
+        run, run_with_data, run_with_options, TestKind, TestResult, TestStatus,
+    };
 }
 
 /// Namespace and object-name patterns (`kube-*`, `*-system`), as Gatekeeper and the

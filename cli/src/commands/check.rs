@@ -491,6 +491,9 @@ fn setup(args: &CheckArgs, config: &Config) -> anyhow::Result<Setup> {
     setup.all_namespaces |= args.all_namespaces;
     setup.data_paths.extend(args.data.iter().cloned());
     setup.combine |= args.combine;
+    if let Some(native) = args.enable_k8s_native_validation {
+        setup.k8s_native_validation = native;
+    }
     setup.expand_workloads |= args.expand_workloads;
     if let Some(ms) = args.policy_timeout {
         setup.policy_timeout = std::time::Duration::from_millis(ms);

@@ -6,8 +6,12 @@ use crate::{write_stdout, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 /// `kubegate test`: exit 0 when every test passes, 1 when a test fails, 2 when something
 /// could not run (a policy or test that does not compile, a missing path, a broken suite).
 pub fn run(args: &TestArgs) -> u8 {
-    use kubegate_engine::policy_tests::{run_with_data, TestStatus};
-    let results = run_with_data(&args.paths, &args.data);
+    use kubegate_engine::policy_tests::{run_with_options, TestStatus};
+    let options = kubegate_engine::PolicyOptions {
+        k8s_native_validation: args.enable_k8s_native_validation,
+        ..Default::default()
+    };
+    let results = run_with_options(&args.paths, &args.data, &options);
     let count = |f: fn(&TestStatus) -> bool| results.iter().filter(|r| f(&r.status)).count();
     let passed = count(|s| matches!(s, TestStatus::Pass));
     let failed = count(|s| matches!(s, TestStatus::Fail(_)));

@@ -104,6 +104,10 @@ pub struct PolicyConfig {
     /// conftest rules judge all objects at once (conftest's `--combine`; `--combine`).
     #[serde(default)]
     pub combine: bool,
+    /// Judge ConstraintTemplates that carry a `K8sNativeValidation` (CEL) code block with it,
+    /// as Gatekeeper and gator do by default (`--enable-k8s-native-validation`); `false` judges
+    /// them with their Rego.
+    pub k8s_native_validation: Option<bool>,
 }
 
 /// Schema validation (`schema:`).

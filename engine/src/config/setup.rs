@@ -38,6 +38,8 @@ pub struct Setup {
     pub data_paths: Vec<PathBuf>,
     /// conftest rules judge all objects at once (`--combine`, `policies.combine`).
     pub combine: bool,
+    /// [`PolicyOptions::k8s_native_validation`].
+    pub k8s_native_validation: bool,
     /// Rego packages whose rules run (`main` when empty).
     pub policy_namespaces: Vec<String>,
     pub all_namespaces: bool,
@@ -68,6 +70,7 @@ impl Default for Setup {
             policy_paths: Vec::new(),
             data_paths: Vec::new(),
             combine: false,
+            k8s_native_validation: true,
             policy_namespaces: Vec::new(),
             all_namespaces: false,
             expand_workloads: false,
@@ -119,6 +122,7 @@ impl Setup {
             policy_paths: config.policy_paths(),
             data_paths: config.data_paths(),
             combine: config.policies.combine,
+            k8s_native_validation: config.policies.k8s_native_validation.unwrap_or(true),
             policy_namespaces: config.policies.namespaces.clone(),
             all_namespaces: config.policies.all_namespaces,
             expand_workloads: config.policies.expand_workloads,
@@ -170,6 +174,7 @@ impl Setup {
                 expand_workloads: self.expand_workloads,
                 data: self.data_paths.clone(),
                 combine: self.combine,
+                k8s_native_validation: self.k8s_native_validation,
             };
             let policies =
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;

@@ -8,6 +8,7 @@ use crate::model::manifest::{Manifest, ObjectRef};
 use crate::model::pattern::glob;
 use crate::model::position::Position;
 use crate::model::selector::LabelSelector;
+use crate::policy::cel;
 use crate::vocab::Enforcement;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -232,6 +233,8 @@ pub(crate) struct Template {
     pub schema: Option<Value>,
     /// Whether the Rego reads `data.inventory` (then each run's objects are added as data).
     pub uses_inventory: bool,
+    /// The K8sNativeValidation (CEL) code that judges instead of the Rego, when chosen.
+    pub cel: Option<Arc<NativeCode>>,
 }
 
 /// A constraint: a template instantiated with parameters and a `match`.
@@ -242,6 +245,8 @@ pub(crate) struct Constraint {
     pub template: usize,
     pub matcher: Match,
     pub parameters: Value,
+    /// The whole constraint: K8sNativeValidation variables read it as `params`.
+    pub document: Value,
     pub action: Enforcement,
     pub file: PathBuf,
 }
@@ -264,6 +269,7 @@ fn err(position: Option<Position>, message: impl Into<String>) -> GatekeeperErro
 pub(crate) fn template(
     doc: &crate::load::yaml::ParsedDocument,
     file: &Path,
+    k8s_native: bool,
 ) -> Result<Template, GatekeeperError> {
     let v = &doc.value;
     let at = |pointer: &str| doc.positions.resolve(pointer).map(|(p, _)| p);
@@ -306,14 +312,37 @@ pub(crate) fn template(
             format!("template {name:?} has no {ADMISSION_TARGET} target"),
         ));
     };
-    // Rego comes from `rego` + `libs`, or from a `code` entry with engine Rego.
-    let code = target
+    // Rego comes from `rego` + `libs`, or from a `code` entry with engine Rego; CEL from a
+    // `code` entry with engine K8sNativeValidation.
+    let entries = target
         .get("code")
         .and_then(Value::as_array)
-        .and_then(|code| {
-            code.iter()
-                .find(|c| c.get("engine").and_then(Value::as_str) == Some("Rego"))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let code = entries
+        .iter()
+        .find(|c| c.get("engine").and_then(Value::as_str) == Some("Rego"));
+    let native = entries
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.get("engine").and_then(Value::as_str) == Some(NATIVE_ENGINE));
+    let has_rego = target.get("rego").and_then(Value::as_str).is_some() || code.is_some();
+    // Gatekeeper's rule (with --enable-k8s-native-validation, gator's default): the CEL code
+    // block where a template has one, else Rego.
+    if let Some((i, entry)) = native.filter(|_| k8s_native || !has_rego) {
+        let base = format!("/spec/targets/{t}/code/{i}/source");
+        let source = entry.get("source").cloned().unwrap_or(Value::Null);
+        let cel = native_code(&source, &base, &at, &name)?;
+        return Ok(Template {
+            kind,
+            name,
+            query: String::new(),
+            engine: regorus::Engine::new(),
+            schema,
+            uses_inventory: false,
+            cel: Some(Arc::new(cel)),
         });
+    }
     let (rego, libs, v1, pointer) = match (target.get("rego").and_then(Value::as_str), code) {
         (Some(rego), _) => (
             rego.to_owned(),
@@ -399,6 +428,323 @@ pub(crate) fn template(
         engine,
         schema,
         uses_inventory,
+        cel: None,
+    })
+}
+
+/// The engine name of Gatekeeper's CEL code blocks.
+pub(crate) const NATIVE_ENGINE: &str = "K8sNativeValidation";
+
+/// What K8sNativeValidation expressions may read: the request's variables (`authorizer` is not
+/// declared: Gatekeeper passes none), and `variables.anyObject` (the object, or the old one on
+/// DELETE) and `variables.params` (the constraint's `spec.parameters`), which Gatekeeper adds.
+/// Only the template's own `variables` may read `params` (the whole constraint): Gatekeeper
+/// compiles them with params declared, and validations without.
+const NATIVE_VARIABLE_NAMES: &[&str] = &[
+    "object",
+    "oldObject",
+    "request",
+    "params",
+    "namespaceObject",
+];
+const NATIVE_NAMES: &[&str] = &["object", "oldObject", "request", "namespaceObject"];
+const NATIVE_PROVIDED: &[&str] = &["anyObject", "params"];
+
+/// A template's compiled K8sNativeValidation code block.
+#[derive(Debug)]
+pub(crate) struct NativeCode {
+    pub variables: Vec<cel::Variable>,
+    pub validations: Vec<NativeValidation>,
+    /// `matchCondition` (Gatekeeper's key is singular): all must be true for the template to
+    /// judge the object.
+    pub match_conditions: Vec<(String, cel::Expression)>,
+    /// `failurePolicy: Ignore`: an evaluation error is not a violation (kubegate reports it as
+    /// an advisory "cannot be judged" finding, never silently).
+    pub fail_open: bool,
+}
+
+/// What a K8sNativeValidation code block found on one object.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NativeFinding {
+    pub message: String,
+    pub pointer: String,
+    /// An evaluation error under `failurePolicy: Ignore`: advisory, not a violation.
+    pub undecided: bool,
+}
+
+/// One of its `validations`.
+#[derive(Debug)]
+pub(crate) struct NativeValidation {
+    pub expression: cel::Expression,
+    pub message: Option<String>,
+    pub message_expression: Option<cel::Expression>,
+}
+
+/// The review's values as K8sNativeValidation expressions see them, converted once per object:
+/// `object`, `oldObject` (null when absent), `request` (the review), `namespaceObject` (null:
+/// the input's Namespace objects are not given to Gatekeeper templates).
+pub(crate) fn native_values(review: &Value) -> cel::Values<'_> {
+    static NULL: Value = Value::Null;
+    let object = review.get("object").unwrap_or(&NULL);
+    let old = review.get("oldObject").unwrap_or(&NULL);
+    cel::Values::new(&[
+        ("object", object),
+        ("oldObject", old),
+        ("request", review),
+        ("namespaceObject", &NULL),
+    ])
+}
+
+/// Runs a K8sNativeValidation code block, as Gatekeeper's CEL driver does: when every
+/// `matchCondition` holds, each validation that is false gives its message (the
+/// `messageExpression`'s string when it gives a non-empty one, else `message`, else
+/// `failed expression: <expression>`) and the field it reads. An evaluation error is a violation
+/// whose message is the error (`expression '…' resulted in error: …`), or with
+/// `failurePolicy: Ignore` an advisory finding.
+pub(crate) fn judge_native(
+    code: &NativeCode,
+    values: &cel::Values<'_>,
+    constraint: &Value,
+    parameters: &Value,
+) -> Vec<NativeFinding> {
+    let object_val = values.get("object");
+    let any = match object_val {
+        Some(v) if !values.is_null("object") => v,
+        _ => values
+            .get("oldObject")
+            .unwrap_or(object_val.unwrap_or(&cel::NULL)),
+    };
+    let constraint = cel::to_val(constraint);
+    let params = cel::to_val(parameters);
+    let provided = [("anyObject", any), ("params", params.as_ref())];
+    let activation = cel::Activation::new(
+        values,
+        Some(("params", constraint.as_ref())),
+        &provided,
+        &code.variables,
+    );
+    let object_json = values.json("object").filter(|v| !v.is_null());
+    let object_json = object_json.or_else(|| values.json("oldObject"));
+    let error = |message: String, pointer: String| NativeFinding {
+        message,
+        pointer,
+        undecided: code.fail_open,
+    };
+    let mut found = Vec::new();
+    for (name, condition) in &code.match_conditions {
+        match activation.eval_bool(condition) {
+            Ok(true) => {}
+            Ok(false) => return found,
+            Err(e) => {
+                found.push(error(
+                    format!("matchCondition '{name}' resulted in error: {e}"),
+                    String::new(),
+                ));
+                return found;
+            }
+        }
+    }
+    for v in &code.validations {
+        let pointer = object_json
+            .map(|o| v.expression.position_in(o))
+            .unwrap_or_default();
+        match activation.eval_bool(&v.expression) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                found.push(error(
+                    format!(
+                        "expression '{}' resulted in error: {e}",
+                        v.expression.source.trim()
+                    ),
+                    pointer,
+                ));
+                continue;
+            }
+        }
+        let from_expression = v.message_expression.as_ref().and_then(|m| {
+            match activation.eval(m) {
+                Ok(value) => cel::string_of(&value)
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty() && !s.contains('\n')),
+                Err(e) => {
+                    tracing::debug!(error = %e, "messageExpression failed; the message is used");
+                    None
+                }
+            }
+        });
+        let message = from_expression
+            .or_else(|| v.message.as_ref().map(|m| m.trim().to_owned()))
+            .unwrap_or_else(|| format!("failed expression: {}", v.expression.source.trim()));
+        found.push(NativeFinding {
+            message,
+            pointer,
+            undecided: false,
+        });
+    }
+    found
+}
+
+/// Compiles a K8sNativeValidation `source` (at `base` in the template document).
+fn native_code(
+    source: &Value,
+    base: &str,
+    at: &dyn Fn(&str) -> Option<Position>,
+    name: &str,
+) -> Result<NativeCode, GatekeeperError> {
+    let bad = |pointer: String, what: String, e: cel::CompileError| {
+        err(at(&pointer), format!("template {name:?}: {what}: {e}"))
+    };
+    let mut declared: Vec<String> = Vec::new();
+    let mut variables = Vec::new();
+    for (i, v) in source
+        .get("variables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let pointer = format!("{base}/variables/{i}");
+        let var_name = v.get("name").and_then(Value::as_str).unwrap_or_default();
+        if var_name.is_empty() {
+            return Err(err(
+                at(&pointer),
+                format!("template {name:?}: variable {i} has no name"),
+            ));
+        }
+        if NATIVE_PROVIDED.contains(&var_name) {
+            return Err(err(
+                at(&format!("{pointer}/name")),
+                format!(
+                    "template {name:?}: {var_name} an invalid variable name, {var_name:?} is a \
+                     reserved keyword"
+                ),
+            ));
+        }
+        if declared.iter().any(|d| d == var_name) {
+            return Err(err(
+                at(&format!("{pointer}/name")),
+                format!("template {name:?}: variable {var_name:?} is declared twice"),
+            ));
+        }
+        let text = v
+            .get("expression")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let scope = cel::Scope {
+            names: NATIVE_VARIABLE_NAMES,
+            variables: &declared,
+            provided: NATIVE_PROVIDED,
+        };
+        let mut expression =
+            cel::compile(text, &scope, &["variables", "anyObject"]).map_err(|e| {
+                bad(
+                    format!("{pointer}/expression"),
+                    format!("variable {var_name:?}"),
+                    e,
+                )
+            })?;
+        expression.inherit_reads(&variables);
+        declared.push(var_name.to_owned());
+        variables.push(cel::Variable {
+            name: var_name.to_owned(),
+            expression,
+        });
+    }
+    let scope = cel::Scope {
+        names: NATIVE_NAMES,
+        variables: &declared,
+        provided: NATIVE_PROVIDED,
+    };
+    let mut validations = Vec::new();
+    for (i, v) in source
+        .get("validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let pointer = format!("{base}/validations/{i}");
+        let text = v
+            .get("expression")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut expression =
+            cel::compile(text, &scope, &["variables", "anyObject"]).map_err(|e| {
+                bad(
+                    format!("{pointer}/expression"),
+                    format!("validation {i}"),
+                    e,
+                )
+            })?;
+        expression.inherit_reads(&variables);
+        let message_expression = match v.get("messageExpression").and_then(Value::as_str) {
+            Some(m) => Some(
+                cel::compile(m, &scope, &["variables", "anyObject"]).map_err(|e| {
+                    bad(
+                        format!("{pointer}/messageExpression"),
+                        format!("validation {i} messageExpression"),
+                        e,
+                    )
+                })?,
+            ),
+            None => None,
+        };
+        validations.push(NativeValidation {
+            expression,
+            message: v.get("message").and_then(Value::as_str).map(str::to_owned),
+            message_expression,
+        });
+    }
+    if validations.is_empty() {
+        return Err(err(
+            at(base),
+            format!("template {name:?}: its {NATIVE_ENGINE} code has no validations"),
+        ));
+    }
+    let mut match_conditions = Vec::new();
+    for (i, m) in source
+        .get("matchCondition")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let pointer = format!("{base}/matchCondition/{i}");
+        let condition = m.get("name").and_then(Value::as_str).unwrap_or_default();
+        let text = m
+            .get("expression")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut expression =
+            cel::compile(text, &scope, &["variables", "anyObject"]).map_err(|e| {
+                bad(
+                    format!("{pointer}/expression"),
+                    format!("matchCondition {condition:?}"),
+                    e,
+                )
+            })?;
+        expression.inherit_reads(&variables);
+        match_conditions.push((condition.to_owned(), expression));
+    }
+    let fail_open = match source.get("failurePolicy").and_then(Value::as_str) {
+        None | Some("Fail") => false,
+        Some("Ignore") => true,
+        Some(other) => {
+            return Err(err(
+                at(&format!("{base}/failurePolicy")),
+                format!(
+                    "template {name:?}: invalid failure policy: unrecognized failure policy: \
+                     {other}"
+                ),
+            ))
+        }
+    };
+    Ok(NativeCode {
+        variables,
+        validations,
+        match_conditions,
+        fail_open,
     })
 }
 
@@ -463,6 +809,7 @@ pub(crate) fn constraint(
         parameters,
         action,
         file: file.to_path_buf(),
+        document: doc.value.clone(),
     })
 }
 

@@ -3,6 +3,7 @@
 //! gator suites ([`verify`]).
 
 pub(crate) mod annotations;
+pub(crate) mod cel;
 pub mod gatekeeper;
 pub mod rego;
 pub(crate) mod v0_compat;

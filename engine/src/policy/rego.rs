@@ -49,6 +49,10 @@ pub struct PolicyOptions {
     /// array of `{"path": <file>, "contents": <object>}` ([`PolicySet::evaluate_combined`]),
     /// instead of one object at a time. Gatekeeper constraints still judge each object.
     pub combine: bool,
+    /// Judge with a ConstraintTemplate's `K8sNativeValidation` (CEL) code block where it has
+    /// one, as Gatekeeper and gator do with `--enable-k8s-native-validation` (their default);
+    /// `false` judges with its Rego.
+    pub k8s_native_validation: bool,
 }
 
 /// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
@@ -64,6 +68,7 @@ impl Default for PolicyOptions {
             expand_workloads: false,
             data: Vec::new(),
             combine: false,
+            k8s_native_validation: true,
         }
     }
 }
@@ -390,7 +395,8 @@ impl PolicySet {
                 }
             }
         }
-        let (templates, constraints, expansions) = load_gatekeeper(&gatekeeper_docs, &mut errors);
+        let (templates, constraints, expansions) =
+            load_gatekeeper(&gatekeeper_docs, options.k8s_native_validation, &mut errors);
         for (index, c) in constraints.iter().enumerate() {
             let (severity, advisory) = match c.action {
                 Enforcement::Deny => (Severity::High, false),
@@ -805,6 +811,9 @@ impl PolicySet {
         // The review is converted once per object and shared (regorus values are
         // reference-counted); each constraint's parameters were converted once at load.
         let mut review: Option<regorus::Value> = None;
+        // The same for the CEL templates: the review as JSON, then as CEL values.
+        let review_json = std::cell::OnceCell::new();
+        let cel_values = std::cell::OnceCell::new();
         for (index, rule) in self.rules.iter().enumerate() {
             let Some(c) = rule.constraint.map(|i| &self.constraints[i]) else {
                 continue;
@@ -829,6 +838,36 @@ impl PolicySet {
                     });
                     continue;
                 }
+            }
+            let template = &self.templates[c.template];
+            if let Some(code) = &template.cel {
+                let json = review_json.get_or_init(|| match given {
+                    Some(r) => r.clone(),
+                    None => gatekeeper::review(manifest),
+                });
+                let values = cel_values.get_or_init(|| gatekeeper::native_values(json));
+                for f in gatekeeper::judge_native(code, values, &c.document, &c.parameters) {
+                    let mut details = serde_json::Map::new();
+                    if f.undecided {
+                        details.insert("undecided".to_owned(), Value::Bool(true));
+                    }
+                    out.push(PolicyViolation {
+                        rule: index,
+                        violation: Violation {
+                            pointer: f.pointer,
+                            message: if f.undecided {
+                                format!("cannot be judged (failurePolicy: Ignore): {}", f.message)
+                            } else {
+                                f.message
+                            },
+                        },
+                        details,
+                        undecided: f.undecided,
+                        excepted: false,
+                        action: None,
+                    });
+                }
+                continue;
             }
             let review = review
                 .get_or_insert_with(|| match given {
@@ -885,6 +924,7 @@ impl PolicyWorker {
 /// Compiles templates, then constraints (which need their template).
 fn load_gatekeeper(
     docs: &[(PathBuf, crate::load::yaml::ParsedDocument)],
+    k8s_native: bool,
     errors: &mut Vec<PolicyError>,
 ) -> (
     Vec<gatekeeper::Template>,
@@ -904,7 +944,7 @@ fn load_gatekeeper(
     };
     let mut templates: Vec<gatekeeper::Template> = Vec::new();
     for (file, doc) in docs.iter().filter(|(_, d)| is_template(d)) {
-        match gatekeeper::template(doc, file) {
+        match gatekeeper::template(doc, file, k8s_native) {
             Ok(t) if templates.iter().any(|o| o.kind == t.kind) => {
                 errors.push(PolicyError::Compile {
                     path: file.clone(),

@@ -47,6 +47,16 @@ pub fn run(paths: &[PathBuf]) -> Vec<TestResult> {
 /// [`run`], with the data documents under `data` (`.json`, `.yaml`, `.yml`; conftest verify's
 /// `--data`) merged under `data` for the Rego tests. Nothing else is read from there.
 pub fn run_with_data(paths: &[PathBuf], data_paths: &[PathBuf]) -> Vec<TestResult> {
+    run_with_options(paths, data_paths, &PolicyOptions::default())
+}
+
+/// [`run_with_data`], gator suites loading their policies with `options` (only
+/// [`PolicyOptions::k8s_native_validation`] is taken: gator's `--enable-k8s-native-validation`).
+pub fn run_with_options(
+    paths: &[PathBuf],
+    data_paths: &[PathBuf],
+    options: &PolicyOptions,
+) -> Vec<TestResult> {
     let mut rego = Vec::new();
     let mut data = Vec::new();
     let mut yaml = Vec::new();
@@ -93,7 +103,7 @@ pub fn run_with_data(paths: &[PathBuf], data_paths: &[PathBuf]) -> Vec<TestResul
     let mut results = missing;
     results.extend(rego_tests(&rego, &data));
     for file in yaml {
-        results.extend(gator_suite(&file));
+        results.extend(gator_suite(&file, options));
     }
     results
 }
@@ -242,7 +252,11 @@ fn error(
 }
 
 /// Runs one gator Suite file.
-fn gator_suite(file: &Path) -> Vec<TestResult> {
+fn gator_suite(file: &Path, options: &PolicyOptions) -> Vec<TestResult> {
+    let options = PolicyOptions {
+        k8s_native_validation: options.k8s_native_validation,
+        ..PolicyOptions::default()
+    };
     let mut results = Vec::new();
     let fail = |line: Option<u32>, name: String, message: String| TestResult {
         kind: TestKind::Gator,
@@ -297,8 +311,7 @@ fn gator_suite(file: &Path) -> Vec<TestResult> {
                 ));
                 continue;
             };
-            let policies = match PolicySet::load(&[template, constraint], &PolicyOptions::default())
-            {
+            let policies = match PolicySet::load(&[template, constraint], &options) {
                 Ok(p) => p,
                 Err(errors) => {
                     let message = errors
