@@ -2535,3 +2535,91 @@ fn expansion_templates_judge_workloads_as_their_pods() {
         stderr(&out)
     );
 }
+
+/// ValidatingAdmissionPolicies with their bindings (testdata/vap, written from the Kubernetes
+/// documentation's semantics): params by name and by selector, a binding's namespaceSelector
+/// narrowing its policy, Deny/Warn/Audit grading, messageExpression, variables,
+/// namespaceObject, matchConditions, excludeResourceRules, and `authorizer` said to be
+/// unjudgeable offline.
+#[test]
+fn validating_admission_policies_judge_as_the_api_server() {
+    let out = kubegate(&[
+        "check",
+        "--packs",
+        "kubegate",
+        "--policy",
+        "testdata/vap/policies",
+        "testdata/vap/resources.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    insta::assert_snapshot!("vap_human", stdout(&out));
+    let out = kubegate(&[
+        "check",
+        "-f",
+        "json",
+        "--packs",
+        "kubegate",
+        "--policy",
+        "testdata/vap/policies",
+        "testdata/vap/resources.yaml",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let seen: Vec<String> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["rule_id"].as_str().unwrap_or_default(),
+                f["details"]["binding"].as_str().unwrap_or_default(),
+                f["severity"].as_str().unwrap_or_default(),
+                f["advisory"].as_bool().unwrap_or(false),
+                f["pointer"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "max-replicas.example.com max-replicas-prod high false /spec/replicas",
+            "require-team-label require-team-label-audit low true /metadata/labels",
+            "max-replicas.example.com max-replicas-dev low false /spec/replicas",
+            "privileged-needs-approval privileged-needs-approval high true /spec/containers",
+        ]
+    );
+}
+
+/// Broken VAPs and bindings are load errors naming the file, line and cause (exit 2), never a
+/// silently skipped policy.
+#[test]
+fn broken_validating_admission_policies_are_load_errors() {
+    let run = |file: &str| {
+        let policy = format!("testdata/vap/broken/{file}");
+        let out = kubegate(&[
+            "check",
+            "--packs",
+            "kubegate",
+            "--policy",
+            &policy,
+            "testdata/vap/resources.yaml",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        stderr(&out)
+    };
+    let err = run("missing-policy.yaml");
+    assert!(
+        err.contains("missing-policy.yaml:6:3: ValidatingAdmissionPolicyBinding \"orphan\": policyName \"no-such-policy\" names no ValidatingAdmissionPolicy"),
+        "{err}"
+    );
+    let err = run("bad-expressions.yaml");
+    for expected in [
+        "bad-expressions.yaml:13:5: ValidatingAdmissionPolicy \"syntax\": validations[0].expression: syntax error: mismatched input '<EOF>'",
+        "(line 1, column 25 of the expression)",
+        "bad-expressions.yaml:27:5: ValidatingAdmissionPolicy \"undeclared\": validations[0].expression: undeclared reference to `objects`",
+        "bad-expressions.yaml:41:5: ValidatingAdmissionPolicy \"unsupported\": validations[0].expression: `quantity` (the Kubernetes quantity library) is not supported",
+        "ValidatingAdmissionPolicyBinding \"both\": validationActions must not contain both Deny and Warn",
+    ] {
+        assert!(err.contains(expected), "{expected:?} not in:\n{err}");
+    }
+}

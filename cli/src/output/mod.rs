@@ -41,6 +41,14 @@ pub fn never_fails(f: &Finding) -> Option<&'static str> {
         (true, _) if f.details.contains_key("conftest") => {
             Some("advisory: conftest does not count it, never fails")
         }
+        // What a policy cannot judge offline (a namespace not in the input, `authorizer`).
+        (true, _) if f.details.get("undecided") == Some(&serde_json::Value::Bool(true)) => {
+            Some("cannot be judged: never fails")
+        }
+        // A ValidatingAdmissionPolicyBinding whose validationActions are Audit only.
+        (true, _) if f.policy.is_some() && f.details.contains_key("binding") => {
+            Some("audit: never fails")
+        }
         // Otherwise only Gatekeeper constraints in `dryrun` make a policy's findings advisory.
         (true, _) if f.policy.is_some() => Some("dry run: never fails"),
         // Its message says the object was not validated; the label says why that passes.

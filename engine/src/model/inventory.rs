@@ -90,6 +90,11 @@ impl<'a> Inventory<'a> {
             .is_some_and(|&i| same_object(&self.objects[i], manifest))
     }
 
+    /// Every object of the run, in input order.
+    pub fn all(&self) -> &'a [Manifest] {
+        self.objects
+    }
+
     pub fn len(&self) -> usize {
         self.objects.len()
     }

@@ -20,7 +20,8 @@ use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString,
 };
-use cel::common::value::{CowVal, Val};
+use cel::common::value::CowVal;
+pub(crate) use cel::common::value::Val;
 use cel::context::VariableResolver;
 use cel::{Context, Env, Value};
 use serde_json::Value as Json;
@@ -117,6 +118,8 @@ pub(crate) struct Expression {
     pub needs_authorizer: bool,
     /// The `variables.x` it reads, in order.
     uses: Vec<String>,
+    /// The top-level names it reads (`object`, `namespaceObject`…), its variables' included.
+    names: Vec<String>,
 }
 
 /// Why an expression cannot be used.
@@ -167,7 +170,10 @@ pub(crate) fn compile(
         let first = errors.errors.first();
         CompileError {
             message: first
-                .map(|e| format!("syntax error: {}", e.msg))
+                .map(|e| {
+                    let msg = e.msg.strip_prefix("Syntax error: ").unwrap_or(&e.msg);
+                    format!("syntax error: {msg}")
+                })
                 .unwrap_or_else(|| "syntax error".to_owned()),
             at: first.and_then(|e| {
                 let line = u32::try_from(e.pos.0).ok()?;
@@ -182,6 +188,7 @@ pub(crate) fn compile(
         error: None,
         needs_authorizer: false,
         uses: Vec::new(),
+        names: Vec::new(),
     };
     let tree = checker.rewrite(tree);
     if let Some(e) = checker.error {
@@ -195,6 +202,7 @@ pub(crate) fn compile(
         reads,
         needs_authorizer: checker.needs_authorizer,
         uses: checker.uses,
+        names: checker.names,
     })
 }
 
@@ -205,6 +213,7 @@ struct Checker<'s, 'a> {
     error: Option<CompileError>,
     needs_authorizer: bool,
     uses: Vec<String>,
+    names: Vec<String>,
 }
 
 impl Checker<'_, '_> {
@@ -325,6 +334,9 @@ impl Checker<'_, '_> {
             self.needs_authorizer = true;
         }
         if self.scope.names.contains(&name) {
+            if !self.names.iter().any(|n| n == name) {
+                self.names.push(name.to_owned());
+            }
             return;
         }
         if name == "variables" {
@@ -452,6 +464,11 @@ fn selection(node: &IdedExpr, root: &[&str]) -> Option<Vec<String>> {
 }
 
 impl Expression {
+    /// Whether it reads the top-level name `name` (through its variables too).
+    pub(crate) fn reads_name(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
     /// Takes on, after its own, the fields the variables it reads read (themselves compiled
     /// and having taken on theirs): a validation over `variables.containers` points where
     /// that variable reads.
@@ -464,6 +481,11 @@ impl Expression {
                     }
                 }
                 self.needs_authorizer |= v.expression.needs_authorizer;
+                for n in &v.expression.names {
+                    if !self.names.contains(n) {
+                        self.names.push(n.clone());
+                    }
+                }
             }
         }
     }

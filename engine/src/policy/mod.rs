@@ -7,4 +7,5 @@ pub(crate) mod cel;
 pub mod gatekeeper;
 pub mod rego;
 pub(crate) mod v0_compat;
+pub(crate) mod vap;
 pub mod verify;

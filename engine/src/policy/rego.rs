@@ -21,12 +21,13 @@
 
 use crate::model::manifest::Manifest;
 use crate::model::position::{escape_token, Position};
-use crate::policy::gatekeeper;
+use crate::policy::{gatekeeper, vap};
 use crate::vocab::Enforcement;
 use crate::vocab::{Severity, Violation};
 use serde_json::Value;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -165,12 +166,17 @@ pub struct PolicyRule {
     query: String,
     /// Index into the Gatekeeper constraints, for rules that are constraints.
     constraint: Option<usize>,
+    /// Index into the ValidatingAdmissionPolicyBindings, for rules that are bindings.
+    binding: Option<usize>,
 }
+
+/// The `package` of ValidatingAdmissionPolicy rules.
+const VAP_PACKAGE: &str = "ValidatingAdmissionPolicy";
 
 impl PolicyRule {
     /// A conftest-style rule (deny/violation/warn), not a Gatekeeper constraint.
     pub fn is_conftest(&self) -> bool {
-        self.constraint.is_none()
+        self.constraint.is_none() && self.binding.is_none()
     }
 
     /// The suffix an `exception` names (`latest_tag` for `deny_latest_tag`, `warn_latest_tag`
@@ -227,6 +233,8 @@ pub struct PolicySet {
     expansions: Vec<gatekeeper::Expansion>,
     /// Each constraint's `spec.parameters`, converted for regorus once.
     parameters: Vec<regorus::Value>,
+    /// ValidatingAdmissionPolicies and their bindings.
+    vaps: Arc<vap::Vaps>,
     rules: Vec<PolicyRule>,
     /// Packages that declare `exception`, with their `data.<pkg>.exception` query.
     exceptions: Vec<(String, String)>,
@@ -272,6 +280,8 @@ impl PolicySet {
         engine.set_strict_builtin_errors(false);
         let mut sources = Vec::new();
         let mut gatekeeper_docs = Vec::new();
+        let mut vap_docs = Vec::new();
+        let mut policy_objects = Vec::new();
         for file in &files {
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,
@@ -289,7 +299,16 @@ impl PolicySet {
                     Err(e) => errors.push(e),
                 },
                 _ => match add_data(&mut engine, file, &text) {
-                    Ok(docs) => gatekeeper_docs.extend(docs.into_iter().map(|d| (file.clone(), d))),
+                    Ok(found) => {
+                        for d in found.policies {
+                            if vap::is_vap(&d.value) {
+                                vap_docs.push((file.clone(), d));
+                            } else {
+                                gatekeeper_docs.push((file.clone(), d));
+                            }
+                        }
+                        policy_objects.extend(found.objects);
+                    }
                     Err(e) => errors.push(e),
                 },
             }
@@ -309,9 +328,10 @@ impl PolicySet {
                 })
                 .and_then(|text| add_data(&mut engine, file, &text));
             match added {
-                Ok(gatekeeper_docs) if !gatekeeper_docs.is_empty() => tracing::warn!(
+                Ok(found) if !found.policies.is_empty() => tracing::warn!(
                     file = %file.display(),
-                    "Gatekeeper documents given as data are not loaded; give them with --policy"
+                    "Gatekeeper documents and ValidatingAdmissionPolicies given as data are not \
+                     loaded; give them with --policy"
                 ),
                 Ok(_) => {}
                 Err(e) => errors.push(e),
@@ -375,6 +395,7 @@ impl PolicySet {
                     file: file.clone(),
                     advisory: false,
                     constraint: None,
+                    binding: None,
                 });
             }
         }
@@ -424,6 +445,43 @@ impl PolicySet {
                 advisory,
                 query: template.query.clone(),
                 constraint: Some(index),
+                binding: None,
+            });
+        }
+        let mut vap_errors = Vec::new();
+        let vaps = vap::Vaps::load(&vap_docs, policy_objects, &mut vap_errors);
+        errors.extend(vap_errors.into_iter().map(|e| PolicyError::Compile {
+            path: e.file,
+            position: e.position,
+            message: e.message,
+        }));
+        for (index, b) in vaps.bindings.iter().enumerate() {
+            let policy = &vaps.policies[b.policy];
+            // Deny fails a run; Warn does not (low); Audit alone only annotates: advisory.
+            let (severity, advisory) = if b.actions.deny {
+                (Severity::High, false)
+            } else if b.actions.warn {
+                (Severity::Low, false)
+            } else {
+                (Severity::Low, true)
+            };
+            rules.push(PolicyRule {
+                id: policy.name.clone(),
+                name: b.name.clone(),
+                package: VAP_PACKAGE.to_owned(),
+                kind: RuleKind::Violation,
+                title: format!(
+                    "ValidatingAdmissionPolicy {} (binding {})",
+                    policy.name, b.name
+                ),
+                severity,
+                description: None,
+                remediation: None,
+                file: b.file.clone(),
+                advisory,
+                query: String::new(),
+                constraint: None,
+                binding: Some(index),
             });
         }
         for (i, rule) in rules.iter().enumerate() {
@@ -463,6 +521,7 @@ impl PolicySet {
             constraints,
             expansions,
             parameters,
+            vaps: Arc::new(vaps),
             rules,
             exceptions,
             files,
@@ -474,7 +533,7 @@ impl PolicySet {
     /// [`PolicySet::evaluate`] runs only the Gatekeeper constraints, and
     /// [`PolicySet::evaluate_combined`] the conftest rules.
     pub fn combines(&self) -> bool {
-        self.combine && self.rules.iter().any(|r| r.constraint.is_none())
+        self.combine && self.rules.iter().any(PolicyRule::is_conftest)
     }
 
     pub fn rules(&self) -> &[PolicyRule] {
@@ -545,7 +604,8 @@ impl PolicySet {
             return Ok(());
         }
         self.evaluate_constraints(worker, manifest, inventory, review, out)?;
-        if self.combine || self.rules.iter().all(|r| r.constraint.is_some()) {
+        self.evaluate_vaps(manifest, inventory, review, out);
+        if self.combine || !self.rules.iter().any(PolicyRule::is_conftest) {
             return Ok(());
         }
         let object = manifest.object.to_string();
@@ -591,7 +651,7 @@ impl PolicySet {
             }
         }
         for (index, rule) in self.rules.iter().enumerate() {
-            if rule.constraint.is_some() {
+            if !rule.is_conftest() {
                 continue;
             }
             let is_excepted = rule.exception_name().is_some_and(|name| {
@@ -670,6 +730,67 @@ impl PolicySet {
             });
         }
         Ok(())
+    }
+}
+
+impl PolicySet {
+    /// Every ValidatingAdmissionPolicyBinding on one object (`review`: the webhook's request).
+    fn evaluate_vaps(
+        &self,
+        manifest: &Manifest,
+        inventory: &crate::model::inventory::Inventory<'_>,
+        review: Option<&Value>,
+        out: &mut Vec<PolicyViolation>,
+    ) {
+        if self.vaps.is_empty() {
+            return;
+        }
+        let mut found = Vec::new();
+        self.vaps.evaluate(manifest, inventory, review, &mut found);
+        for f in found {
+            let Some(index) = self.rules.iter().position(|r| r.binding == Some(f.binding)) else {
+                continue;
+            };
+            let binding = &self.vaps.bindings[f.binding];
+            let policy = &self.vaps.policies[binding.policy].name;
+            let mut details = serde_json::Map::new();
+            details.insert("binding".into(), Value::String(binding.name.clone()));
+            if let Some(i) = f.validation {
+                details.insert("validation".into(), Value::from(i));
+            }
+            if let Some(r) = &f.reason {
+                details.insert("reason".into(), Value::String(r.clone()));
+            }
+            if f.undecided {
+                details.insert("undecided".into(), Value::Bool(true));
+            }
+            // The API server's wording: a denial for Deny, a warning for Warn and Audit.
+            let message = if f.undecided {
+                f.message
+            } else if binding.actions.deny {
+                format!(
+                    "ValidatingAdmissionPolicy '{policy}' with binding '{}' denied request: {}",
+                    binding.name, f.message
+                )
+            } else {
+                format!(
+                    "Validation failed for ValidatingAdmissionPolicy '{policy}' with binding \
+                     '{}': {}",
+                    binding.name, f.message
+                )
+            };
+            out.push(PolicyViolation {
+                rule: index,
+                violation: Violation {
+                    pointer: f.pointer,
+                    message,
+                },
+                details,
+                undecided: f.undecided,
+                excepted: false,
+                action: None,
+            });
+        }
     }
 }
 
@@ -1479,7 +1600,7 @@ pub(crate) fn add_data(
     engine: &mut regorus::Engine,
     file: &Path,
     text: &str,
-) -> Result<Vec<crate::load::yaml::ParsedDocument>, PolicyError> {
+) -> Result<NotData, PolicyError> {
     let bad = |message: String| PolicyError::Data {
         path: file.to_path_buf(),
         message,
@@ -1488,15 +1609,17 @@ pub(crate) fn add_data(
     if let Some(e) = stream.error {
         return Err(bad(format!("{}: {e}", e.position)));
     }
-    let mut gatekeeper_docs = Vec::new();
+    let mut found = NotData::default();
     for doc in stream.documents {
-        if gatekeeper::is_gatekeeper(&doc.value) {
-            gatekeeper_docs.push(doc);
+        if gatekeeper::is_gatekeeper(&doc.value) || vap::is_vap(&doc.value) {
+            found.policies.push(doc);
             continue;
         }
-        // Kubernetes objects (test samples, gator suites) sit beside policies but are not data.
+        // Kubernetes objects (test samples, gator suites, VAP params) sit beside policies but
+        // are not data.
         if doc.value.get("apiVersion").is_some() && doc.value.get("kind").is_some() {
             tracing::debug!(file = %file.display(), "not data: a Kubernetes object");
+            found.objects.push(doc.value);
             continue;
         }
         if !doc.value.is_object() {
@@ -1506,7 +1629,16 @@ pub(crate) fn add_data(
             .add_data(regorus::Value::from(doc.value))
             .map_err(|e| bad(e.to_string()))?;
     }
-    Ok(gatekeeper_docs)
+    Ok(found)
+}
+
+/// What a data file held besides data.
+#[derive(Debug, Default)]
+pub(crate) struct NotData {
+    /// Gatekeeper documents, ValidatingAdmissionPolicies and their bindings.
+    pub policies: Vec<crate::load::yaml::ParsedDocument>,
+    /// Other Kubernetes objects (VAP params may be among them).
+    pub objects: Vec<Value>,
 }
 
 #[derive(Debug, Default)]

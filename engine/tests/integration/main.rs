@@ -23,4 +23,5 @@ mod pss_conformance;
 mod rego_policies;
 mod rule_examples;
 mod schema;
+mod vap;
 mod yaml_reference;
