@@ -73,6 +73,7 @@ impl PolicyState {
             .policy_paths
             .extend(source.policy_paths.iter().cloned());
         setup.crd_paths.extend(source.crd_paths.iter().cloned());
+        setup.validating_admission_policies = config.webhook.validating_admission_policies;
         let checker = setup.checker()?;
         warm_schemas(&checker);
         let section = &config.webhook;

@@ -884,3 +884,55 @@ async fn a_client_that_never_reads_is_closed_after_the_write_timeout() {
     writer.abort();
     server.stop().await;
 }
+
+fn with_vap(options: &mut ServeOptions, dir: &Path, enabled: bool) {
+    let policies = dir.join("vap");
+    std::fs::create_dir_all(&policies).expect("policy dir");
+    std::fs::write(
+        policies.join("reserved.yaml"),
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n\
+         metadata: {name: reserved-names}\nspec:\n  matchConstraints:\n    resourceRules:\n\
+         \x20   - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [pods]}\n\
+         \x20 validations:\n  - expression: \"!object.metadata.name.startsWith('api-')\"\n\
+         \x20   messageExpression: \"'api- names are reserved; asked by ' + request.userInfo.username\"\n\
+         ---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n\
+         metadata: {name: reserved-names}\nspec:\n  policyName: reserved-names\n  validationActions: [Deny]\n",
+    )
+    .expect("policy");
+    let config = dir.join("kubegate.yaml");
+    std::fs::write(
+        &config,
+        format!("webhook:\n  validatingAdmissionPolicies: {enabled}\n"),
+    )
+    .expect("config");
+    options.source = PolicySource {
+        config: Some(config),
+        policy_paths: vec![policies],
+        own_namespace: None,
+        crd_paths: Vec::new(),
+    };
+}
+
+/// VAPs run in the webhook only when the configuration enables them, and then see the real
+/// request (here its user), not the CLI's stand-in CREATE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validating_admission_policies_run_only_when_enabled() {
+    let on = start(|o, d| with_vap(o, d, true)).await;
+    let (_, answer) = admit(&on, &review("pod-create-compliant.json")).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], false, "{answer}");
+    let message = r["status"]["message"].as_str().expect("message");
+    assert!(
+        message.contains(
+            "ValidatingAdmissionPolicy 'reserved-names' with binding 'reserved-names' denied \
+             request: api- names are reserved; asked by alice@example.com"
+        ),
+        "{message}"
+    );
+    on.stop().await;
+
+    let off = start(|o, d| with_vap(o, d, false)).await;
+    let (_, answer) = admit(&off, &review("pod-create-compliant.json")).await;
+    assert_eq!(response(&answer)["allowed"], true, "{answer}");
+    off.stop().await;
+}

@@ -164,6 +164,10 @@ pub struct WebhookConfig {
     /// Seconds the webhook keeps serving after SIGTERM (`--shutdown-delay` overrides). Read at
     /// start only.
     pub shutdown_delay_seconds: Option<u64>,
+    /// Run the ValidatingAdmissionPolicies among the policies in the webhook too (default
+    /// `false`: the API server enforces them on 1.30+). The CLI always runs them.
+    #[serde(default)]
+    pub validating_admission_policies: bool,
 }
 
 /// What the webhook answers when evaluation fails or times out.
@@ -403,12 +407,26 @@ mod tests {
     #[test]
     fn every_documented_policies_key_parses() {
         let c = Config::parse(
-            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n  data: [data]\n  combine: true\n",
+            "policies:\n  paths: [policy]\n  namespaces: [main]\n  allNamespaces: true\n  timeoutMs: 500\n  expandWorkloads: true\n  data: [data]\n  combine: true\n  k8sNativeValidation: false\n",
         )
         .expect("valid");
         assert!(c.policies.expand_workloads && c.policies.all_namespaces && c.policies.combine);
+        assert_eq!(c.policies.k8s_native_validation, Some(false));
         assert_eq!(c.policies.timeout_ms, Some(500));
         assert_eq!(c.data_paths(), [c.base.join("data")]);
+    }
+
+    /// Every `webhook` key docs/webhook.md lists is accepted by the schema
+    /// (`shutdownDelaySeconds` was read by the server but refused by the schema).
+    #[test]
+    fn every_documented_webhook_key_parses() {
+        let c = Config::parse(
+            "webhook:\n  failureMode: allow\n  excludeNamespaces: [kube-*]\n  operations: [CREATE]\n  enforcement: {KG101: warn}\n  shutdownDelaySeconds: 3\n  validatingAdmissionPolicies: true\n",
+        )
+        .expect("valid");
+        assert_eq!(c.webhook.shutdown_delay_seconds, Some(3));
+        assert!(c.webhook.validating_admission_policies);
+        assert_eq!(c.webhook.failure_mode, Some(FailureMode::Allow));
     }
 
     #[test]

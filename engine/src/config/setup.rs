@@ -40,6 +40,8 @@ pub struct Setup {
     pub combine: bool,
     /// [`PolicyOptions::k8s_native_validation`].
     pub k8s_native_validation: bool,
+    /// [`PolicyOptions::validating_admission_policies`].
+    pub validating_admission_policies: bool,
     /// Rego packages whose rules run (`main` when empty).
     pub policy_namespaces: Vec<String>,
     pub all_namespaces: bool,
@@ -71,6 +73,7 @@ impl Default for Setup {
             data_paths: Vec::new(),
             combine: false,
             k8s_native_validation: true,
+            validating_admission_policies: true,
             policy_namespaces: Vec::new(),
             all_namespaces: false,
             expand_workloads: false,
@@ -123,6 +126,7 @@ impl Setup {
             data_paths: config.data_paths(),
             combine: config.policies.combine,
             k8s_native_validation: config.policies.k8s_native_validation.unwrap_or(true),
+            validating_admission_policies: true,
             policy_namespaces: config.policies.namespaces.clone(),
             all_namespaces: config.policies.all_namespaces,
             expand_workloads: config.policies.expand_workloads,
@@ -175,6 +179,7 @@ impl Setup {
                 data: self.data_paths.clone(),
                 combine: self.combine,
                 k8s_native_validation: self.k8s_native_validation,
+                validating_admission_policies: self.validating_admission_policies,
             };
             let policies =
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;

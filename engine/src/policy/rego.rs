@@ -54,6 +54,10 @@ pub struct PolicyOptions {
     /// one, as Gatekeeper and gator do with `--enable-k8s-native-validation` (their default);
     /// `false` judges with its Rego.
     pub k8s_native_validation: bool,
+    /// Run ValidatingAdmissionPolicies (and their bindings) found among the policies. The CLI
+    /// runs them; the webhook only when `webhook.validatingAdmissionPolicies` says so, since
+    /// the API server (1.30+) already enforces them.
+    pub validating_admission_policies: bool,
 }
 
 /// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
@@ -70,6 +74,7 @@ impl Default for PolicyOptions {
             data: Vec::new(),
             combine: false,
             k8s_native_validation: true,
+            validating_admission_policies: true,
         }
     }
 }
@@ -447,6 +452,15 @@ impl PolicySet {
                 constraint: Some(index),
                 binding: None,
             });
+        }
+        if !options.validating_admission_policies && !vap_docs.is_empty() {
+            tracing::warn!(
+                documents = vap_docs.len(),
+                "ValidatingAdmissionPolicies and bindings among the policies are not run here \
+                 (the API server enforces them); set webhook.validatingAdmissionPolicies: true \
+                 to run them"
+            );
+            vap_docs.clear();
         }
         let mut vap_errors = Vec::new();
         let vaps = vap::Vaps::load(&vap_docs, policy_objects, &mut vap_errors);
