@@ -100,7 +100,34 @@ impl LabelSelector {
     /// selected.
     pub fn matches(&self, labels: Option<&Value>) -> bool {
         let labels: Option<&Map<String, Value>> = labels.and_then(Value::as_object);
-        let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
+        self.matches_with(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str))
+    }
+
+    /// Whether the Namespace `name` with these labels is selected. The API server sets
+    /// [`NAMESPACE_NAME_LABEL`] to the name on every Namespace (1.21+), whatever the manifest
+    /// says, so the selector sees it too.
+    pub fn matches_namespace(&self, name: &str, labels: Option<&Value>) -> bool {
+        let labels: Option<&Map<String, Value>> = labels.and_then(Value::as_object);
+        self.matches_with(|key| {
+            if key == NAMESPACE_NAME_LABEL {
+                Some(name)
+            } else {
+                labels.and_then(|l| l.get(key)).and_then(Value::as_str)
+            }
+        })
+    }
+
+    /// Whether the selector reads no label but [`NAMESPACE_NAME_LABEL`]: then a namespace's
+    /// name alone decides it, without its Namespace object.
+    pub fn reads_only_namespace_name(&self) -> bool {
+        self.labels.iter().all(|(k, _)| k == NAMESPACE_NAME_LABEL)
+            && self
+                .expressions
+                .iter()
+                .all(|e| e.key == NAMESPACE_NAME_LABEL)
+    }
+
+    fn matches_with<'a>(&self, label: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.labels
             .iter()
             .all(|(key, value)| label(key) == Some(value.as_str()))
@@ -116,6 +143,9 @@ impl LabelSelector {
     }
 }
 
+/// The label the API server puts on every Namespace, set to its name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +153,23 @@ mod tests {
 
     fn matches(selector: Value, labels: Value) -> Result<bool, String> {
         Ok(LabelSelector::parse(&selector)?.matches(Some(&labels)))
+    }
+
+    /// The namespace-name label is the name, whatever the manifest says; a selector on it
+    /// alone needs no Namespace object.
+    #[test]
+    fn namespaces_carry_their_name_label() {
+        let by_name = LabelSelector::parse(&json!({"matchLabels": {NAMESPACE_NAME_LABEL: "prod"}}))
+            .expect("selector");
+        assert!(by_name.matches_namespace("prod", None));
+        assert!(!by_name.matches_namespace("dev", Some(&json!({NAMESPACE_NAME_LABEL: "prod"}))));
+        assert!(by_name.reads_only_namespace_name());
+        let both = LabelSelector::parse(&json!({"matchLabels": {NAMESPACE_NAME_LABEL: "prod"},
+            "matchExpressions": [{"key": "team", "operator": "Exists"}]}))
+        .expect("selector");
+        assert!(!both.reads_only_namespace_name());
+        assert!(both.matches_namespace("prod", Some(&json!({"team": "a"}))));
+        assert!(!both.matches_namespace("prod", None));
     }
 
     #[test]

@@ -914,15 +914,22 @@ impl Match {
             return Decision::Match;
         };
         let object = &manifest.object;
-        let labels = if object.group().is_empty() && object.kind == "Namespace" {
-            manifest.value.pointer("/metadata/labels")
+        // The cluster's Namespaces carry the name label the API server sets; so do these.
+        let selected = if object.group().is_empty() && object.kind == "Namespace" {
+            let name = object.name.as_deref().unwrap_or("");
+            selector.matches_namespace(name, manifest.value.pointer("/metadata/labels"))
         } else {
             match object.namespace.as_deref() {
                 // Cluster-scoped, or namespaced without a namespace: Gatekeeper matches "all
                 // non-Namespace cluster-scoped objects" here.
                 None => return Decision::Match,
                 Some(ns) => match inventory.find("", "Namespace", None, ns) {
-                    Some(namespace) => namespace.value.pointer("/metadata/labels"),
+                    Some(namespace) => {
+                        selector.matches_namespace(ns, namespace.value.pointer("/metadata/labels"))
+                    }
+                    None if selector.reads_only_namespace_name() => {
+                        selector.matches_namespace(ns, None)
+                    }
                     // Gatekeeper errors here ("namespace selector for namespace-scoped object
                     // but missing Namespace"): never a silent non-match.
                     None => {
@@ -935,7 +942,7 @@ impl Match {
                 },
             }
         };
-        if selector.matches(labels) {
+        if selected {
             Decision::Match
         } else {
             Decision::NoMatch

@@ -671,8 +671,11 @@ fn identity(o: &Value) -> (&str, &str) {
     (api.rsplit_once('/').map_or("", |(g, _)| g), kind)
 }
 
-/// The resource (plural) of a kind, as the API server's `UnsafeGuessKindToResource` guesses
-/// it; CRDs in the input name theirs (`spec.names.plural`).
+/// The resource (plural) of a kind. CRDs in the input name theirs (`spec.names.plural`); for
+/// other kinds the plural is guessed as the API server's `UnsafeGuessKindToResource` does for
+/// built-in kinds (`ies` for a consonant and `y`, `es` after `s`), except that a vowel and `y`
+/// takes `s` (`Gateway` → `gateways`, not `gatewaies`): no built-in kind ends so, and CRD
+/// generators (kubebuilder) pluralise that way.
 pub(crate) fn resource_of(kind: &str, inventory: &Inventory<'_>, group: &str) -> String {
     for crd in inventory.in_namespace("apiextensions.k8s.io", "CustomResourceDefinition", None) {
         let v = &crd.value;
@@ -684,13 +687,21 @@ pub(crate) fn resource_of(kind: &str, inventory: &Inventory<'_>, group: &str) ->
             }
         }
     }
+    guess_resource(kind)
+}
+
+fn guess_resource(kind: &str) -> String {
     let lower = kind.to_ascii_lowercase();
     if lower == "endpoints" {
         return lower;
     }
+    let before_y = lower.strip_suffix('y');
+    let vowel_y = before_y
+        .and_then(|stem| stem.chars().last())
+        .is_some_and(|c| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u'));
     if lower.ends_with('s') {
         format!("{lower}es")
-    } else if let Some(stem) = lower.strip_suffix('y') {
+    } else if let (Some(stem), false) = (before_y, vowel_y) {
         format!("{stem}ies")
     } else {
         format!("{lower}s")
@@ -752,14 +763,20 @@ impl Matcher {
         require_rules: bool,
     ) -> Decision {
         if !self.namespace_selector.is_empty() {
-            let labels = if a.is_namespace {
-                manifest.value.pointer("/metadata/labels")
-            } else if a.cluster_scoped || a.namespace.is_none() {
-                None
+            let selector = &self.namespace_selector;
+            // Cluster-scoped objects (other than Namespaces) always match the selector.
+            let exempt = !a.is_namespace && (a.cluster_scoped || a.namespace.is_none());
+            let selected = if exempt {
+                true
+            } else if a.is_namespace {
+                selector.matches_namespace(a.name, manifest.value.pointer("/metadata/labels"))
             } else {
                 let ns = a.namespace.unwrap_or_default();
                 match inventory.find("", "Namespace", None, ns) {
-                    Some(n) => n.value.pointer("/metadata/labels"),
+                    Some(n) => selector.matches_namespace(ns, n.value.pointer("/metadata/labels")),
+                    None if selector.reads_only_namespace_name() => {
+                        selector.matches_namespace(ns, None)
+                    }
                     None => {
                         return Decision::Undecided(format!(
                             "namespace {ns:?} is not in the input, so whether its labels match \
@@ -769,8 +786,7 @@ impl Matcher {
                     }
                 }
             };
-            let exempt = !a.is_namespace && (a.cluster_scoped || a.namespace.is_none());
-            if !exempt && !self.namespace_selector.matches(labels) {
+            if !selected {
                 return Decision::NoMatch;
             }
         }
@@ -1136,6 +1152,25 @@ impl Vaps {
                 .or_else(|| v.message.as_ref().map(|m| m.trim().to_owned()))
                 .unwrap_or_else(|| format!("failed expression: {}", v.expression.source.trim()));
             push(out, message, pointer, Some(i), v.reason.clone(), false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guess_resource;
+
+    #[test]
+    fn plurals_are_guessed_as_the_api_server_and_crd_generators_do() {
+        for (kind, plural) in [
+            ("Deployment", "deployments"),
+            ("NetworkPolicy", "networkpolicies"),
+            ("Ingress", "ingresses"),
+            ("Endpoints", "endpoints"),
+            ("Gateway", "gateways"),
+            ("HTTPRoute", "httproutes"),
+        ] {
+            assert_eq!(guess_resource(kind), plural, "{kind}");
         }
     }
 }

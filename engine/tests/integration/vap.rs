@@ -165,6 +165,49 @@ fn a_namespace_selector_without_the_namespace_is_said_not_to_be_judged() {
         .starts_with("cannot be judged: namespace \"gone\" is not in the input"));
 }
 
+/// Every Namespace carries `kubernetes.io/metadata.name` (the API server sets it): a selector on
+/// that label alone is decided from the name, with or without the Namespace object, and a
+/// Namespace object without the label still has it.
+#[test]
+fn the_namespace_name_label_needs_no_namespace_object() {
+    let spec = format!("{DEPLOYMENTS}{MAX3}");
+    let text = policy("p", &spec)
+        + &binding(
+            "b",
+            "p",
+            "  validationActions: [Deny]\n  matchResources:\n    namespaceSelector:\n      matchLabels: {kubernetes.io/metadata.name: default}",
+        );
+    let default = "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n---\n";
+    let found = judge(
+        &text,
+        &format!(
+            "{}{}",
+            deployment("a", "default", 5),
+            deployment("b", "other", 5)
+        ),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].1.as_str(), found[0].2), ("a", false));
+    let found = judge(
+        &text,
+        &format!("{default}{}", deployment("a", "default", 5)),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].1.as_str(), found[0].2), ("a", false));
+}
+
+/// A custom kind's resource is its CRD's plural, else guessed as CRD generators pluralise
+/// (`Gateway` → `gateways`).
+#[test]
+fn custom_kinds_match_by_their_plural() {
+    let spec = "  matchConstraints:\n    resourceRules:\n    - {apiGroups: [gateway.networking.k8s.io], apiVersions: [v1], operations: [CREATE], resources: [gateways]}\n  validations:\n  - expression: has(object.spec.addresses)\n";
+    let text = policy("p", spec) + &binding("b", "p", "  validationActions: [Deny]");
+    let gateway = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\nspec: {gatewayClassName: x}\n";
+    let found = judge(&text, gateway);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "gw");
+}
+
 /// matchConditions: any false skips; an error with failurePolicy Fail is a denial, with Ignore
 /// an advisory that says the API server would admit.
 #[test]
