@@ -46,6 +46,12 @@ pub(crate) fn env() -> &'static Arc<Env> {
         if let Err(e) = env.add_extension(cel::extensions::strings) {
             tracing::error!(error = %e, "the CEL strings extension could not be registered");
         }
+        if let Err(e) = env.add_extension(super::cel_k8s::lists) {
+            tracing::error!(error = %e, "the Kubernetes lists library could not be registered");
+        }
+        if let Err(e) = env.add_extension(super::cel_k8s::regex) {
+            tracing::error!(error = %e, "the Kubernetes regex library could not be registered");
+        }
         Arc::new(env)
     })
 }
@@ -64,12 +70,6 @@ const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
     ("isCIDR", "the Kubernetes CIDR library"),
     ("semver", "the Kubernetes semver library"),
     ("isSemver", "the Kubernetes semver library"),
-    ("find", "the Kubernetes regex library"),
-    ("findAll", "the Kubernetes regex library"),
-    ("isSorted", "the Kubernetes lists library"),
-    ("sum", "the Kubernetes lists library"),
-    ("min", "the Kubernetes lists library"),
-    ("max", "the Kubernetes lists library"),
     ("sets.contains", "the CEL sets extension"),
     ("sets.equivalent", "the CEL sets extension"),
     ("sets.intersects", "the CEL sets extension"),
@@ -752,5 +752,38 @@ mod tests {
         // A comprehension's own variable is in scope inside it only.
         assert!(compile("[1].all(x, x > 0)", &scope(&[]), &["object"]).is_ok());
         assert!(err("[1].all(x, x > 0) && x == 1").contains("`x`"));
+    }
+
+    /// The Kubernetes lists library, with the API server's answers (library/lists.go):
+    /// `min`/`max` of an empty list and mixed-type lists are errors.
+    #[test]
+    fn the_kubernetes_lists_library() {
+        let object = serde_json::json!({"spec": {"ports": [80, 443, 8080], "names": ["b", "a"]}});
+        let values = Values::new(&[("object", &object)]);
+        let activation = Activation::new(&values, None, &[], &[]);
+        let eval = |s: &str| {
+            let e = compile(s, &scope(&[]), &["object"]).expect("compiles");
+            activation.eval(&e)
+        };
+        let yes = |s: &str| assert_eq!(eval(s), Ok(Value::Bool(true)), "{s}");
+        yes("object.spec.ports.isSorted()");
+        yes("!object.spec.names.isSorted()");
+        yes("[1, 1, 2].isSorted() && [].isSorted()");
+        yes("object.spec.ports.sum() == 8603");
+        yes("[].sum() == 0 && [1.5, 2.0].sum() == 3.5");
+        yes("object.spec.ports.min() == 80 && object.spec.ports.max() == 8080");
+        yes("object.spec.names.min() == 'a' && object.spec.names.max() == 'b'");
+        yes("object.spec.ports.indexOf(443) == 1 && object.spec.ports.indexOf(1) == -1");
+        yes("[1, 2, 1].lastIndexOf(1) == 2 && [1, 2, 1].indexOf(1) == 0");
+        let err = |s: &str| eval(s).expect_err(s);
+        assert!(err("[].min() == 0").contains("min called on empty list"));
+        assert!(err("[1, 'a'].max() == 1").contains("one type"));
+        assert!(err("['a', 'b'].sum() == 'ab'").contains("cannot be summed"));
+        // The regex library.
+        yes("'abc 123 def 456'.find('[0-9]+') == '123' && 'abc'.find('[0-9]+') == ''");
+        yes("'abc 123 def 456'.findAll('[0-9]+') == ['123', '456']");
+        yes("'a1b2c3'.findAll('[0-9]', 2) == ['1', '2'] && 'a1'.findAll('[0-9]', 0) == []");
+        yes("'a1b2'.findAll('[0-9]', -1).size() == 2");
+        assert!(err("'a'.find('(') == ''").contains("invalid regex"));
     }
 }

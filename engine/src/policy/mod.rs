@@ -4,6 +4,7 @@
 
 pub(crate) mod annotations;
 pub(crate) mod cel;
+pub(crate) mod cel_k8s;
 pub mod gatekeeper;
 pub mod rego;
 pub(crate) mod v0_compat;
