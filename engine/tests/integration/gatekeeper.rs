@@ -212,3 +212,35 @@ fn objects_without_a_namespace_match_as_gatekeeper_matches_them() {
         ]
     );
 }
+
+/// A template with both engines is judged by its CEL code (message, and the field its
+/// variables read) unless `k8s_native_validation` is off; then by its Rego.
+#[test]
+fn dual_engine_templates_choose_cel_unless_told_otherwise() {
+    let judge = |native: bool| {
+        let options = PolicyOptions {
+            k8s_native_validation: native,
+            ..PolicyOptions::default()
+        };
+        let set = PolicySet::load(&[testdata("gatekeeper/cel/policy.yaml")], &options)
+            .expect("policies load");
+        let checker = Checker::builtin(&["kubegate".into()], Default::default())
+            .expect("checker")
+            .with_policies(Arc::new(set));
+        let report = checker.check(
+            &Loader::default().load(&[Input::Path(testdata("gatekeeper/cel/resources.yaml"))]),
+        );
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("K8sMaxReplicas"))
+            .map(|f| (f.message.clone(), f.location.line.unwrap_or(0)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(judge(true), [("cel: 5 replicas, at most 3".to_owned(), 15)]);
+    assert_eq!(
+        judge(false),
+        [("rego: 5 replicas, at most 3".to_owned(), 9)]
+    );
+}
