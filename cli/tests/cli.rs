@@ -2541,6 +2541,29 @@ fn expansion_templates_judge_workloads_as_their_pods() {
 /// narrowing its policy, Deny/Warn/Audit grading, messageExpression, variables,
 /// namespaceObject, matchConditions, excludeResourceRules, and `authorizer` said to be
 /// unjudgeable offline.
+/// `explain` shows each binding of a VAP, its actions and the validations with their messages;
+/// `rules --policy` lists one rule per binding.
+#[test]
+fn validating_admission_policies_are_explained_per_binding() {
+    let out = kubegate(&[
+        "explain",
+        "max-replicas.example.com",
+        "--policy",
+        "testdata/vap/policies",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("vap_explain", stdout(&out));
+    let out = kubegate(&["rules", "--policy", "testdata/vap/policies"]);
+    let listed = stdout(&out);
+    for binding in [
+        "max-replicas-prod",
+        "max-replicas-dev",
+        "require-team-label-audit",
+    ] {
+        assert!(listed.contains(binding), "{listed}");
+    }
+}
+
 #[test]
 fn validating_admission_policies_judge_as_the_api_server() {
     let out = kubegate(&[

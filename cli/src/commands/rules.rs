@@ -98,11 +98,14 @@ pub fn explain(args: &ExplainArgs) -> Result<String, String> {
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
     if rules::find(&args.rule).is_none() {
         let policies = load_policies(&args.policy).map_err(|e| e.to_string())?;
-        if let Some(r) = policies
+        // A ValidatingAdmissionPolicy is one rule per binding: all of them are explained.
+        let matching: Vec<String> = policies
             .iter()
-            .find(|r| r.id == args.rule || r.name == args.rule)
-        {
-            return Ok(explain_policy(r));
+            .filter(|r| r.id == args.rule || r.name == args.rule)
+            .map(explain_policy)
+            .collect();
+        if !matching.is_empty() {
+            return Ok(matching.join("\n"));
         }
     }
     let Some(meta) = rules::find(&args.rule) else {
@@ -190,7 +193,10 @@ fn explain_policy(r: &PolicyRule) -> String {
         r.file.display()
     );
     if let Some(d) = &r.description {
-        let _ = write!(out, "\nWhy\n  {d}\n");
+        let _ = writeln!(out, "\nWhy");
+        for line in d.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     if let Some(fix) = &r.remediation {
         let _ = write!(out, "\nHow to fix\n  {fix}\n");

@@ -489,7 +489,7 @@ impl PolicySet {
                     policy.name, b.name
                 ),
                 severity,
-                description: None,
+                description: Some(policy.describe(b)),
                 remediation: None,
                 file: b.file.clone(),
                 advisory,

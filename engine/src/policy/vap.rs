@@ -94,6 +94,37 @@ struct Validation {
     reason: Option<String>,
 }
 
+impl Policy {
+    /// What the policy checks, for `kubegate explain`: its validations, one per line, with the
+    /// message each gives.
+    pub(crate) fn describe(&self, binding: &Binding) -> String {
+        let mut actions = Vec::new();
+        for (on, name) in [
+            (binding.actions.deny, "Deny"),
+            (binding.actions.warn, "Warn"),
+            (binding.actions.audit, "Audit"),
+        ] {
+            if on {
+                actions.push(name);
+            }
+        }
+        let mut text = format!(
+            "validationActions: [{}]; failurePolicy: {}\nvalidations:",
+            actions.join(", "),
+            if self.fail_open { "Ignore" } else { "Fail" }
+        );
+        for (i, v) in self.validations.iter().enumerate() {
+            text.push_str(&format!("\n  [{i}] {}", v.expression.source.trim()));
+            if let Some(m) = &v.message {
+                text.push_str(&format!("\n      message: {m}"));
+            } else if let Some(m) = &v.message_expression {
+                text.push_str(&format!("\n      messageExpression: {}", m.source.trim()));
+            }
+        }
+        text
+    }
+}
+
 /// A compiled ValidatingAdmissionPolicy.
 #[derive(Debug)]
 pub(crate) struct Policy {
