@@ -687,6 +687,31 @@ impl VariableResolver for Activation<'_> {
     }
 }
 
+/// The message of a failed validation, as the API server chooses it: the `messageExpression`'s
+/// string when it evaluates to one that is non-empty, on one line and at most `max_len` bytes;
+/// else `message`; else `failed expression: <expression>`. A messageExpression that fails is
+/// logged at debug level and falls back.
+pub(crate) fn failure_message(
+    activation: &Activation<'_>,
+    message_expression: Option<&Expression>,
+    message: Option<&str>,
+    expression: &Expression,
+    max_len: usize,
+) -> String {
+    message_expression
+        .and_then(|m| match activation.eval(m) {
+            Ok(value) => string_of(&value)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty() && !s.contains('\n') && s.len() <= max_len),
+            Err(e) => {
+                tracing::debug!(error = %e, "messageExpression failed; the message is used");
+                None
+            }
+        })
+        .or_else(|| message.map(|m| m.trim().to_owned()))
+        .unwrap_or_else(|| format!("failed expression: {}", expression.source.trim()))
+}
+
 /// A string literal's text (for messages).
 pub(crate) fn string_of(value: &Value) -> Option<Cow<'_, str>> {
     match value {

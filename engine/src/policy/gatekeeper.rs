@@ -562,20 +562,13 @@ pub(crate) fn judge_native(
                 continue;
             }
         }
-        let from_expression = v.message_expression.as_ref().and_then(|m| {
-            match activation.eval(m) {
-                Ok(value) => cel::string_of(&value)
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty() && !s.contains('\n')),
-                Err(e) => {
-                    tracing::debug!(error = %e, "messageExpression failed; the message is used");
-                    None
-                }
-            }
-        });
-        let message = from_expression
-            .or_else(|| v.message.as_ref().map(|m| m.trim().to_owned()))
-            .unwrap_or_else(|| format!("failed expression: {}", v.expression.source.trim()));
+        let message = cel::failure_message(
+            &activation,
+            v.message_expression.as_ref(),
+            v.message.as_deref(),
+            &v.expression,
+            usize::MAX,
+        );
         found.push(NativeFinding {
             message,
             pointer,

@@ -1167,21 +1167,14 @@ impl Vaps {
                     continue;
                 }
             }
-            let from_expression =
-                v.message_expression
-                    .as_ref()
-                    .and_then(|m| match activation.eval(m) {
-                        Ok(value) => cel::string_of(&value)
-                            .map(|s| s.trim().to_owned())
-                            .filter(|s| !s.is_empty() && !s.contains('\n') && s.len() <= 5 * 1024),
-                        Err(e) => {
-                            tracing::debug!(error = %e, "error while evaluating messageExpression");
-                            None
-                        }
-                    });
-            let message = from_expression
-                .or_else(|| v.message.as_ref().map(|m| m.trim().to_owned()))
-                .unwrap_or_else(|| format!("failed expression: {}", v.expression.source.trim()));
+            // The API server's limit on a message is the expression limit (5 KiB).
+            let message = cel::failure_message(
+                &activation,
+                v.message_expression.as_ref(),
+                v.message.as_deref(),
+                &v.expression,
+                cel::MAX_EXPRESSION_BYTES,
+            );
             push(out, message, pointer, Some(i), v.reason.clone(), false);
         }
     }
