@@ -393,6 +393,7 @@ impl Checker {
             settings: &self.settings,
             active: around.rules,
             schema: &self.schema,
+            old_object: around.review.and_then(old_object),
         };
         let error = |kind| LoadError {
             file: manifest.source.name.clone(),
@@ -408,11 +409,10 @@ impl Checker {
                 Ok(()) => {
                     cut += budget.cap(&mut violations);
                     let advisory = !violations.is_empty() && rule.advisory(&cx);
-                    raw.extend(
-                        violations
-                            .drain(..)
-                            .map(|v| self.raw_builtin(meta, v, advisory)),
-                    );
+                    raw.extend(violations.drain(..).map(|v| {
+                        let advisory = advisory || rule.is_note(&v);
+                        self.raw_builtin(meta, v, advisory)
+                    }));
                 }
                 Err(_) => errors.push(error(LoadErrorKind::RulePanicked {
                     rule: meta.id,
@@ -731,6 +731,14 @@ impl Checker {
 }
 
 /// A parked object that could not be read back: an error on the object, never a silent pass.
+/// The stored object of an UPDATE admission request (`request.oldObject`), when it has one.
+fn old_object(review: &Value) -> Option<&Value> {
+    (review.get("operation").and_then(Value::as_str) == Some("UPDATE"))
+        .then(|| review.get("oldObject"))
+        .flatten()
+        .filter(|o| o.is_object())
+}
+
 fn unreadable(m: &Manifest, e: &crate::model::manifest::UnparkError) -> LoadError {
     LoadError {
         file: m.source.name.clone(),

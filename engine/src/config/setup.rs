@@ -223,7 +223,7 @@ fn load_crds(paths: &[PathBuf], strict: bool) -> Result<CrdSchemas, SetupError> 
     let set = CrdSchemas::from_manifests(&crds, strict);
     for m in &crds {
         let mut found = Vec::new();
-        set.validate(m, &mut found);
+        set.validate(m, None, &mut found);
         problems.extend(found.into_iter().map(|v| {
             let at = m
                 .locate(&v.pointer)

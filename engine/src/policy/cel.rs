@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
+pub(crate) use cel::common::types::CelOptional as Optional;
 use cel::common::types::{
     CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString,
 };
@@ -128,6 +129,9 @@ pub(crate) struct CompileError {
     pub message: String,
     /// 1-based line and column inside the expression, when known.
     pub at: Option<(u32, u32)>,
+    /// The expression is valid CEL but uses a library or construct kubegate does not implement
+    /// (the API server would run it): the expression cannot be judged, which is not its fault.
+    pub unsupported: bool,
 }
 
 impl std::fmt::Display for CompileError {
@@ -147,6 +151,7 @@ fn fail(message: impl Into<String>) -> CompileError {
     CompileError {
         message: message.into(),
         at: None,
+        unsupported: false,
     }
 }
 
@@ -180,6 +185,7 @@ pub(crate) fn compile(
                 let column = u32::try_from(e.pos.1).ok()?;
                 Some((line.max(1), column + 1))
             }),
+            unsupported: false,
         }
     })?;
     let mut checker = Checker {
@@ -223,6 +229,16 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// Refuses valid CEL that kubegate does not implement.
+    fn unsupported(&mut self, message: String) {
+        if self.error.is_none() {
+            self.error = Some(CompileError {
+                unsupported: true,
+                ..fail(message)
+            });
+        }
+    }
+
     fn rewrite(&mut self, node: IdedExpr) -> IdedExpr {
         let id = node.id;
         let expr = match node.expr {
@@ -261,7 +277,7 @@ impl Checker<'_, '_> {
                             .then_some("a CEL library kubegate does not implement")
                     });
                 if let Some(library) = library {
-                    self.refuse(format!(
+                    self.unsupported(format!(
                         "`{name}` ({library}) is not supported by kubegate's CEL engine yet"
                     ));
                 }
@@ -273,7 +289,7 @@ impl Checker<'_, '_> {
             }
             Node::Comprehension(mut c) => {
                 if c.iter_var2.is_some() {
-                    self.refuse(
+                    self.unsupported(
                         "two-variable comprehensions are not supported by kubegate's CEL engine \
                          yet"
                         .to_owned(),
@@ -340,7 +356,7 @@ impl Checker<'_, '_> {
             return;
         }
         if name == "variables" {
-            self.refuse(
+            self.unsupported(
                 "`variables` is read as a whole: kubegate supports `variables.<name>` only"
                     .to_owned(),
             );

@@ -20,6 +20,10 @@ pub struct Context<'a> {
     pub active: &'a [&'static dyn Rule],
     /// The run's schema settings and schemas (target Kubernetes version, strictness, `--crd`).
     pub schema: &'a crate::schema::builtin::SchemaContext,
+    /// The object as stored before this change: set only when judging an UPDATE admission
+    /// request (rules that compare with the stored object, such as CRD transition rules, need
+    /// it; a run has none).
+    pub old_object: Option<&'a serde_json::Value>,
 }
 
 impl Context<'_> {
@@ -44,6 +48,12 @@ pub trait Rule: Declared + Send + Sync + 'static {
     /// the run, dry-run in the webhook) rather than at their severity. Asked only when the
     /// rule found something.
     fn advisory(&self, _cx: &Context<'_>) -> bool {
+        false
+    }
+
+    /// Whether this one violation is a note (advisory) even when the rule's findings are
+    /// otherwise not: for a rule that reports both what it found and what it could not judge.
+    fn is_note(&self, _violation: &Violation) -> bool {
         false
     }
 }

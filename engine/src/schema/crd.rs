@@ -9,6 +9,7 @@
 //! `kubectl apply` does by default, field validation `Strict`) unknown fields are errors.
 
 use crate::model::manifest::{json_type, preview, Manifest};
+use crate::schema::crd_rules::RuleNode;
 use crate::vocab::Violation;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -68,8 +69,19 @@ impl std::fmt::Debug for CrdSchemas {
 
 struct Crd {
     name: String,
-    /// version → whether it is served, and its validator (None: no schema given).
-    versions: Vec<(String, bool, Option<jsonschema::Validator>)>,
+    versions: Vec<Version>,
+}
+
+struct Version {
+    name: String,
+    served: bool,
+    /// None: no schema given, or one that does not compile (reported on the CRD).
+    validator: Option<jsonschema::Validator>,
+    /// The schema's `x-kubernetes-validations` rules, when it has any.
+    rules: Option<RuleNode>,
+    /// The `openAPIV3Schema`, kept when it declares `default`s: the API server applies them
+    /// before it validates, and both the schema and the rules judge the defaulted object.
+    defaults: Option<Value>,
 }
 
 impl CrdSchemas {
@@ -109,6 +121,17 @@ impl CrdSchemas {
                 continue;
             };
             let served = v.get("served").and_then(Value::as_bool).unwrap_or(true);
+            let rules = v.pointer("/schema/openAPIV3Schema").and_then(|schema| {
+                RuleNode::build(
+                    schema,
+                    &format!("/spec/versions/{i}/schema/openAPIV3Schema"),
+                    &mut problems,
+                )
+            });
+            let defaults = v
+                .pointer("/schema/openAPIV3Schema")
+                .filter(|schema| declares_defaults(schema))
+                .cloned();
             let validator = match v.pointer("/schema/openAPIV3Schema") {
                 Some(schema) => {
                     let converted = convert(schema, strict, true);
@@ -131,7 +154,13 @@ impl CrdSchemas {
                 }
                 None => None,
             };
-            versions.push((version.to_owned(), served, validator));
+            versions.push(Version {
+                name: version.to_owned(),
+                served,
+                validator,
+                rules,
+                defaults,
+            });
         }
         if !problems.is_empty() {
             self.problems.insert(name.to_owned(), problems);
@@ -154,7 +183,12 @@ impl CrdSchemas {
     /// Schema findings for one object: problems with a CRD's own schemas, or a custom
     /// resource's violations of its CRD. Returns whether this set judged the object (it is a
     /// CRD, or a CRD here defines its kind); objects of other kinds get no findings.
-    pub fn validate(&self, manifest: &Manifest, out: &mut Vec<Violation>) -> bool {
+    pub fn validate(
+        &self,
+        manifest: &Manifest,
+        old_object: Option<&Value>,
+        out: &mut Vec<Violation>,
+    ) -> bool {
         let object = &manifest.object;
         if object.api_version == "apiextensions.k8s.io/v1"
             && object.kind == "CustomResourceDefinition"
@@ -176,10 +210,15 @@ impl CrdSchemas {
         let served: Vec<&str> = crd
             .versions
             .iter()
-            .filter(|(_, s, _)| *s)
-            .map(|(v, _, _)| v.as_str())
+            .filter(|v| v.served)
+            .map(|v| v.name.as_str())
             .collect();
-        let Some((_, true, validator)) = crd.versions.iter().find(|(v, _, _)| v == version) else {
+        let Some(found) = crd
+            .versions
+            .iter()
+            .find(|v| v.name == version)
+            .filter(|v| v.served)
+        else {
             out.push(Violation {
                 pointer: "/apiVersion".into(),
                 message: format!(
@@ -191,16 +230,120 @@ impl CrdSchemas {
             });
             return true;
         };
-        let Some(validator) = validator else {
-            return true;
+        let defaulted = found.defaults.as_ref().map(|schema| {
+            let mut value = manifest.value.clone();
+            apply_defaults(schema, &mut value);
+            (
+                value,
+                old_object.map(|old| {
+                    let mut old = old.clone();
+                    apply_defaults(schema, &mut old);
+                    old
+                }),
+            )
+        });
+        let (value, old_object) = match &defaulted {
+            Some((value, old)) => (value, old.as_ref()),
+            None => (&manifest.value, old_object),
         };
-        if !validator.is_valid(&manifest.value) {
-            for error in validator.iter_errors(&manifest.value) {
-                let pointer = error.instance_path().as_str().to_owned();
-                describe(&error, &pointer, out);
+        // Wrong types block the validation rules, as in the API server (a rule would read
+        // fields of the wrong type).
+        let mut blocked = false;
+        if let Some(validator) = &found.validator {
+            if !validator.is_valid(value) {
+                for error in validator.iter_errors(value) {
+                    let pointer = error.instance_path().as_str().to_owned();
+                    blocked |= matches!(
+                        error.kind(),
+                        jsonschema::error::ValidationErrorKind::Type { .. }
+                    );
+                    describe(&error, &pointer, out);
+                }
+            }
+        }
+        if let Some(rules) = &found.rules {
+            if blocked {
+                out.push(Violation {
+                    pointer: String::new(),
+                    message: "some validation rules were not checked because the object was \
+                              invalid; correct the existing errors to complete validation"
+                        .to_owned(),
+                });
+            } else {
+                rules.validate(value, old_object, "", out);
             }
         }
         true
+    }
+}
+
+/// Whether a schema declares a `default` anywhere.
+fn declares_defaults(schema: &Value) -> bool {
+    let Value::Object(map) = schema else {
+        return false;
+    };
+    map.contains_key("default")
+        || map
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|props| props.values().any(declares_defaults))
+        || ["items", "additionalProperties"]
+            .iter()
+            .filter_map(|k| map.get(*k))
+            .any(declares_defaults)
+}
+
+/// Sets the schema's `default`s in `value` as the API server does when it reads a custom
+/// resource: an absent field (or a null one its schema does not make nullable) gets its
+/// property's default, then defaulting goes on inside every field, item and map value, the
+/// defaults just set included.
+fn apply_defaults(schema: &Value, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            if let Some(props) = props {
+                for (name, prop) in props {
+                    let Some(default) = prop.get("default") else {
+                        continue;
+                    };
+                    let nullable = prop.get("nullable").and_then(Value::as_bool) == Some(true);
+                    match map.get(name) {
+                        None => {
+                            map.insert(name.clone(), default.clone());
+                        }
+                        Some(Value::Null) if !nullable => {
+                            map.insert(name.clone(), default.clone());
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            let extra = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (name, field) in map.iter_mut() {
+                match props.and_then(|p| p.get(name)) {
+                    Some(prop) => apply_defaults(prop, field),
+                    None => {
+                        if let Some(extra) = extra {
+                            apply_defaults(extra, field);
+                        }
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Some(item_schema) = schema.get("items").filter(|i| i.is_object()) else {
+                return;
+            };
+            let default = item_schema.get("default");
+            let nullable = item_schema.get("nullable").and_then(Value::as_bool) == Some(true);
+            for item in items {
+                if let (Value::Null, Some(d), false) = (&*item, default, nullable) {
+                    *item = d.clone();
+                }
+                apply_defaults(item_schema, item);
+            }
+        }
+        _ => {}
     }
 }
 

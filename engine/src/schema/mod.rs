@@ -3,3 +3,4 @@
 
 pub mod builtin;
 pub mod crd;
+pub(crate) mod crd_rules;

@@ -403,3 +403,106 @@ fn removed_api_versions_are_always_on_and_follow_the_target_version() {
     // 1.28 still serves flowcontrol v1beta2: validated by KG005 (and valid), not reported.
     assert_eq!(found("1.28"), vec![ingress]);
 }
+
+/// `x-kubernetes-validations` rules of a CRD in the input (testdata/schema/crd-rules): each at
+/// the field it names, in the API server's words, on the defaulted object; a rule in a CEL
+/// library kubegate does not implement is an advisory note, not a silent pass.
+#[test]
+fn crd_validation_rules_are_enforced_on_the_defaulted_object_with_positions() {
+    let suite = "Pipeline/ci/nightly-integration-suite";
+    let found = judged(&schema_setup(None), &["schema/crd-rules"]);
+    let kg004: Vec<_> = found.iter().filter(|f| f.0 == "KG004").cloned().collect();
+    assert_eq!(
+        kg004,
+        vec![
+            row(
+                "KG004",
+                suite,
+                15,
+                1,
+                r#"object: Invalid value: "object": pipeline names are at most 20 characters"#
+            ),
+            row(
+                "KG004",
+                suite,
+                20,
+                1,
+                "spec: Forbidden: schedule and trigger are mutually exclusive"
+            ),
+            row(
+                "KG004",
+                suite,
+                22,
+                3,
+                r#"spec.minRunners: Invalid value: "object": minRunners (6) is above maxRunners (3)"#
+            ),
+            (
+                "KG004".into(),
+                suite.into(),
+                26,
+                3,
+                "spec.webhook: kubegate cannot judge this rule (x-kubernetes-validations \
+                 `isURL(self)`): `isURL` (the Kubernetes URL library) is not supported by \
+                 kubegate's CEL engine yet"
+                    .into(),
+                true
+            ),
+            row(
+                "KG004",
+                suite,
+                28,
+                7,
+                r#"spec.stages[0]: Invalid value: "object": timeouts are given in minutes"#
+            ),
+        ],
+        "{found:#?}"
+    );
+    // The first Pipeline passes only because the schema's defaults are applied first
+    // (maxRunners 4, each stage's timeout 10m); the transition rule has no old object here.
+    assert!(
+        !found.iter().any(|f| f.1 == "Pipeline/ci/build"),
+        "{found:#?}"
+    );
+}
+
+/// In the webhook an UPDATE carries the stored object: transition rules (`oldSelf`) run
+/// against it; a CREATE of the same object passes them.
+#[test]
+fn crd_transition_rules_run_against_the_old_object_of_an_update() {
+    let mut setup = schema_setup(None);
+    setup.crd_paths = vec![testdata("schema/crd-rules/crd.yaml")];
+    let checker = setup.checker().expect("checker");
+    let object = serde_json::json!({
+        "apiVersion": "ci.example.com/v1", "kind": "Pipeline",
+        "metadata": {"name": "build", "namespace": "ci"},
+        "spec": {"queue": "fast", "minRunners": 1}
+    });
+    let manifest = kubegate_engine::Manifest::from_value(
+        object.clone(),
+        kubegate_engine::Source::Admission("test".into()),
+    )
+    .expect("object");
+    let verdict = |review: serde_json::Value| -> Vec<String> {
+        checker
+            .evaluate(kubegate_engine::Subject::Admission {
+                object: &manifest,
+                review: &review,
+            })
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "KG004")
+            .map(|f| format!("{} {}", f.pointer, f.message))
+            .collect()
+    };
+    let mut old = object.clone();
+    old["spec"]["queue"] = "default".into();
+    assert_eq!(
+        verdict(serde_json::json!({"operation": "UPDATE", "object": object, "oldObject": old})),
+        [r#"/spec spec: Invalid value: "object": queue is immutable"#]
+    );
+    assert!(verdict(serde_json::json!({"operation": "CREATE", "object": object})).is_empty());
+    assert!(verdict(
+        serde_json::json!({"operation": "UPDATE", "object": object, "oldObject": object})
+    )
+    .is_empty());
+}

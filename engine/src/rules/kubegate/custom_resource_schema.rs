@@ -15,8 +15,11 @@ declare_rule! {
 rejects it (or, without strict field validation, silently drops unknown fields). When the CRD \
 travels with its resources, as in a Helm chart or an operator bundle, kubegate validates them the \
 same way before they reach a cluster: wrong types, missing required fields, values outside an \
-enum, and (strict, as `kubectl apply` does by default) unknown fields, each at its line. A CRD \
-whose schema does not compile, or a resource in a version the CRD does not serve, is reported too.",
+enum, and (strict, as `kubectl apply` does by default) unknown fields, each at its line, after \
+the schema's defaults are set as the API server sets them. The CRD's CEL validation rules \
+(`x-kubernetes-validations`) run too, at their schema nodes, with the API server's messages; a \
+rule kubegate cannot evaluate is an advisory note. A CRD whose schema or rules do not compile, \
+or a resource in a version the CRD does not serve, is reported too.",
         remediation: "Give each field the type and value its CustomResourceDefinition defines, and \
 remove fields it does not know (a misspelt field name is the usual cause).",
         failing_example: concat!(
@@ -47,10 +50,13 @@ spec:
 impl Rule for CustomResourceSchema {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         // The CRDs travelling with the resources come first: they are what will be applied.
-        if !cx.crds.get()
-            .validate(cx.manifest, out)
-        {
-            cx.schema.crds().validate(cx.manifest, out);
+        if !cx.crds.get().validate(cx.manifest, cx.old_object, out) {
+            cx.schema.crds().validate(cx.manifest, cx.old_object, out);
         }
+    }
+
+    /// A validation rule kubegate cannot evaluate is a note, never a silent pass.
+    fn is_note(&self, violation: &Violation) -> bool {
+        crate::schema::crd_rules::is_note(violation)
     }
 }
