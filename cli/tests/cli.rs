@@ -2640,7 +2640,7 @@ fn broken_validating_admission_policies_are_load_errors() {
         "bad-expressions.yaml:13:5: ValidatingAdmissionPolicy \"syntax\": validations[0].expression: syntax error: mismatched input '<EOF>'",
         "(line 1, column 25 of the expression)",
         "bad-expressions.yaml:27:5: ValidatingAdmissionPolicy \"undeclared\": validations[0].expression: undeclared reference to `objects`",
-        "bad-expressions.yaml:41:5: ValidatingAdmissionPolicy \"unsupported\": validations[0].expression: `quantity` (the Kubernetes quantity library) is not supported",
+        "bad-expressions.yaml:41:5: ValidatingAdmissionPolicy \"unsupported\": validations[0].expression: `url` (the Kubernetes URL library) is not supported",
         "ValidatingAdmissionPolicyBinding \"both\": validationActions must not contain both Deny and Warn",
     ] {
         assert!(err.contains(expected), "{expected:?} not in:\n{err}");

@@ -53,6 +53,15 @@ pub(crate) fn env() -> &'static Arc<Env> {
         if let Err(e) = env.add_extension(super::cel_k8s::regex) {
             tracing::error!(error = %e, "the Kubernetes regex library could not be registered");
         }
+        if let Err(e) = env.add_extension(super::cel_k8s::sets) {
+            tracing::error!(error = %e, "the CEL sets extension could not be registered");
+        }
+        if let Err(e) = env.add_extension(super::cel_k8s_types::quantity) {
+            tracing::error!(error = %e, "the Kubernetes quantity library could not be registered");
+        }
+        if let Err(e) = env.add_extension(super::cel_k8s_types::net) {
+            tracing::error!(error = %e, "the Kubernetes IP and CIDR libraries could not be registered");
+        }
         Arc::new(env)
     })
 }
@@ -60,20 +69,10 @@ pub(crate) fn env() -> &'static Arc<Env> {
 /// Functions of the Kubernetes CEL libraries (and CEL extensions the API server enables) that
 /// kubegate does not implement yet: an expression calling one is refused at load, naming it.
 const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
-    ("quantity", "the Kubernetes quantity library"),
-    ("isQuantity", "the Kubernetes quantity library"),
     ("url", "the Kubernetes URL library"),
     ("isURL", "the Kubernetes URL library"),
-    ("ip", "the Kubernetes IP library"),
-    ("isIP", "the Kubernetes IP library"),
-    ("ip.isCanonical", "the Kubernetes IP library"),
-    ("cidr", "the Kubernetes CIDR library"),
-    ("isCIDR", "the Kubernetes CIDR library"),
     ("semver", "the Kubernetes semver library"),
     ("isSemver", "the Kubernetes semver library"),
-    ("sets.contains", "the CEL sets extension"),
-    ("sets.equivalent", "the CEL sets extension"),
-    ("sets.intersects", "the CEL sets extension"),
     ("cel.bind", "the CEL bindings extension"),
     ("transformList", "two-variable comprehensions"),
     ("transformMap", "two-variable comprehensions"),
@@ -83,6 +82,16 @@ const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
     ("getDate", "CEL timestamps"),
     ("getHours", "CEL timestamps"),
     ("jsonpatch.escapeKey", "the Kubernetes JSON patch library"),
+];
+
+/// The namespaced functions the environment has (`strings.quote` from the strings extension,
+/// the sets extension, the IP library's `ip.isCanonical`); any other `ns.f(…)` is refused.
+const NAMESPACED_FUNCTIONS: &[&str] = &[
+    "strings.quote",
+    "sets.contains",
+    "sets.equivalent",
+    "sets.intersects",
+    "ip.isCanonical",
 ];
 
 /// Names of CEL namespaces: `sets.contains(…)` parses as a call on the name `sets`.
@@ -272,8 +281,7 @@ impl Checker<'_, '_> {
                     .find(|(f, _)| *f == name)
                     .map(|(_, l)| *l)
                     .or_else(|| {
-                        // Of the namespaced functions, the environment has `strings.quote` only.
-                        (namespaced.is_some() && name != "strings.quote")
+                        (namespaced.is_some() && !NAMESPACED_FUNCTIONS.contains(&name.as_str()))
                             .then_some("a CEL library kubegate does not implement")
                     });
                 if let Some(library) = library {
@@ -788,7 +796,7 @@ mod tests {
         };
         assert!(err("objekt.spec").contains("undeclared reference to `objekt`"));
         assert!(err("variables.later == 1").contains("not declared before"));
-        assert!(err("quantity(object.x).isGreaterThan(quantity('1'))").contains("quantity"));
+        assert!(err("isURL(object.x)").contains("URL"));
         assert!(err("object.spec.replicas >").starts_with("syntax error"));
         // A comprehension's own variable is in scope inside it only.
         assert!(compile("[1].all(x, x > 0)", &scope(&[]), &["object"]).is_ok());

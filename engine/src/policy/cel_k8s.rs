@@ -36,6 +36,61 @@ pub(crate) fn lists(env: &mut Env) -> Result<(), DeclarationError> {
     Ok(())
 }
 
+/// Registers the CEL sets extension on `env` (`sets.contains`, `sets.equivalent`,
+/// `sets.intersects`), which the API server enables for Kubernetes 1.30+: lists as sets,
+/// elements compared with CEL equality.
+pub(crate) fn sets(env: &mut Env) -> Result<(), DeclarationError> {
+    env.add_overload(
+        "sets.contains",
+        "list_sets_contains_list",
+        vec![LIST_TYPE, LIST_TYPE],
+        sets_contains,
+    )?;
+    env.add_overload(
+        "sets.equivalent",
+        "list_sets_equivalent_list",
+        vec![LIST_TYPE, LIST_TYPE],
+        sets_equivalent,
+    )?;
+    env.add_overload(
+        "sets.intersects",
+        "list_sets_intersects_list",
+        vec![LIST_TYPE, LIST_TYPE],
+        sets_intersects,
+    )?;
+    Ok(())
+}
+
+/// Whether every element of `b` is in `a`.
+fn includes(a: &[&dyn Val], b: &[&dyn Val]) -> bool {
+    b.iter().all(|x| a.iter().any(|y| y.equals(*x)))
+}
+
+/// `sets.contains(a, b)`: every element of `b` is in `a` (true for an empty `b`).
+fn sets_contains<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [a, b] = take(args)?;
+    let (a, b) = (elements(a.as_ref())?, elements(b.as_ref())?);
+    Ok(CowVal::owned(CelBool::from(includes(&a, &b))))
+}
+
+/// `sets.equivalent(a, b)`: each contains the other (duplicates and order do not matter).
+fn sets_equivalent<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [a, b] = take(args)?;
+    let (a, b) = (elements(a.as_ref())?, elements(b.as_ref())?);
+    Ok(CowVal::owned(CelBool::from(
+        includes(&a, &b) && includes(&b, &a),
+    )))
+}
+
+/// `sets.intersects(a, b)`: they have an element in common.
+fn sets_intersects<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [a, b] = take(args)?;
+    let (a, b) = (elements(a.as_ref())?, elements(b.as_ref())?);
+    Ok(CowVal::owned(CelBool::from(
+        a.iter().any(|x| b.iter().any(|y| y.equals(*x))),
+    )))
+}
+
 /// Registers the regex library on `env`.
 pub(crate) fn regex(env: &mut Env) -> Result<(), DeclarationError> {
     env.add_member_overload(
@@ -66,7 +121,10 @@ pub(crate) fn regex(env: &mut Env) -> Result<(), DeclarationError> {
 /// kubegate's by this and the evaluation time limit.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-fn string_arg<'b>(val: &'b (dyn Val + '_), function: &str) -> Result<&'b str, ExecutionError> {
+pub(super) fn string_arg<'b>(
+    val: &'b (dyn Val + '_),
+    function: &str,
+) -> Result<&'b str, ExecutionError> {
     <&str>::try_from(val).map_err(|_| {
         ExecutionError::function_error(
             function,
@@ -122,7 +180,7 @@ fn find_all<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Executi
     Ok(CowVal::owned(CelList::from(found)))
 }
 
-fn take<'b, 'v, const N: usize>(
+pub(super) fn take<'b, 'v, const N: usize>(
     args: Vec<CowVal<'b, 'v>>,
 ) -> Result<[CowVal<'b, 'v>; N], ExecutionError> {
     args.try_into()
@@ -130,7 +188,9 @@ fn take<'b, 'v, const N: usize>(
 }
 
 /// The elements of a list value, borrowed from it.
-fn elements<'b, 'v>(list: &'b (dyn Val + 'v)) -> Result<Vec<&'b (dyn Val + 'v)>, ExecutionError> {
+pub(super) fn elements<'b, 'v>(
+    list: &'b (dyn Val + 'v),
+) -> Result<Vec<&'b (dyn Val + 'v)>, ExecutionError> {
     let iterable = list
         .as_iterable()
         .ok_or_else(|| ExecutionError::UnexpectedType {

@@ -5,6 +5,7 @@
 pub(crate) mod annotations;
 pub(crate) mod cel;
 pub(crate) mod cel_k8s;
+pub(crate) mod cel_k8s_types;
 pub mod gatekeeper;
 pub mod rego;
 pub(crate) mod v0_compat;

@@ -354,3 +354,88 @@ fn invalid_policies_and_bindings_are_refused() {
         "{err}"
     );
 }
+
+/// Policies written with the Kubernetes quantity and IP/CIDR libraries and the sets extension
+/// judge as the API server would: quantities by value (`1024Mi` is `1Gi`), addresses by
+/// network, capability lists as sets.
+#[test]
+fn quantity_ip_and_sets_libraries_judge_real_policies() {
+    let pods = r#"
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["pods"]
+"#;
+    let memory = format!(
+        "{pods}  validations:\n  - expression: >-\n      object.spec.containers.all(c, \
+         has(c.resources.limits.memory) &&\n      \
+         quantity(c.resources.limits.memory).compareTo(quantity('1Gi')) <= 0)\n    \
+         message: memory limits are at most 1Gi\n"
+    );
+    let network = format!(
+        "{pods}  validations:\n  - expression: >-\n      !has(object.spec.hostAliases) || \
+         object.spec.hostAliases.all(h, cidr('10.0.0.0/8').containsIP(h.ip))\n    \
+         messageExpression: \"'host aliases must stay in 10.0.0.0/8'\"\n"
+    );
+    let caps = format!(
+        "{pods}  validations:\n  - expression: >-\n      object.spec.containers.all(c, \
+         sets.contains(c.securityContext.capabilities.drop, ['ALL']) &&\n      \
+         !sets.intersects(c.securityContext.capabilities.?add.orValue([]), ['SYS_ADMIN', 'NET_ADMIN']))\n    \
+         message: drop ALL and add neither SYS_ADMIN nor NET_ADMIN\n"
+    );
+    let deny = "  validationActions: [Deny]";
+    let text = policy("memory", &memory)
+        + &binding("memory", "memory", deny)
+        + &policy("network", &network)
+        + &binding("network", "network", deny)
+        + &policy("caps", &caps)
+        + &binding("caps", "caps", deny);
+    let pod = |name: &str, memory: &str, alias: &str, add: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n  \
+             hostAliases:\n  - ip: \"{alias}\"\n    hostnames: [db]\n  containers:\n  - name: app\n    \
+             image: app:1\n    resources:\n      limits:\n        memory: {memory}\n    \
+             securityContext:\n      capabilities:\n        drop: [ALL]\n        add: [{add}]\n---\n"
+        )
+    };
+    let objects = pod("fits", "1024Mi", "10.1.2.3", "NET_BIND_SERVICE")
+        + &pod("big", "1.5Gi", "10.1.2.3", "")
+        + &pod("outside", "512Mi", "192.168.1.1", "")
+        + &pod("admin", "1G", "10.0.0.1", "SYS_ADMIN");
+    let found = judge(&text, &objects);
+    let denied = |policy: &str, binding: &str, message: &str| {
+        format!(
+            "ValidatingAdmissionPolicy '{policy}' with binding '{binding}' denied request: {message}"
+        )
+    };
+    assert_eq!(
+        found,
+        [
+            row(
+                "memory",
+                "big",
+                false,
+                &denied("memory", "memory", "memory limits are at most 1Gi")
+            ),
+            row(
+                "network",
+                "outside",
+                false,
+                &denied("network", "network", "host aliases must stay in 10.0.0.0/8")
+            ),
+            row(
+                "caps",
+                "admin",
+                false,
+                &denied(
+                    "caps",
+                    "caps",
+                    "drop ALL and add neither SYS_ADMIN nor NET_ADMIN"
+                )
+            ),
+        ],
+        "{found:#?}"
+    );
+}

@@ -16,6 +16,16 @@ impl Quantity {
     pub fn is_negative(self) -> bool {
         self.0 < 0
     }
+
+    /// The value in units of 10^-9.
+    pub fn nanos(self) -> i128 {
+        self.0
+    }
+
+    /// The quantity of `nanos` units of 10^-9.
+    pub fn from_nanos(nanos: i128) -> Self {
+        Self(nanos)
+    }
 }
 
 /// Reads a quantity given as a YAML string or number; `None` when the API server would refuse
@@ -28,7 +38,8 @@ pub fn parse(value: &Value) -> Option<Quantity> {
     }
 }
 
-fn parse_str(s: &str) -> Option<Quantity> {
+/// Reads a quantity's serialized form; `None` when the API server would refuse it.
+pub fn parse_str(s: &str) -> Option<Quantity> {
     let (negative, rest) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
