@@ -126,3 +126,32 @@ fn end_to_end_with_30_templates(bencher: Bencher) {
         (loaded, report)
     });
 }
+
+/// Load + built-in rules + 30 ValidatingAdmissionPolicies with Deny bindings (CEL, each
+/// matching every workload), on the 20,000-object corpus. Target (issue #15): ≥ 20,000
+/// resources/s.
+#[divan::bench(sample_count = 5)]
+fn end_to_end_with_30_vaps(bencher: Bencher) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy_dir = dir.path().join("policy");
+    let input_dir = dir.path().join("input");
+    std::fs::create_dir_all(&policy_dir).expect("mkdir");
+    std::fs::create_dir_all(&input_dir).expect("mkdir");
+    for (name, text) in corpus::validating_admission_policies(30) {
+        std::fs::write(policy_dir.join(name), text).expect("write policy");
+    }
+    let count = 20_000;
+    for (name, text) in corpus::generate_files(count, 50, SEED) {
+        std::fs::write(input_dir.join(name), text).expect("write corpus");
+    }
+    let policies =
+        kubegate_engine::PolicySet::load(&[policy_dir], &Default::default()).expect("policies");
+    let checker = Checker::default().with_policies(std::sync::Arc::new(policies));
+    let inputs = [Input::Path(input_dir)];
+    bencher.counter(ItemsCount::new(count)).bench(|| {
+        let loaded = Loader::default().load(&inputs);
+        let report = checker.check(&loaded);
+        assert!(report.errors.is_empty(), "{:?}", report.errors.first());
+        (loaded, report)
+    });
+}

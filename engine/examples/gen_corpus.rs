@@ -1,7 +1,9 @@
 //! Writes the reproducible benchmark corpus to a directory.
 //!
-//! `cargo run --release -p kubegate-engine --example gen_corpus -- DIR [COUNT] [PER_FILE] [SEED]`
-//! (defaults: 20000 objects, 50 per file, seed 42).
+//! `cargo run --release -p kubegate-engine --example gen_corpus -- DIR [COUNT] [PER_FILE] [SEED]
+//! [VAPS VAP_DIR]` (defaults: 20000 objects, 50 per file, seed 42; with `VAPS VAP_DIR`, also
+//! that many ValidatingAdmissionPolicies and bindings, as the `end_to_end_with_30_vaps`
+//! benchmark loads them, written to `VAP_DIR` for `kubegate check --policy VAP_DIR`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,5 +45,26 @@ fn main() -> ExitCode {
         files.len(),
         dir.display()
     );
+    if let (Some(n), Some(vap_dir)) = (args.get(4), args.get(5)) {
+        let Ok(n) = n.parse::<usize>() else {
+            eprintln!("error: argument {n:?}: not a count of policies");
+            return ExitCode::from(2);
+        };
+        let vap_dir = PathBuf::from(vap_dir);
+        if let Err(e) = std::fs::create_dir_all(&vap_dir) {
+            eprintln!("error: {}: {e}", vap_dir.display());
+            return ExitCode::from(2);
+        }
+        for (name, text) in kubegate_engine::corpus::validating_admission_policies(n) {
+            if let Err(e) = std::fs::write(vap_dir.join(&name), text) {
+                eprintln!("error: {name}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        println!(
+            "wrote {n} ValidatingAdmissionPolicies to {}",
+            vap_dir.display()
+        );
+    }
     ExitCode::SUCCESS
 }

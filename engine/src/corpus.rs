@@ -239,9 +239,100 @@ pub fn gatekeeper_policies(count: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `count` ValidatingAdmissionPolicies, each with a Deny binding, as `(file name, YAML)`
+/// pairs: the six families of [`gatekeeper_policies`] written in CEL (required labels, allowed
+/// repositories, resource limits compared as quantities, disallowed tags, replica bounds,
+/// probes), with `variables` and `matchConditions` as real policies use them, so a benchmark
+/// evaluates `count` distinct policies on every workload.
+pub fn validating_admission_policies(count: usize) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| {
+            let name = format!("kg-bench-{i:02}");
+            let (variables, validation) = match i % 6 {
+                0 => (
+                    String::new(),
+                    format!("- expression: \"has(object.metadata.labels) && ['app.kubernetes.io/name', 'team-{i}'].all(l, l in object.metadata.labels)\"\n      message: missing a required label"),
+                ),
+                1 => (
+                    "- name: containers\n      expression: \"object.spec.template.spec.containers\"\n".to_owned(),
+                    format!("- expression: \"variables.containers.all(c, ['registry.example.com/', 'nginx', 'redis', 'postgres', 'busybox', 'mirror-{i}.example.com/'].exists(r, c.image.startsWith(r)))\"\n      messageExpression: \"'images must come from an allowed repository'\""),
+                ),
+                2 => (
+                    String::new(),
+                    format!("- expression: \"object.spec.template.spec.containers.all(c, has(c.resources) && has(c.resources.limits) && '{res}' in c.resources.limits && quantity(string(c.resources.limits['{res}'])).compareTo(quantity('{max}')) <= 0)\"\n      message: containers need a {res} limit of at most {max}",
+                        res = if i % 2 == 0 { "cpu" } else { "memory" },
+                        max = if i % 2 == 0 { "4" } else { "8Gi" }),
+                ),
+                3 => (
+                    String::new(),
+                    format!("- expression: \"!object.spec.template.spec.containers.exists(c, ['latest', 'dev', 'canary-{i}'].exists(t, c.image.endsWith(':' + t)))\"\n      message: images must not use a moving tag"),
+                ),
+                4 => (
+                    String::new(),
+                    format!("- expression: \"!has(object.spec.replicas) || object.spec.replicas >= {min}\"\n      messageExpression: \"'replicas ' + string(object.spec.replicas) + ' below {min}'\"", min = 1 + i % 3),
+                ),
+                _ => (
+                    String::new(),
+                    format!("- expression: \"object.spec.template.spec.containers.all(c, has(c.{probe}))\"\n      message: containers need a {probe}",
+                        probe = if i % 2 == 0 { "readinessProbe" } else { "livenessProbe" }),
+                ),
+            };
+            let variables = if variables.is_empty() {
+                String::new()
+            } else {
+                format!("  variables:\n    {variables}")
+            };
+            let yaml = format!(
+                "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: {name}\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n    - apiGroups: [apps]\n      apiVersions: [v1]\n      operations: [CREATE, UPDATE]\n      resources: [deployments, statefulsets, daemonsets]\n  matchConditions:\n  - name: not-kube-system\n    expression: \"!object.metadata.namespace.startsWith('kube-')\"\n{variables}  validations:\n    {validation}\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\nspec:\n  policyName: {name}\n  validationActions: [Deny]\n"
+            );
+            (format!("vap-{i:02}.yaml"), yaml)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validating_admission_policies_load_and_judge() {
+        let dir = std::env::temp_dir().join(format!("kubegate-vap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for (name, text) in validating_admission_policies(30) {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        let set =
+            crate::policy::rego::PolicySet::load(std::slice::from_ref(&dir), &Default::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        let set = set.expect("generated policies load");
+        assert_eq!(set.rules().len(), 30);
+        let loaded =
+            crate::Loader::default().load_texts(vec![(crate::Source::Stdin, generate(300, 42))]);
+        let report = crate::Checker::default()
+            .with_policies(std::sync::Arc::new(set))
+            .check(&loaded);
+        let from_vaps: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("kg-bench-"))
+            .map(|f| f.message.as_str())
+            .collect();
+        assert!(from_vaps.len() > 30, "{}", from_vaps.len());
+        // Every finding is a verdict: no expression fails on the corpus's objects.
+        for m in &from_vaps {
+            assert!(m.contains("denied request: "), "{m}");
+            assert!(!m.contains("expression") && !m.contains("evaluat"), "{m}");
+        }
+        let mut rules: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("kg-bench-"))
+            .map(|f| f.rule_id.as_ref())
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        assert!(rules.len() >= 20, "{rules:?}");
+    }
 
     #[test]
     fn gatekeeper_policies_load() {

@@ -23,6 +23,7 @@ use crate::model::position::Position;
 use crate::model::selector::LabelSelector;
 use crate::policy::cel;
 use serde_json::{json, Value};
+use std::cell::OnceCell;
 use std::path::PathBuf;
 
 const GROUP: &str = "admissionregistration.k8s.io/";
@@ -886,28 +887,8 @@ impl Vaps {
             cluster_scoped: is_cluster_scoped(group, &object.kind),
             is_namespace,
         };
-        let request = match review {
-            Some(r) => r.clone(),
-            None => json!({
-                "kind": {"group": group, "version": version, "kind": object.kind},
-                "resource": {"group": group, "version": version, "resource": attributes.resource},
-                "requestKind": {"group": group, "version": version, "kind": object.kind},
-                "requestResource": {"group": group, "version": version, "resource": attributes.resource},
-                "name": attributes.name,
-                "namespace": attributes.namespace.unwrap_or(""),
-                "operation": operation,
-                "userInfo": {},
-                "dryRun": false,
-            }),
-        };
-        static NULL: Value = Value::Null;
-        let old = request.get("oldObject").unwrap_or(&NULL);
-        let object_json = if operation == "DELETE" {
-            &NULL
-        } else {
-            &manifest.value
-        };
         // namespaceObject: null for cluster-scoped objects and Namespaces; else the input's.
+        static NULL: Value = Value::Null;
         let namespace_object = if attributes.cluster_scoped || is_namespace {
             Some(&NULL)
         } else {
@@ -916,15 +897,45 @@ impl Vaps {
                 .and_then(|ns| inventory.find("", "Namespace", None, ns))
                 .map(|n| &n.value)
         };
-        let mut values = vec![
-            ("object", object_json),
-            ("oldObject", old),
-            ("request", &request),
-        ];
-        if let Some(n) = namespace_object {
-            values.push(("namespaceObject", n));
-        }
-        let values = cel::Values::new(&values);
+        // The request and the CEL values are built when a binding first matches: most objects
+        // match no binding, and the webhook's request is borrowed, never copied.
+        let built_request: OnceCell<Value> = OnceCell::new();
+        let values_cell: OnceCell<cel::Values<'_>> = OnceCell::new();
+        let values = || {
+            values_cell.get_or_init(|| {
+                let request: &Value = match review {
+                    Some(r) => r,
+                    None => built_request.get_or_init(|| {
+                        json!({
+                            "kind": {"group": group, "version": version, "kind": object.kind},
+                            "resource": {"group": group, "version": version, "resource": attributes.resource},
+                            "requestKind": {"group": group, "version": version, "kind": object.kind},
+                            "requestResource": {"group": group, "version": version, "resource": attributes.resource},
+                            "name": attributes.name,
+                            "namespace": attributes.namespace.unwrap_or(""),
+                            "operation": operation,
+                            "userInfo": {},
+                            "dryRun": false,
+                        })
+                    }),
+                };
+                let old = request.get("oldObject").unwrap_or(&NULL);
+                let object_json = if operation == "DELETE" {
+                    &NULL
+                } else {
+                    &manifest.value
+                };
+                let mut named = vec![
+                    ("object", object_json),
+                    ("oldObject", old),
+                    ("request", request),
+                ];
+                if let Some(n) = namespace_object {
+                    named.push(("namespaceObject", n));
+                }
+                cel::Values::new(&named)
+            })
+        };
         for (b, binding) in self.bindings.iter().enumerate() {
             let policy = &self.policies[binding.policy];
             let mut found = |message: String, pointer: String, undecided: bool| {
@@ -991,7 +1002,7 @@ impl Vaps {
                 self.run(
                     b,
                     policy,
-                    &values,
+                    values(),
                     namespace_object.is_none(),
                     param,
                     &manifest.value,
