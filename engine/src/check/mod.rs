@@ -540,6 +540,7 @@ impl Checker {
                 manifest,
                 around.inventory,
                 around.review,
+                Some(self.schema.crds()),
                 &mut found,
             )
         }));

@@ -600,25 +600,28 @@ impl PolicySet {
         inventory: &crate::model::inventory::Inventory<'_>,
         out: &mut Vec<PolicyViolation>,
     ) -> Result<(), EvalError> {
-        self.evaluate_reviewed(worker, manifest, inventory, None, out)
+        self.evaluate_reviewed(worker, manifest, inventory, None, None, out)
     }
 
     /// [`PolicySet::evaluate`] with the `input.review` Gatekeeper templates see given by the
     /// caller (the admission webhook passes the real request: operation, userInfo,
-    /// oldObject); `None` builds the audit-style review of the object.
+    /// oldObject); `None` builds the audit-style review of the object. `crds` are the
+    /// CustomResourceDefinitions given apart from the input (`--crd`), whose plurals
+    /// ValidatingAdmissionPolicies match.
     pub fn evaluate_reviewed(
         &self,
         worker: &mut PolicyWorker,
         manifest: &Manifest,
         inventory: &crate::model::inventory::Inventory<'_>,
         review: Option<&Value>,
+        crds: Option<&crate::schema::crd::CrdSchemas>,
         out: &mut Vec<PolicyViolation>,
     ) -> Result<(), EvalError> {
         if self.rules.is_empty() {
             return Ok(());
         }
         self.evaluate_constraints(worker, manifest, inventory, review, out)?;
-        self.evaluate_vaps(manifest, inventory, review, out);
+        self.evaluate_vaps(manifest, inventory, review, crds, out);
         if self.combine || !self.rules.iter().any(PolicyRule::is_conftest) {
             return Ok(());
         }
@@ -754,13 +757,15 @@ impl PolicySet {
         manifest: &Manifest,
         inventory: &crate::model::inventory::Inventory<'_>,
         review: Option<&Value>,
+        crds: Option<&crate::schema::crd::CrdSchemas>,
         out: &mut Vec<PolicyViolation>,
     ) {
         if self.vaps.is_empty() {
             return;
         }
         let mut found = Vec::new();
-        self.vaps.evaluate(manifest, inventory, review, &mut found);
+        self.vaps
+            .evaluate(manifest, inventory, crds, review, &mut found);
         for f in found {
             let Some(index) = self.rules.iter().position(|r| r.binding == Some(f.binding)) else {
                 continue;

@@ -703,12 +703,18 @@ fn identity(o: &Value) -> (&str, &str) {
     (api.rsplit_once('/').map_or("", |(g, _)| g), kind)
 }
 
-/// The resource (plural) of a kind. CRDs in the input name theirs (`spec.names.plural`); for
+/// The resource (plural) of a kind. CRDs in the input name theirs (`spec.names.plural`), then
+/// those given apart (`crds`: `--crd`, `schema.crds`); for
 /// other kinds the plural is guessed as the API server's `UnsafeGuessKindToResource` does for
 /// built-in kinds (`ies` for a consonant and `y`, `es` after `s`), except that a vowel and `y`
 /// takes `s` (`Gateway` → `gateways`, not `gatewaies`): no built-in kind ends so, and CRD
 /// generators (kubebuilder) pluralise that way.
-pub(crate) fn resource_of(kind: &str, inventory: &Inventory<'_>, group: &str) -> String {
+pub(crate) fn resource_of(
+    kind: &str,
+    inventory: &Inventory<'_>,
+    crds: Option<&crate::schema::crd::CrdSchemas>,
+    group: &str,
+) -> String {
     for crd in inventory.in_namespace("apiextensions.k8s.io", "CustomResourceDefinition", None) {
         let v = &crd.value;
         if v.pointer("/spec/group").and_then(Value::as_str) == Some(group)
@@ -718,6 +724,10 @@ pub(crate) fn resource_of(kind: &str, inventory: &Inventory<'_>, group: &str) ->
                 return plural.to_owned();
             }
         }
+    }
+    // Then the CRDs given apart (`--crd`, `schema.crds`).
+    if let Some(plural) = crds.and_then(|c| c.plural(group, kind)) {
+        return plural.to_owned();
     }
     guess_resource(kind)
 }
@@ -864,6 +874,7 @@ impl Vaps {
         &self,
         manifest: &Manifest,
         inventory: &Inventory<'_>,
+        crds: Option<&crate::schema::crd::CrdSchemas>,
         review: Option<&Value>,
         out: &mut Vec<VapFinding>,
     ) {
@@ -880,7 +891,7 @@ impl Vaps {
         let attributes = Attributes {
             group,
             version,
-            resource: resource_of(&object.kind, inventory, group),
+            resource: resource_of(&object.kind, inventory, crds, group),
             operation,
             name: object.name.as_deref().unwrap_or(""),
             namespace: object.namespace.as_deref(),

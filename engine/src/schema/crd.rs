@@ -69,6 +69,8 @@ impl std::fmt::Debug for CrdSchemas {
 
 struct Crd {
     name: String,
+    /// `spec.names.plural`: the resource ValidatingAdmissionPolicies match.
+    plural: Option<String>,
     versions: Vec<Version>,
 }
 
@@ -169,9 +171,20 @@ impl CrdSchemas {
             (group.to_owned(), kind.to_owned()),
             Crd {
                 name: name.to_owned(),
+                plural: crd
+                    .pointer("/spec/names/plural")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 versions,
             },
         );
+    }
+
+    /// The resource (plural) a CRD here names for `kind` in API group `group`.
+    pub fn plural(&self, group: &str, kind: &str) -> Option<&str> {
+        self.kinds
+            .get(&(group.to_owned(), kind.to_owned()))
+            .and_then(|crd| crd.plural.as_deref())
     }
 
     /// Whether a CRD here defines `kind` in API group `group`.

@@ -439,3 +439,54 @@ fn quantity_ip_and_sets_libraries_judge_real_policies() {
         "{found:#?}"
     );
 }
+
+/// A custom kind whose plural is irregular is matched by the plural its CRD names, whether
+/// the CRD is in the input or given apart with `--crd` (`schema.crds`).
+#[test]
+fn custom_kinds_match_by_the_plural_of_a_crd_given_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = "  matchConstraints:\n    resourceRules:\n    - {apiGroups: [bio.example.com], apiVersions: [v1], operations: [CREATE], resources: [octopi]}\n  validations:\n  - expression: object.spec.arms == 8\n";
+    let policies = dir.path().join("policies.yaml");
+    std::fs::write(
+        &policies,
+        policy("arms", spec) + &binding("arms", "arms", "  validationActions: [Deny]"),
+    )
+    .expect("write");
+    let crd = dir.path().join("crd.yaml");
+    std::fs::write(
+        &crd,
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+         name: octopi.bio.example.com\nspec:\n  group: bio.example.com\n  names: {kind: Octopus, \
+         plural: octopi}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    \
+         storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        \
+         x-kubernetes-preserve-unknown-fields: true\n",
+    )
+    .expect("write");
+    let objects = dir.path().join("objects.yaml");
+    std::fs::write(
+        &objects,
+        "apiVersion: bio.example.com/v1\nkind: Octopus\nmetadata: {name: paul, namespace: default}\nspec: {arms: 7}\n",
+    )
+    .expect("write");
+    let run = |crd_paths: Vec<std::path::PathBuf>| -> Vec<String> {
+        let setup = kubegate_engine::Setup {
+            policy_paths: vec![policies.clone()],
+            crd_paths,
+            only: vec!["KG004".into()],
+            ..Default::default()
+        };
+        let report = setup
+            .checker()
+            .expect("checker")
+            .check(&Loader::default().load(&[Input::Path(objects.clone())]));
+        report
+            .findings
+            .iter()
+            .filter(|f| f.policy.is_some())
+            .map(|f| f.object.to_string())
+            .collect()
+    };
+    // Without the CRD the plural is guessed (`octopuses`): the policy does not match.
+    assert!(run(Vec::new()).is_empty());
+    assert_eq!(run(vec![crd]), ["Octopus/default/paul"]);
+}
