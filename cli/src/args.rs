@@ -30,7 +30,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Explain one rule: why it matters, how to fix it, examples.
     Explain(ExplainArgs),
-    /// Run policy tests: Rego `test_*` rules and Gatekeeper gator `Suite` files.
+    /// Run policy tests: Rego `test_*` rules, Gatekeeper gator `Suite` files and Kyverno CLI
+    /// `kyverno-test.yaml` files of ValidatingAdmissionPolicies.
     Test(TestArgs),
     /// List the bundled Kubernetes API schemas: the versions, or the kinds of one version.
     Schemas(SchemasArgs),
@@ -463,8 +464,8 @@ pub struct SchemasArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Files or directories holding Rego (with `*_test.rego` files), data documents and gator
-    /// `Suite` files (`test.gatekeeper.sh/v1alpha1`).
+    /// Files or directories holding Rego (with `*_test.rego` files), data documents, gator
+    /// `Suite` files (`test.gatekeeper.sh/v1alpha1`) and `kyverno-test.yaml` files.
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
 

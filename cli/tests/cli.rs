@@ -533,6 +533,53 @@ fn policy_tests_run_rego_unit_tests_and_gator_suites() {
     assert_eq!(doc["tests"][1]["line"], 10);
 }
 
+/// Kyverno CLI test files (`kyverno-test.yaml`) of ValidatingAdmissionPolicies: each named
+/// resource of each result is a test, judged pass/fail/skip/warn as `kyverno test` judges it;
+/// wrong expectations fail, a missing resource fails, a Kyverno policy rule is an error.
+#[test]
+fn kyverno_tests_of_validating_admission_policies() {
+    let out = kubegate(&[
+        "test",
+        "testdata/vap-tests/host-path",
+        "testdata/vap-tests/replicas",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    for line in [
+        "PASS  no-host-path-volumes / no-host-path-volumes / Pod/debug (testdata/vap-tests/host-path/kyverno-test.yaml:20)",
+        "PASS  replica-ceiling / replica-ceiling / Deployment/batch/big-batch (testdata/vap-tests/replicas/kyverno-test.yaml:16)",
+        "PASS  replica-ceiling / team-label / Deployment/big-batch (testdata/vap-tests/replicas/kyverno-test.yaml:26)",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    assert!(
+        text.ends_with("9 passed, 0 failed, 0 errors, 0 skipped\n"),
+        "{text}"
+    );
+
+    let out = kubegate(&["test", "-f", "json", "testdata/vap-tests/failing"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let tests = doc["tests"].as_array().expect("tests");
+    let row = |t: &serde_json::Value| {
+        format!(
+            "{} {} {}",
+            t["kind"].as_str().unwrap_or_default(),
+            t["status"].as_str().unwrap_or_default(),
+            t["message"].as_str().unwrap_or_default()
+        )
+    };
+    let rows: Vec<String> = tests.iter().map(row).collect();
+    assert_eq!(
+        rows,
+        [
+            "kyverno fail Deployment/shop/node-logs: expected pass, got fail: pods may not mount hostPath volumes",
+            "kyverno fail no resource \"missing-deployment\" of kind Deployment among the test's resources",
+            "kyverno error \"require-labels\" is not a ValidatingAdmissionPolicy of the test's policies: kubegate runs the ValidatingAdmissionPolicy results of kyverno-test.yaml, not Kyverno policy rules",
+        ]
+    );
+}
+
 /// A policy that does not compile is an error (exit 2) even where it has no tests: never "no
 /// tests found" and a pass.
 #[test]

@@ -1,4 +1,5 @@
-//! `kubegate test`: Rego unit tests and gator suites.
+//! `kubegate test`: Rego unit tests, gator suites and Kyverno CLI tests of
+//! ValidatingAdmissionPolicies.
 
 use crate::args::{TestArgs, TestFormat};
 use crate::{write_stdout, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
@@ -47,7 +48,7 @@ pub fn run(args: &TestArgs) -> u8 {
                 }
             }
             if results.is_empty() {
-                out.push_str("no tests found (Rego `test_*` rules in *_test.rego files, or gator Suite files)\n");
+                out.push_str("no tests found (Rego `test_*` rules in *_test.rego files, gator Suite files, or kyverno-test.yaml files)\n");
             }
             let errors = if errors == 1 {
                 "1 error".to_owned()

@@ -180,6 +180,7 @@ impl Setup {
                 combine: self.combine,
                 k8s_native_validation: self.k8s_native_validation,
                 validating_admission_policies: self.validating_admission_policies,
+                bind_unbound_vaps: false,
             };
             let policies =
                 PolicySet::load(&self.policy_paths, &options).map_err(SetupError::Policies)?;

@@ -58,6 +58,10 @@ pub struct PolicyOptions {
     /// runs them; the webhook only when `webhook.validatingAdmissionPolicies` says so, since
     /// the API server (1.30+) already enforces them.
     pub validating_admission_policies: bool,
+    /// Judge a ValidatingAdmissionPolicy that no binding names as if a Deny binding with no
+    /// `matchResources` bound it, as the Kyverno CLI's `test` does (the API server runs no
+    /// unbound policy). Only `kubegate test` sets it, for `kyverno-test.yaml` suites.
+    pub bind_unbound_vaps: bool,
 }
 
 /// The shipped ExpansionTemplates for the usual workload kinds (`--expand-workloads`).
@@ -75,6 +79,67 @@ impl Default for PolicyOptions {
             combine: false,
             k8s_native_validation: true,
             validating_admission_policies: true,
+            bind_unbound_vaps: false,
+        }
+    }
+}
+
+/// Adds a Deny binding without `matchResources` for every ValidatingAdmissionPolicy of `docs`
+/// that no binding names ([`PolicyOptions::bind_unbound_vaps`]).
+fn bind_unbound(docs: &mut Vec<(PathBuf, crate::load::yaml::ParsedDocument)>) {
+    let kind = |d: &Value| {
+        d.get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let bound: Vec<String> = docs
+        .iter()
+        .filter(|(_, d)| kind(&d.value) == "ValidatingAdmissionPolicyBinding")
+        .filter_map(|(_, d)| d.value.pointer("/spec/policyName").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    let unbound: Vec<(PathBuf, String)> = docs
+        .iter()
+        .filter(|(_, d)| kind(&d.value) == "ValidatingAdmissionPolicy")
+        .filter_map(|(f, d)| {
+            let name = d.value.pointer("/metadata/name").and_then(Value::as_str)?;
+            (!bound.iter().any(|b| b == name)).then(|| (f.clone(), name.to_owned()))
+        })
+        .collect();
+    for (file, name) in unbound {
+        let binding = serde_json::json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
+        });
+        let text = serde_json::to_string(&binding).unwrap_or_default();
+        let stream = crate::load::yaml::parse_stream(&text, &crate::load::yaml::Limits::default());
+        docs.extend(stream.documents.into_iter().map(|d| (file.clone(), d)));
+    }
+}
+
+/// One ValidatingAdmissionPolicy's decision on one object ([`PolicySet::vap_outcomes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VapOutcome {
+    Skip,
+    Pass,
+    Fail(Vec<String>),
+    Warn(Vec<String>),
+    Undecided(Vec<String>),
+}
+
+impl VapOutcome {
+    /// The Kyverno CLI's name for the result (`pass`, `fail`, `skip`, `warn`), `undecided`
+    /// for what kubegate cannot judge.
+    pub(crate) fn word(&self) -> &'static str {
+        match self {
+            VapOutcome::Skip => "skip",
+            VapOutcome::Pass => "pass",
+            VapOutcome::Fail(_) => "fail",
+            VapOutcome::Warn(_) => "warn",
+            VapOutcome::Undecided(_) => "undecided",
         }
     }
 }
@@ -462,6 +527,9 @@ impl PolicySet {
             );
             vap_docs.clear();
         }
+        if options.bind_unbound_vaps {
+            bind_unbound(&mut vap_docs);
+        }
         let mut vap_errors = Vec::new();
         let vaps = vap::Vaps::load(&vap_docs, policy_objects, &mut vap_errors);
         errors.extend(vap_errors.into_iter().map(|e| PolicyError::Compile {
@@ -752,6 +820,63 @@ impl PolicySet {
 
 impl PolicySet {
     /// Every ValidatingAdmissionPolicyBinding on one object (`review`: the webhook's request).
+    /// The names of the ValidatingAdmissionPolicies loaded.
+    pub(crate) fn vap_names(&self) -> impl Iterator<Item = &str> {
+        self.vaps.policies.iter().map(|p| p.name.as_str())
+    }
+
+    /// What each ValidatingAdmissionPolicy decides about one object, by policy name, for test
+    /// suites: skipped (no binding matched, or a matchCondition was false), passed, failed
+    /// (a Deny or Audit binding's validation failed), warned (only Warn bindings failed), or
+    /// undecided (kubegate cannot judge it offline).
+    pub(crate) fn vap_outcomes(
+        &self,
+        manifest: &Manifest,
+        inventory: &crate::model::inventory::Inventory<'_>,
+        review: Option<&Value>,
+    ) -> Vec<(String, VapOutcome)> {
+        let mut found = Vec::new();
+        let mut reached = Vec::new();
+        self.vaps
+            .evaluate(manifest, inventory, None, review, &mut found, &mut reached);
+        self.vaps
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(p, policy)| {
+                let bindings: Vec<usize> = (0..self.vaps.bindings.len())
+                    .filter(|b| self.vaps.bindings[*b].policy == p)
+                    .collect();
+                let mine: Vec<&vap::VapFinding> = found
+                    .iter()
+                    .filter(|f| bindings.contains(&f.binding))
+                    .collect();
+                let messages = |keep: &dyn Fn(&vap::VapFinding) -> bool| -> Vec<String> {
+                    mine.iter()
+                        .filter(|f| keep(f))
+                        .map(|f| f.message.clone())
+                        .collect()
+                };
+                let undecided = messages(&|f| f.undecided);
+                let outcome = if !undecided.is_empty() {
+                    VapOutcome::Undecided(undecided)
+                } else if mine.iter().any(|f| {
+                    let a = &self.vaps.bindings[f.binding].actions;
+                    a.deny || a.audit
+                }) {
+                    VapOutcome::Fail(messages(&|_| true))
+                } else if !mine.is_empty() {
+                    VapOutcome::Warn(messages(&|_| true))
+                } else if bindings.iter().any(|b| reached.contains(b)) {
+                    VapOutcome::Pass
+                } else {
+                    VapOutcome::Skip
+                };
+                (policy.name.clone(), outcome)
+            })
+            .collect()
+    }
+
     fn evaluate_vaps(
         &self,
         manifest: &Manifest,
@@ -764,8 +889,14 @@ impl PolicySet {
             return;
         }
         let mut found = Vec::new();
-        self.vaps
-            .evaluate(manifest, inventory, crds, review, &mut found);
+        self.vaps.evaluate(
+            manifest,
+            inventory,
+            crds,
+            review,
+            &mut found,
+            &mut Vec::new(),
+        );
         for f in found {
             let Some(index) = self.rules.iter().position(|r| r.binding == Some(f.binding)) else {
                 continue;

@@ -877,6 +877,7 @@ impl Vaps {
         crds: Option<&crate::schema::crd::CrdSchemas>,
         review: Option<&Value>,
         out: &mut Vec<VapFinding>,
+        reached: &mut Vec<usize>,
     ) {
         let object = &manifest.object;
         let (group, version) = object
@@ -1018,6 +1019,7 @@ impl Vaps {
                     param,
                     &manifest.value,
                     out,
+                    reached,
                 );
             }
         }
@@ -1088,6 +1090,7 @@ impl Vaps {
         param: Option<&Value>,
         object: &Value,
         out: &mut Vec<VapFinding>,
+        reached: &mut Vec<usize>,
     ) {
         let param_val = param.map(cel::to_val);
         let null: &dyn cel::Val = &cel::NULL;
@@ -1152,6 +1155,10 @@ impl Vaps {
                     return;
                 }
             }
+        }
+        // Every matchCondition held: the binding's validations judge the object.
+        if !reached.contains(&b) {
+            reached.push(b);
         }
         for (i, v) in policy.validations.iter().enumerate() {
             let pointer = v.expression.position_in(object);

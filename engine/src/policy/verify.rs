@@ -1,6 +1,8 @@
 //! `kubegate test`: Rego unit tests (`test_*` rules, as `opa test` and `conftest verify` run
-//! them) and Gatekeeper `gator` Suite files (`test.gatekeeper.sh/v1alpha1`), judged as
-//! `gator verify` judges them.
+//! them), Gatekeeper `gator` Suite files (`test.gatekeeper.sh/v1alpha1`), judged as
+//! `gator verify` judges them, and the ValidatingAdmissionPolicy results of Kyverno CLI test
+//! files (`kyverno-test.yaml`, `cli.kyverno.io/v1alpha1` `Test`), judged as `kyverno test`
+//! judges them.
 
 use crate::load::{Input, Loader};
 use crate::model::inventory::Inventory;
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub enum TestKind {
     Rego,
     Gator,
+    Kyverno,
 }
 
 /// How one test ended.
@@ -60,6 +63,7 @@ pub fn run_with_options(
     let mut rego = Vec::new();
     let mut data = Vec::new();
     let mut yaml = Vec::new();
+    let mut kyverno = Vec::new();
     let mut missing = Vec::new();
     for path in data_paths {
         if !path.exists() {
@@ -93,10 +97,14 @@ pub fn run_with_options(
             continue;
         }
         for file in crate::source::walk::walk(path, &crate::source::walk::everything()).files {
+            if is_kyverno_test(&file) {
+                kyverno.push(file);
+                continue;
+            }
             sort_file(file, &mut rego, &mut data, &mut yaml);
         }
     }
-    for v in [&mut rego, &mut data, &mut yaml] {
+    for v in [&mut rego, &mut data, &mut yaml, &mut kyverno] {
         v.sort();
         v.dedup();
     }
@@ -105,7 +113,26 @@ pub fn run_with_options(
     for file in yaml {
         results.extend(gator_suite(&file, options));
     }
+    for file in kyverno {
+        results.extend(kyverno_suite(&file, options));
+    }
     results
+}
+
+/// A Kyverno CLI test file: named `kyverno-test.yaml` (what `kyverno test` looks for), or a
+/// `cli.kyverno.io` `Test` document.
+fn is_kyverno_test(path: &Path) -> bool {
+    if path.file_name().and_then(|n| n.to_str()) == Some("kyverno-test.yaml") {
+        return true;
+    }
+    if !matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    ) {
+        return false;
+    }
+    let head = std::fs::read_to_string(path).unwrap_or_default();
+    head.contains("cli.kyverno.io/") && head.contains("kind: Test")
 }
 
 fn sort_file(
@@ -458,6 +485,281 @@ fn run_case(base: &Path, case: &Value, policies: &PolicySet) -> Result<TestStatu
         }
     }
     Ok(TestStatus::Pass)
+}
+
+/// The ValidatingAdmissionPolicy results of one Kyverno CLI test file: its `policies` (with a
+/// Deny binding added for each policy no binding names, as `kyverno test` judges unbound
+/// ones), its `resources`, and from its `variables` file the `namespaceSelector` labels and
+/// `globalValues` `request.operation`. Each resource of each `results` entry is one test: it
+/// passes when the policy's decision (`pass`, `fail`, `skip`, `warn`) is the expected
+/// `result`. Entries for Kyverno policies (`ClusterPolicy` rules) are errors: kubegate does
+/// not run them.
+fn kyverno_suite(file: &Path, options: &PolicyOptions) -> Vec<TestResult> {
+    let shown = file.display().to_string();
+    let result = |name: String, line: Option<u32>, status: TestStatus| TestResult {
+        kind: TestKind::Kyverno,
+        name,
+        file: shown.clone(),
+        line,
+        status,
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            return vec![result(
+                shown.clone(),
+                None,
+                TestStatus::Error(e.to_string()),
+            )]
+        }
+    };
+    let stream = crate::load::yaml::parse_stream(&text, &crate::load::yaml::Limits::default());
+    if let Some(e) = stream.error {
+        return vec![result(
+            shown.clone(),
+            Some(e.position.line),
+            TestStatus::Error(e.to_string()),
+        )];
+    }
+    let Some(doc) = stream.documents.into_iter().next() else {
+        return vec![result(
+            shown.clone(),
+            None,
+            TestStatus::Error("the file holds no test".into()),
+        )];
+    };
+    let test = &doc.value;
+    let at = |pointer: &str| doc.positions.resolve(pointer).map(|(p, _)| p.line);
+    let suite = test
+        .pointer("/metadata/name")
+        .or_else(|| test.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("test")
+        .to_owned();
+    let base = file.parent().unwrap_or(Path::new("."));
+    let paths = |key: &str| -> Vec<PathBuf> {
+        test.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|p| base.join(p))
+            .collect()
+    };
+    let whole = |message: String| vec![result(suite.clone(), Some(1), TestStatus::Error(message))];
+    let policy_files = paths("policies");
+    if policy_files.is_empty() {
+        return whole("a test needs `policies`".into());
+    }
+    let load_options = PolicyOptions {
+        bind_unbound_vaps: true,
+        k8s_native_validation: options.k8s_native_validation,
+        ..PolicyOptions::default()
+    };
+    let policies = match PolicySet::load(&policy_files, &load_options) {
+        Ok(p) => p,
+        Err(errors) => {
+            let message = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return whole(message);
+        }
+    };
+    let loader = Loader::default();
+    let resources = loader.load(
+        &paths("resources")
+            .into_iter()
+            .map(Input::Path)
+            .collect::<Vec<_>>(),
+    );
+    if let Some(e) = resources.errors.first() {
+        return whole(e.to_string());
+    }
+    let variables = match test.get("variables").and_then(Value::as_str) {
+        None => Value::Null,
+        Some(p) => match std::fs::read_to_string(base.join(p)) {
+            Ok(text) => {
+                let stream =
+                    crate::load::yaml::parse_stream(&text, &crate::load::yaml::Limits::default());
+                match (stream.error, stream.documents.into_iter().next()) {
+                    (Some(e), _) => return whole(format!("{p}: {e}")),
+                    (None, Some(d)) => d.value,
+                    (None, None) => Value::Null,
+                }
+            }
+            Err(e) => return whole(format!("{p}: {e}")),
+        },
+    };
+    let operation = variables
+        .pointer("/globalValues/request.operation")
+        .and_then(Value::as_str)
+        .unwrap_or("CREATE")
+        .to_owned();
+    // Namespaces as the values file labels them, unless the resources define them.
+    let mut everything = resources.manifests.clone();
+    for ns in variables
+        .get("namespaceSelector")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = ns.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let defined = everything
+            .iter()
+            .any(|m| m.object.kind == "Namespace" && m.object.name.as_deref() == Some(name));
+        if defined {
+            continue;
+        }
+        let namespace = serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": ns.get("labels").cloned().unwrap_or(Value::Null)},
+        });
+        match crate::model::manifest::Manifest::from_value(
+            namespace,
+            crate::source::Source::Admission(format!("{shown}: namespaceSelector")),
+        ) {
+            Ok(m) => everything.push(m),
+            Err(e) => return whole(format!("namespaceSelector {name:?}: {e}")),
+        }
+    }
+    let inventory = Inventory::new(&everything);
+    let mut results = Vec::new();
+    for (r, entry) in test
+        .get("results")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let line = at(&format!("/results/{r}"));
+        let policy = entry.get("policy").and_then(Value::as_str).unwrap_or("");
+        let expected = entry.get("result").and_then(Value::as_str).unwrap_or("");
+        let kind = entry.get("kind").and_then(Value::as_str);
+        let mut names: Vec<&str> = entry
+            .get("resources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if let Some(one) = entry.get("resource").and_then(Value::as_str) {
+            names.push(one);
+        }
+        let title = |resource: &str| {
+            let shown_kind = kind.map(|k| format!("{k}/")).unwrap_or_default();
+            format!("{suite} / {policy} / {shown_kind}{resource}")
+        };
+        let is_vap = policies.vap_names().any(|n| n == policy);
+        if !is_vap {
+            results.push(result(
+                title(&names.join(", ")),
+                line,
+                TestStatus::Error(format!(
+                    "{policy:?} is not a ValidatingAdmissionPolicy of the test's policies: \
+                     kubegate runs the ValidatingAdmissionPolicy results of kyverno-test.yaml, \
+                     not Kyverno policy rules"
+                )),
+            ));
+            continue;
+        }
+        if !matches!(expected, "pass" | "fail" | "skip" | "warn") {
+            results.push(result(
+                title(&names.join(", ")),
+                line,
+                TestStatus::Error(format!(
+                    "result must be pass, fail, skip or warn, not {expected:?}"
+                )),
+            ));
+            continue;
+        }
+        if names.is_empty() {
+            results.push(result(
+                title(""),
+                line,
+                TestStatus::Error("a result needs `resources`".into()),
+            ));
+            continue;
+        }
+        for name in names {
+            let (namespace, object_name) = match name.split_once('/') {
+                Some((ns, n)) => (Some(ns), n),
+                None => (None, name),
+            };
+            let found: Vec<&crate::model::manifest::Manifest> = resources
+                .manifests
+                .iter()
+                .filter(|m| m.object.name.as_deref() == Some(object_name))
+                .filter(|m| namespace.is_none() || m.object.namespace.as_deref() == namespace)
+                .filter(|m| kind.is_none_or(|k| m.object.kind == k))
+                .collect();
+            let status = match found.as_slice() {
+                [] => TestStatus::Fail(format!(
+                    "no resource {name:?}{} among the test's resources",
+                    kind.map(|k| format!(" of kind {k}")).unwrap_or_default()
+                )),
+                many => judge_kyverno(many, policy, expected, &operation, &policies, &inventory),
+            };
+            results.push(result(title(name), line, status));
+        }
+    }
+    if results.is_empty() {
+        return whole("the test has no `results`".into());
+    }
+    results
+}
+
+/// The status of one Kyverno result entry for the resources it names.
+fn judge_kyverno(
+    manifests: &[&crate::model::manifest::Manifest],
+    policy: &str,
+    expected: &str,
+    operation: &str,
+    policies: &PolicySet,
+    inventory: &Inventory<'_>,
+) -> TestStatus {
+    for m in manifests {
+        let review = (operation != "CREATE").then(|| {
+            serde_json::json!({
+                "operation": operation,
+                "name": m.object.name,
+                "namespace": m.object.namespace,
+                "object": m.value,
+                "oldObject": if operation == "UPDATE" { m.value.clone() } else { Value::Null },
+                "userInfo": {},
+                "dryRun": false,
+            })
+        });
+        let outcome = policies
+            .vap_outcomes(m, inventory, review.as_ref())
+            .into_iter()
+            .find(|(name, _)| name == policy)
+            .map(|(_, o)| o);
+        let Some(outcome) = outcome else {
+            return TestStatus::Error(format!("policy {policy:?} was not evaluated"));
+        };
+        if let crate::policy::rego::VapOutcome::Undecided(why) = &outcome {
+            return TestStatus::Error(format!("cannot be judged offline: {}", why.join("; ")));
+        }
+        if outcome.word() != expected {
+            let why = match &outcome {
+                crate::policy::rego::VapOutcome::Fail(m)
+                | crate::policy::rego::VapOutcome::Warn(m) => {
+                    format!(": {}", m.join("; "))
+                }
+                _ => String::new(),
+            };
+            return TestStatus::Fail(format!(
+                "{}: expected {expected}, got {}{why}",
+                m.object,
+                outcome.word()
+            ));
+        }
+    }
+    TestStatus::Pass
 }
 
 /// The regex engine regorus already links (`regex`), for assertion messages.
