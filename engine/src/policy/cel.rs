@@ -59,6 +59,9 @@ pub(crate) fn env() -> &'static Arc<Env> {
         if let Err(e) = env.add_extension(super::cel_k8s_types::quantity) {
             tracing::error!(error = %e, "the Kubernetes quantity library could not be registered");
         }
+        if let Err(e) = env.add_extension(super::cel_k8s_types::semver) {
+            tracing::error!(error = %e, "the Kubernetes semver library could not be registered");
+        }
         if let Err(e) = env.add_extension(super::cel_k8s_types::net) {
             tracing::error!(error = %e, "the Kubernetes IP and CIDR libraries could not be registered");
         }
@@ -71,8 +74,6 @@ pub(crate) fn env() -> &'static Arc<Env> {
 const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
     ("url", "the Kubernetes URL library"),
     ("isURL", "the Kubernetes URL library"),
-    ("semver", "the Kubernetes semver library"),
-    ("isSemver", "the Kubernetes semver library"),
     ("cel.bind", "the CEL bindings extension"),
     ("transformList", "two-variable comprehensions"),
     ("transformMap", "two-variable comprehensions"),

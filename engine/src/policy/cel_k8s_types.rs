@@ -13,13 +13,18 @@
 //!   `isCIDR(string)`, on a CIDR `containsIP(ip|string)`, `containsCIDR(cidr|string)`, `ip()`,
 //!   `masked()`, `prefixLength()`, `string(cidr)`. As in the API server, IPv4-mapped IPv6
 //!   addresses and zones are refused, and IPv4 octets may not have leading zeros.
+//! - **semver** (Kubernetes 1.31+): `semver(string[, normalize])`, `isSemver(string[,
+//!   normalize])`, and on a version `major()`, `minor()`, `patch()`, `isLessThan(v)`,
+//!   `isGreaterThan(v)`, `compareTo(v)`; strict Semantic Versioning 2.0 as the API server's
+//!   `blang/semver` parses it, precedence ignoring build metadata; `normalize` drops a leading
+//!   `v`, leading zeros and fills in a missing minor or patch as the API server does.
 
 use std::any::Any;
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelString, Kind, Type, INT_TYPE, STRING_TYPE,
+    CelBool, CelDouble, CelInt, CelString, Kind, Type, BOOL_TYPE, INT_TYPE, STRING_TYPE,
 };
 use cel::common::value::{CowVal, StaticVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
@@ -30,6 +35,11 @@ use crate::rules::api::quantity::{parse_str, Quantity as Exact};
 static QUANTITY_TYPE: Type = quantity_type();
 static IP_TYPE: Type = ip_type();
 static CIDR_TYPE: Type = cidr_type();
+static SEMVER_TYPE: Type = semver_type();
+
+const fn semver_type() -> Type {
+    Type::simple_type(Kind::Opaque, "kubernetes.Semver")
+}
 
 const fn quantity_type() -> Type {
     Type::simple_type(Kind::Opaque, "kubernetes.Quantity")
@@ -609,6 +619,309 @@ fn cidr_prefix<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
     int(i64::from(cidr_of(&c, "prefixLength")?.bits))
 }
 
+/// One identifier of a pre-release: numeric identifiers compare by value and sort first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pre {
+    Num(u64),
+    Alpha(String),
+}
+
+/// A semantic version as a CEL value.
+#[derive(Debug, Clone)]
+struct Semver {
+    major: u64,
+    minor: u64,
+    patch: u64,
+    pre: Vec<Pre>,
+}
+
+impl Semver {
+    /// Semantic Versioning 2.0 precedence (build metadata ignored), as `blang/semver` compares.
+    fn precedence(&self, other: &Semver) -> Ordering {
+        let core =
+            (self.major, self.minor, self.patch).cmp(&(other.major, other.minor, other.patch));
+        if core != Ordering::Equal {
+            return core;
+        }
+        match (self.pre.is_empty(), other.pre.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            (false, false) => {}
+        }
+        for (a, b) in self.pre.iter().zip(&other.pre) {
+            let o = match (a, b) {
+                (Pre::Num(x), Pre::Num(y)) => x.cmp(y),
+                (Pre::Num(_), Pre::Alpha(_)) => Ordering::Less,
+                (Pre::Alpha(_), Pre::Num(_)) => Ordering::Greater,
+                (Pre::Alpha(x), Pre::Alpha(y)) => x.cmp(y),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        self.pre.len().cmp(&other.pre.len())
+    }
+}
+
+impl Val for Semver {
+    fn get_type(&self) -> &Type {
+        &SEMVER_TYPE
+    }
+    fn cel_type() -> &'static Type {
+        &SEMVER_TYPE
+    }
+    fn equals(&self, other: &dyn Val) -> bool {
+        other
+            .downcast_ref::<Semver>()
+            .is_some_and(|o| o.precedence(self) == Ordering::Equal)
+    }
+    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
+    }
+}
+impl StaticVal for Semver {}
+
+/// A version number: digits only, no leading zeros, fits 64 bits.
+fn version_number(part: &str, what: &str) -> std::result::Result<u64, String> {
+    if !part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "Invalid character(s) found in {what} number {part:?}"
+        ));
+    }
+    if part.len() > 1 && part.starts_with('0') {
+        return Err(format!(
+            "{what} number must not contain leading zeroes {part:?}"
+        ));
+    }
+    part.parse()
+        .map_err(|_| format!("{what} number {part:?} is not a 64-bit number"))
+}
+
+fn alphanumeric(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Parses a version strictly, as `blang/semver`'s `Parse`.
+fn parse_semver(text: &str) -> std::result::Result<Semver, String> {
+    if text.is_empty() {
+        return Err("Version string empty".into());
+    }
+    let parts: Vec<&str> = text.splitn(3, '.').collect();
+    let [major, minor, rest] = parts.as_slice() else {
+        return Err("No Major.Minor.Patch elements found".into());
+    };
+    let mut patch = *rest;
+    let mut build: Option<&str> = None;
+    if let Some((p, b)) = patch.split_once('+') {
+        patch = p;
+        build = Some(b);
+    }
+    let mut pre_text: Option<&str> = None;
+    if let Some((p, pre)) = patch.split_once('-') {
+        patch = p;
+        pre_text = Some(pre);
+    }
+    let mut pre = Vec::new();
+    for id in pre_text
+        .map(|p| p.split('.').collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if id.is_empty() {
+            return Err("Prerelease is empty".into());
+        }
+        if id.bytes().all(|b| b.is_ascii_digit()) {
+            if id.len() > 1 && id.starts_with('0') {
+                return Err(format!(
+                    "Version prerelease must not contain leading zeroes {id:?}"
+                ));
+            }
+            pre.push(Pre::Num(
+                id.parse()
+                    .map_err(|_| format!("prerelease {id:?} is too large"))?,
+            ));
+        } else if alphanumeric(id) {
+            pre.push(Pre::Alpha(id.to_owned()));
+        } else {
+            return Err(format!("Invalid character(s) found in prerelease {id:?}"));
+        }
+    }
+    for id in build
+        .map(|b| b.split('.').collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if id.is_empty() {
+            return Err("Build meta data is empty".into());
+        }
+        if !alphanumeric(id) {
+            return Err(format!(
+                "Invalid character(s) found in build meta data {id:?}"
+            ));
+        }
+    }
+    Ok(Semver {
+        major: version_number(major, "Major")?,
+        minor: version_number(minor, "Minor")?,
+        patch: version_number(patch, "Patch")?,
+        pre,
+    })
+}
+
+/// The API server's normalization before parsing: one leading `v` dropped, leading zeros of
+/// each part dropped, a missing minor or patch filled with `0`.
+fn normalize_semver(text: &str) -> std::result::Result<Semver, String> {
+    let text = text.strip_prefix('v').unwrap_or(text);
+    let mut parts: Vec<String> = text.splitn(3, '.').map(str::to_owned).collect();
+    for p in &mut parts {
+        if p.len() > 1 {
+            let trimmed = p.trim_start_matches('0');
+            *p = if trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+                trimmed.to_owned()
+            } else {
+                format!("0{trimmed}")
+            };
+        }
+    }
+    if parts.len() < 3 {
+        if parts.last().is_some_and(|p| p.contains(['+', '-'])) {
+            return Err("short version cannot contain PreRelease/Build meta data".into());
+        }
+        while parts.len() < 3 {
+            parts.push("0".into());
+        }
+    }
+    parse_semver(&parts.join("."))
+}
+
+/// Registers the semver library on `env`.
+pub(crate) fn semver(env: &mut Env) -> std::result::Result<(), DeclarationError> {
+    env.add_type(semver_type())?;
+    let v = semver_type;
+    env.add_overload("semver", "string_to_semver", vec![STRING_TYPE], to_semver)?;
+    env.add_overload(
+        "semver",
+        "string_bool_to_semver",
+        vec![STRING_TYPE, BOOL_TYPE],
+        to_semver,
+    )?;
+    env.add_overload("isSemver", "is_semver_string", vec![STRING_TYPE], is_semver)?;
+    env.add_overload(
+        "isSemver",
+        "is_semver_string_bool",
+        vec![STRING_TYPE, BOOL_TYPE],
+        is_semver,
+    )?;
+    env.add_member_overload("major", "semver_major", v(), vec![], semver_major)?;
+    env.add_member_overload("minor", "semver_minor", v(), vec![], semver_minor)?;
+    env.add_member_overload("patch", "semver_patch", v(), vec![], semver_patch)?;
+    env.add_member_overload(
+        "isGreaterThan",
+        "semver_is_greater_than",
+        v(),
+        vec![v()],
+        semver_greater,
+    )?;
+    env.add_member_overload(
+        "isLessThan",
+        "semver_is_less_than",
+        v(),
+        vec![v()],
+        semver_less,
+    )?;
+    env.add_member_overload(
+        "compareTo",
+        "semver_compare_to",
+        v(),
+        vec![v()],
+        semver_compare,
+    )?;
+    Ok(())
+}
+
+/// `semver(s)` or `semver(s, normalize)` parsed, by the form the call asks for.
+fn parse_semver_args(
+    args: Vec<CowVal<'_, '_>>,
+    function: &str,
+) -> std::result::Result<std::result::Result<Semver, String>, ExecutionError> {
+    let mut args = args.into_iter();
+    let Some(text) = args.next() else {
+        return Err(ExecutionError::invalid_argument_count(1, 0));
+    };
+    let text = string_arg(text.as_ref(), function)?;
+    let normalize = match args.next() {
+        None => false,
+        Some(b) => *b
+            .as_ref()
+            .downcast_ref::<CelBool>()
+            .ok_or_else(|| ExecutionError::function_error(function, "normalize must be a bool"))?
+            .inner(),
+    };
+    Ok(if normalize {
+        normalize_semver(text)
+    } else {
+        parse_semver(text)
+    })
+}
+
+fn to_semver<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    parse_semver_args(args, "semver")?
+        .map(CowVal::owned)
+        .map_err(|e| ExecutionError::function_error("semver", e))
+}
+
+fn is_semver<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    boolean(parse_semver_args(args, "isSemver")?.is_ok())
+}
+
+fn semver_of<'a>(
+    val: &'a CowVal<'_, '_>,
+    function: &str,
+) -> std::result::Result<&'a Semver, ExecutionError> {
+    arg::<Semver>(val, function, "a semver")
+}
+
+fn semver_major<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    let [v] = take(args)?;
+    int(semver_of(&v, "major")?.major as i64)
+}
+
+fn semver_minor<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    let [v] = take(args)?;
+    int(semver_of(&v, "minor")?.minor as i64)
+}
+
+fn semver_patch<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    let [v] = take(args)?;
+    int(semver_of(&v, "patch")?.patch as i64)
+}
+
+fn semver_cmp(
+    args: Vec<CowVal<'_, '_>>,
+    function: &str,
+) -> std::result::Result<Ordering, ExecutionError> {
+    let [a, b] = take(args)?;
+    Ok(semver_of(&a, function)?.precedence(semver_of(&b, function)?))
+}
+
+fn semver_greater<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    boolean(semver_cmp(args, "isGreaterThan")? == Ordering::Greater)
+}
+
+fn semver_less<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    boolean(semver_cmp(args, "isLessThan")? == Ordering::Less)
+}
+
+fn semver_compare<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<'b, 'v> {
+    int(match semver_cmp(args, "compareTo")? {
+        Ordering::Less => -1,
+        Ordering::Equal => 0,
+        Ordering::Greater => 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::policy::cel::{compile, Activation, Scope, Values};
@@ -689,6 +1002,28 @@ mod tests {
         assert!(eval("ip('nope')")
             .expect_err("invalid")
             .contains("parse error"));
+    }
+
+    #[test]
+    fn semantic_versions_parse_and_compare_as_the_api_server_does() {
+        for yes in [
+            "isSemver('1.4.2') && isSemver('0.1.0-alpha.1+build.7') && !isSemver('v1.2.3')",
+            "!isSemver('1.2') && !isSemver('01.2.3') && !isSemver('1.2.3-') && !isSemver('1.2.3-01')",
+            "!isSemver('1.2.3+') && !isSemver('1.2.3-a_b') && !isSemver('') && !isSemver('200K')",
+            "isSemver('v1.2', true) && isSemver('01.01.01', true) && !isSemver('1.2-rc.1', true)",
+            "semver('v1.2', true) == semver('1.2.0') && semver('01.01.01', true) == semver('1.1.1')",
+            "semver('1.2.3').major() == 1 && semver('1.2.3').minor() == 2 && semver('1.2.3').patch() == 3",
+            "semver('1.4.2').isGreaterThan(semver('1.4.0')) && semver('1.10.0').isGreaterThan(semver('1.9.9'))",
+            "semver('1.0.0-alpha').isLessThan(semver('1.0.0')) && semver('1.0.0-alpha').isLessThan(semver('1.0.0-alpha.1'))",
+            "semver('1.0.0-alpha.1').isLessThan(semver('1.0.0-alpha.beta')) && semver('1.0.0-beta.2').isLessThan(semver('1.0.0-beta.11'))",
+            "semver('1.0.0-rc.1').isLessThan(semver('1.0.0')) && semver('1.0.0+a').compareTo(semver('1.0.0+b')) == 0",
+            "semver('2.0.0').compareTo(semver('1.9.9')) == 1 && semver('1.2.3') == semver('1.2.3+meta')",
+        ] {
+            assert!(truth(yes), "{yes}");
+        }
+        assert!(eval("semver('Three')")
+            .expect_err("invalid")
+            .contains("No Major.Minor.Patch"));
     }
 
     #[test]
