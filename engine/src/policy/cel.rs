@@ -74,7 +74,6 @@ pub(crate) fn env() -> &'static Arc<Env> {
 const UNSUPPORTED_FUNCTIONS: &[(&str, &str)] = &[
     ("url", "the Kubernetes URL library"),
     ("isURL", "the Kubernetes URL library"),
-    ("cel.bind", "the CEL bindings extension"),
     ("transformList", "two-variable comprehensions"),
     ("transformMap", "two-variable comprehensions"),
     ("transformMapEntry", "two-variable comprehensions"),
@@ -249,6 +248,50 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// `cel.bind(x, init, body)` as the comprehension cel-go's bindings extension expands it
+    /// to: no iterations, `x` the accumulator set to `init`, `body` the result, so `init` is
+    /// evaluated once and `body` sees `x`.
+    fn bind(&mut self, id: u64, call: cel::common::ast::CallExpr) -> IdedExpr {
+        let mut args = call.args.into_iter();
+        let (Some(var), Some(init), Some(body), None) =
+            (args.next(), args.next(), args.next(), args.next())
+        else {
+            self.refuse("`cel.bind` takes a variable name, an initial value and a result".into());
+            return IdedExpr {
+                id,
+                expr: Node::Literal(LiteralValue::Null),
+            };
+        };
+        let Node::Ident(name) = var.expr else {
+            self.refuse("the first argument of `cel.bind` must be a variable name".into());
+            return IdedExpr {
+                id,
+                expr: Node::Literal(LiteralValue::Null),
+            };
+        };
+        let init = self.rewrite(init);
+        self.bound.push(name.clone());
+        let body = self.rewrite(body);
+        self.bound.pop();
+        let node = |expr| IdedExpr { id, expr };
+        IdedExpr {
+            id,
+            expr: Node::Comprehension(Box::new(cel::common::ast::ComprehensionExpr {
+                iter_range: node(Node::List(cel::common::ast::ListExpr {
+                    elements: Vec::new(),
+                    optional_indices: Vec::new(),
+                })),
+                iter_var: "#unused".to_owned(),
+                iter_var2: None,
+                accu_var: name.clone(),
+                accu_init: init,
+                loop_cond: node(Node::Literal(LiteralValue::Boolean(CelBool::from(false)))),
+                loop_step: node(Node::Ident(name)),
+                result: body,
+            })),
+        }
+    }
+
     fn rewrite(&mut self, node: IdedExpr) -> IdedExpr {
         let id = node.id;
         let expr = match node.expr {
@@ -277,6 +320,23 @@ impl Checker<'_, '_> {
                     _ => None,
                 };
                 let name = namespaced.clone().unwrap_or_else(|| call.func_name.clone());
+                if name == "cel.bind" {
+                    return self.bind(id, call);
+                }
+                // `all`, `exists` and `existsOne` with two variables (`m.all(k, v, p)`).
+                if call.target.is_some()
+                    && call.args.len() == 3
+                    && matches!(
+                        call.func_name.as_str(),
+                        "all" | "exists" | "existsOne" | "exists_one"
+                    )
+                {
+                    self.unsupported(format!(
+                        "`{}` with two variables (two-variable comprehensions) is not supported \
+                         by kubegate's CEL engine yet",
+                        call.func_name
+                    ));
+                }
                 let library = UNSUPPORTED_FUNCTIONS
                     .iter()
                     .find(|(f, _)| *f == name)
@@ -759,6 +819,35 @@ mod tests {
         }
     }
 
+    /// `cel.bind` binds its variable once, for its result only, as cel-go's bindings extension.
+    #[test]
+    fn cel_bind_binds_a_variable_for_its_result() {
+        let object = serde_json::json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let values = Values::new(&[("object", &object)]);
+        let activation = Activation::new(&values, None, &[], &[]);
+        let eval = |src: &str| {
+            let e = compile(src, &scope(&[]), &["object"]).map_err(|e| e.to_string())?;
+            activation.eval(&e)
+        };
+        assert_eq!(
+            eval("cel.bind(cs, object.spec.containers, cs.size() == 2 && cs[1].name == 'b')"),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval("cel.bind(a, 1, cel.bind(b, a + 1, [a, b])) == [1, 2]"),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            eval("cel.bind(names, object.spec.containers.map(c, c.name), names.join(','))"),
+            Ok(Value::String(std::sync::Arc::new("a,b".to_owned())))
+        );
+        // The variable is not in scope outside the result.
+        assert!(eval("cel.bind(x, 1, x) + x == 2")
+            .expect_err("x")
+            .contains("undeclared reference to `x`"));
+        assert!(eval("cel.bind('x', 1, 2) == 2").is_err());
+    }
+
     #[test]
     fn reads_the_object_and_lazy_variables() {
         let object = serde_json::json!({"spec": {"replicas": 7, "containers": [{"name": "a"}]},
@@ -798,6 +887,16 @@ mod tests {
         assert!(err("objekt.spec").contains("undeclared reference to `objekt`"));
         assert!(err("variables.later == 1").contains("not declared before"));
         assert!(err("isURL(object.x)").contains("URL"));
+        let two = compile(
+            "object.metadata.labels.all(k, v, v.size() < 64)",
+            &scope(&[]),
+            &["object"],
+        )
+        .expect_err("refused");
+        assert!(
+            two.unsupported && two.message.contains("two-variable"),
+            "{two:?}"
+        );
         assert!(err("object.spec.replicas >").starts_with("syntax error"));
         // A comprehension's own variable is in scope inside it only.
         assert!(compile("[1].all(x, x > 0)", &scope(&[]), &["object"]).is_ok());
