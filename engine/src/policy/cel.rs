@@ -53,6 +53,9 @@ pub(crate) fn env() -> &'static Arc<Env> {
         if let Err(e) = env.add_extension(super::cel_k8s::regex) {
             tracing::error!(error = %e, "the Kubernetes regex library could not be registered");
         }
+        if let Err(e) = env.add_extension(super::cel_k8s::comprehensions) {
+            tracing::error!(error = %e, "two-variable comprehensions could not be registered");
+        }
         if let Err(e) = env.add_extension(super::cel_k8s::sets) {
             tracing::error!(error = %e, "the CEL sets extension could not be registered");
         }
@@ -292,6 +295,101 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// A two-variable `all`, `exists` or `existsOne` (`m.all(k, v, p)`: key and value of a
+    /// map, index and element of a list), expanded as the one-variable macro over the pairs
+    /// [`super::cel_k8s::ENTRIES`] gives, each pair's parts bound to the two names.
+    fn two_variables(&mut self, id: u64, call: cel::common::ast::CallExpr) -> IdedExpr {
+        use cel::common::ast::{CallExpr, ComprehensionExpr, ListExpr};
+        let node = |expr| IdedExpr { id, expr };
+        let function = call.func_name.clone();
+        let mut args = call.args.into_iter();
+        let (Some(first), Some(second), Some(body), Some(target)) =
+            (args.next(), args.next(), args.next(), call.target)
+        else {
+            return node(Node::Literal(LiteralValue::Null));
+        };
+        let (Node::Ident(k), Node::Ident(v)) = (first.expr, second.expr) else {
+            self.refuse(format!(
+                "the first two arguments of a two-variable `{function}` must be variable names"
+            ));
+            return node(Node::Literal(LiteralValue::Null));
+        };
+        let range = self.rewrite(*target);
+        let depth = self.bound.len();
+        self.bound.push(k.clone());
+        self.bound.push(v.clone());
+        let body = self.rewrite(body);
+        self.bound.truncate(depth);
+        let call = |name: &str, args: Vec<IdedExpr>| {
+            node(Node::Call(CallExpr {
+                func_name: name.to_owned(),
+                target: None,
+                args,
+            }))
+        };
+        let boolean = |b: bool| node(Node::Literal(LiteralValue::Boolean(CelBool::from(b))));
+        let int = |i: i64| node(Node::Literal(LiteralValue::Int(CelInt::from(i))));
+        let ident = |n: &str| node(Node::Ident(n.to_owned()));
+        let comprehension = |c: ComprehensionExpr| node(Node::Comprehension(Box::new(c)));
+        let entry = "@entry";
+        let part = |i: i64| call("_[_]", vec![ident(entry), int(i)]);
+        // A binding: a comprehension over no items whose accumulator is the bound name.
+        let bind = |name: &str, init: IdedExpr, result: IdedExpr| {
+            comprehension(ComprehensionExpr {
+                iter_range: node(Node::List(ListExpr {
+                    elements: Vec::new(),
+                    optional_indices: Vec::new(),
+                })),
+                iter_var: "#unused".to_owned(),
+                iter_var2: None,
+                accu_var: name.to_owned(),
+                accu_init: init,
+                loop_cond: boolean(false),
+                loop_step: ident(name),
+                result,
+            })
+        };
+        let predicate = bind(&k, part(0), bind(&v, part(1), body));
+        let result = "@result";
+        let (init, cond, step, out) = match function.as_str() {
+            "all" => (
+                boolean(true),
+                call("@not_strictly_false", vec![ident(result)]),
+                call("_&&_", vec![ident(result), predicate]),
+                ident(result),
+            ),
+            "exists" => (
+                boolean(false),
+                call("@not_strictly_false", vec![call("!_", vec![ident(result)])]),
+                call("_||_", vec![ident(result), predicate]),
+                ident(result),
+            ),
+            _ => (
+                int(0),
+                boolean(true),
+                call(
+                    "_?_:_",
+                    vec![
+                        predicate,
+                        call("_+_", vec![ident(result), int(1)]),
+                        ident(result),
+                    ],
+                ),
+                call("_==_", vec![ident(result), int(1)]),
+            ),
+        };
+        comprehension(ComprehensionExpr {
+            iter_range: call(super::cel_k8s::ENTRIES, vec![range]),
+            iter_var: entry.to_owned(),
+            iter_var2: None,
+            accu_var: result.to_owned(),
+            accu_init: init,
+            loop_cond: cond,
+            loop_step: step,
+            result: out,
+        })
+    }
+
     fn rewrite(&mut self, node: IdedExpr) -> IdedExpr {
         let id = node.id;
         let expr = match node.expr {
@@ -331,11 +429,7 @@ impl Checker<'_, '_> {
                         "all" | "exists" | "existsOne" | "exists_one"
                     )
                 {
-                    self.unsupported(format!(
-                        "`{}` with two variables (two-variable comprehensions) is not supported \
-                         by kubegate's CEL engine yet",
-                        call.func_name
-                    ));
+                    return self.two_variables(id, call);
                 }
                 let library = UNSUPPORTED_FUNCTIONS
                     .iter()
@@ -819,6 +913,55 @@ mod tests {
         }
     }
 
+    /// `all`, `exists` and `existsOne` with two variables: a map's keys and values, a list's
+    /// indexes and elements, as cel-go's two-variable comprehensions bind them.
+    #[test]
+    fn two_variable_comprehensions_bind_keys_and_values() {
+        let object = serde_json::json!({
+            "metadata": {"labels": {"app": "web", "team": "shop"}},
+            "spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let values = Values::new(&[("object", &object)]);
+        let activation = Activation::new(&values, None, &[], &[]);
+        let eval = |src: &str| {
+            let e = compile(src, &scope(&[]), &["object"]).map_err(|e| e.to_string())?;
+            activation.eval(&e)
+        };
+        for (src, want) in [
+            (
+                "object.metadata.labels.all(k, v, k.size() < 64 && v.size() < 64)",
+                true,
+            ),
+            ("object.metadata.labels.all(k, v, v != 'web')", false),
+            (
+                "object.metadata.labels.exists(k, v, k == 'team' && v == 'shop')",
+                true,
+            ),
+            ("object.metadata.labels.exists(k, v, k == v)", false),
+            (
+                "object.spec.containers.exists(i, c, i == 1 && c.name == 'b')",
+                true,
+            ),
+            ("object.spec.containers.all(i, c, i < 2)", true),
+            (
+                "object.spec.containers.existsOne(i, c, c.name.startsWith('a'))",
+                true,
+            ),
+            ("[1, 2, 3].exists_one(i, v, v > 1)", false),
+            (
+                "object.metadata.labels.all(k, v, [1, 2].all(i, x, x > i))",
+                true,
+            ),
+            ("{}.all(k, v, false)", true),
+        ] {
+            assert_eq!(eval(src), Ok(Value::Bool(want)), "{src}");
+        }
+        // The names are in scope in the predicate only.
+        assert!(eval("[1].all(i, v, true) && v == 1")
+            .expect_err("v")
+            .contains("undeclared reference to `v`"));
+        assert!(eval("object.metadata.name.all(i, v, true)").is_err());
+    }
+
     /// `cel.bind` binds its variable once, for its result only, as cel-go's bindings extension.
     #[test]
     fn cel_bind_binds_a_variable_for_its_result() {
@@ -887,16 +1030,7 @@ mod tests {
         assert!(err("objekt.spec").contains("undeclared reference to `objekt`"));
         assert!(err("variables.later == 1").contains("not declared before"));
         assert!(err("isURL(object.x)").contains("URL"));
-        let two = compile(
-            "object.metadata.labels.all(k, v, v.size() < 64)",
-            &scope(&[]),
-            &["object"],
-        )
-        .expect_err("refused");
-        assert!(
-            two.unsupported && two.message.contains("two-variable"),
-            "{two:?}"
-        );
+        assert!(err("{'a': 1}.transformList(k, v, k)").contains("two-variable"));
         assert!(err("object.spec.replicas >").starts_with("syntax error"));
         // A comprehension's own variable is in scope inside it only.
         assert!(compile("[1].all(x, x > 0)", &scope(&[]), &["object"]).is_ok());

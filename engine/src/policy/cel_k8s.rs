@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 
 use cel::common::types::{
-    CelBool, CelInt, CelList, CelString, DYN_TYPE, INT_TYPE, LIST_TYPE, STRING_TYPE,
+    CelBool, CelInt, CelList, CelMap, CelString, DYN_TYPE, INT_TYPE, LIST_TYPE, STRING_TYPE,
 };
 use cel::common::value::{CowVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
@@ -89,6 +89,51 @@ fn sets_intersects<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, 
     Ok(CowVal::owned(CelBool::from(
         a.iter().any(|x| b.iter().any(|y| y.equals(*x))),
     )))
+}
+
+/// The function two-variable comprehensions iterate over ([`entries`]). `@` cannot start a
+/// name in CEL source, so no expression can call it itself.
+pub(crate) const ENTRIES: &str = "@kubegate_entries";
+
+/// Registers [`ENTRIES`] on `env`.
+pub(crate) fn comprehensions(env: &mut Env) -> Result<(), DeclarationError> {
+    env.add_overload(ENTRIES, "kubegate_entries_dyn", vec![DYN_TYPE], entries)
+}
+
+/// A map's `[key, value]` pairs, or a list's `[index, element]` pairs: what a two-variable
+/// comprehension (`m.all(k, v, p)`, `l.exists(i, v, p)`) binds its variables to.
+fn entries<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let [range] = take(args)?;
+    let range = range.as_ref();
+    let pair = |a: Box<dyn Val + 'v>, b: Box<dyn Val + 'v>| -> Box<dyn Val + 'v> {
+        Box::new(CelList::from(vec![a, b]))
+    };
+    if let Some(map) = range.downcast_ref::<CelMap>() {
+        let pairs: Vec<Box<dyn Val + 'v>> = map
+            .inner()
+            .iter()
+            .map(|(k, v)| pair(k.inner().clone_as_boxed(), v.clone_as_boxed()))
+            .collect();
+        return Ok(CowVal::owned(CelList::from(pairs)));
+    }
+    if range.get_type().name() == "list" {
+        let pairs: Vec<Box<dyn Val + 'v>> = elements(range)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let index = i64::try_from(i).unwrap_or(i64::MAX);
+                pair(Box::new(CelInt::from(index)), v.clone_as_boxed())
+            })
+            .collect();
+        return Ok(CowVal::owned(CelList::from(pairs)));
+    }
+    Err(ExecutionError::function_error(
+        "comprehension",
+        format!(
+            "a two-variable comprehension needs a list or a map, found {}",
+            range.get_type().name()
+        ),
+    ))
 }
 
 /// Registers the regex library on `env`.
