@@ -7,6 +7,9 @@
 //!   KUBEGATE_LOAD_SERVER_ARGS="--max-concurrency 2" cargo bench -p kubegate --bench webhook_load
 //! ```
 //!
+//! `KUBEGATE_LOAD_POLICIES=vap` loads 30 ValidatingAdmissionPolicies (run by the webhook)
+//! instead of the 30 Gatekeeper templates.
+//!
 //! Phase 1 sends a fixed rate (open loop: each request has a scheduled start and latency is
 //! measured from it, so a stalled server cannot hide its queue) and reports p50/p99/max.
 //! Phase 2 saturates the server with closed-loop connections and reports throughput.
@@ -47,9 +50,23 @@ fn main() {
     assert!(out.status.success());
     let policies = dir.path().join("policies");
     std::fs::create_dir_all(&policies).expect("mkdir");
-    for (name, text) in kubegate_engine::corpus::gatekeeper_policies(30) {
+    // KUBEGATE_LOAD_POLICIES=vap loads 30 ValidatingAdmissionPolicies (and turns on
+    // `webhook.validatingAdmissionPolicies`) instead of the 30 Gatekeeper templates.
+    let vaps = std::env::var("KUBEGATE_LOAD_POLICIES").is_ok_and(|p| p == "vap");
+    let generated = if vaps {
+        kubegate_engine::corpus::validating_admission_policies(30)
+    } else {
+        kubegate_engine::corpus::gatekeeper_policies(30)
+    };
+    for (name, text) in generated {
         std::fs::write(policies.join(name), text).expect("write policy");
     }
+    let config = dir.path().join("kubegate.yaml");
+    std::fs::write(
+        &config,
+        format!("webhook:\n  validatingAdmissionPolicies: {vaps}\n"),
+    )
+    .expect("write config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kubegate"))
         .args([
             "webhook",
@@ -65,6 +82,8 @@ fn main() {
         .arg(certs.join("tls.key"))
         .arg("--policy")
         .arg(&policies)
+        .arg("--config")
+        .arg(&config)
         .args(
             std::env::var("KUBEGATE_LOAD_SERVER_ARGS")
                 .unwrap_or_default()

@@ -428,6 +428,52 @@ impl BuiltinSchemas {
         }
     }
 
+    /// Compiles the kinds most admission requests carry (workloads, Services, configuration,
+    /// RBAC, Ingress, policies) now, the rest on first use: what the webhook warms before its
+    /// first request. Returns how many were compiled, or those that failed; kinds this version
+    /// does not serve are passed over.
+    pub fn compile_common(&self) -> Result<usize, Vec<String>> {
+        const COMMON: &[(&str, &str)] = &[
+            ("v1", "Pod"),
+            ("v1", "Service"),
+            ("v1", "ConfigMap"),
+            ("v1", "Secret"),
+            ("v1", "ServiceAccount"),
+            ("v1", "Namespace"),
+            ("v1", "PersistentVolumeClaim"),
+            ("apps/v1", "Deployment"),
+            ("apps/v1", "StatefulSet"),
+            ("apps/v1", "DaemonSet"),
+            ("apps/v1", "ReplicaSet"),
+            ("batch/v1", "Job"),
+            ("batch/v1", "CronJob"),
+            ("networking.k8s.io/v1", "Ingress"),
+            ("networking.k8s.io/v1", "NetworkPolicy"),
+            ("policy/v1", "PodDisruptionBudget"),
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ("rbac.authorization.k8s.io/v1", "Role"),
+            ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+        ];
+        let definitions: HashSet<&String> = COMMON
+            .iter()
+            .filter_map(|(api_version, kind)| self.definition(api_version, kind))
+            .collect();
+        let failed: Vec<String> = definitions
+            .iter()
+            .filter_map(|d| match &*self.validator(d) {
+                Ok(_) => None,
+                Err(e) => Some(format!("{d}: {e}")),
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(definitions.len())
+        } else {
+            Err(failed)
+        }
+    }
+
     /// What this version knows of `apiVersion`/`kind`, without validating anything.
     pub fn classify(&self, api_version: &str, kind: &str) -> Lookup {
         if self.definition(api_version, kind).is_some() {
@@ -695,6 +741,21 @@ mod tests {
         }
         let lenient = BuiltinSchemas::new(newest().expect("bundle"), false).expect("version");
         assert!(lenient.compile_all().is_ok());
+    }
+
+    /// What the webhook warms: all 21 common kinds are served by the newest version; older
+    /// versions lacking one (autoscaling/v2 before 1.23) pass it over.
+    #[test]
+    fn the_common_kinds_compile_and_unserved_ones_are_passed_over() {
+        let newest = BuiltinSchemas::new(newest().expect("bundle"), true).expect("version");
+        assert_eq!(newest.compile_common(), Ok(21));
+        for version in bundled_versions().expect("bundle") {
+            let schemas = BuiltinSchemas::new(version, true).expect("version");
+            let count = schemas
+                .compile_common()
+                .unwrap_or_else(|e| panic!("{version}: {e:?}"));
+            assert!((18..=21).contains(&count), "{version}: {count}");
+        }
     }
 
     #[test]
