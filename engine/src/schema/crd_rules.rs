@@ -31,7 +31,12 @@ const CANNOT_JUDGE: &str = "kubegate cannot judge this rule";
 /// Whether a KG004 violation is a note about a rule kubegate cannot evaluate (it is reported
 /// as advisory, not at KG004's severity).
 pub(crate) fn is_note(violation: &Violation) -> bool {
-    violation.message.contains(CANNOT_JUDGE)
+    // Only the notes start so: a failed rule's message starts with the field and the error
+    // type (`spec: Invalid value: …`), whatever the CRD's own message says.
+    violation
+        .message
+        .strip_prefix(field_name(&violation.pointer).as_str())
+        .is_some_and(|rest| rest.starts_with(&format!(": {CANNOT_JUDGE} ")))
 }
 
 /// The longest evaluated `messageExpression` the API server uses (`MaxEvaluatedMessage
@@ -725,5 +730,14 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(is_note(&out[0]), "{out:?}");
         assert!(out[0].message.contains("URL"), "{out:?}");
+        // A CRD's own message cannot make a failed rule a note.
+        let sly = json!({"type": "object", "x-kubernetes-validations": [
+            {"rule": "false", "message": "kubegate cannot judge this rule (honest)"}]});
+        let mut out = Vec::new();
+        RuleNode::build(&sly, "", &mut Vec::new())
+            .expect("rules")
+            .validate(&json!({}), None, "", &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(!is_note(&out[0]), "{out:?}");
     }
 }
