@@ -260,8 +260,14 @@ impl Plan {
         if let Some(min) = self.output.min_severity {
             info.hidden = leave_out(&mut report, |f| f.severity >= min);
         }
-        let text = self.output.render(&report, &info)?;
-        let code = write_stdout(&text).unwrap_or(code);
+        let code = if self.output.streams_json() {
+            // The document goes straight to stdout as it is serialized.
+            self.output.write_errors(&report);
+            output::json::write_stdout(&report, &info).unwrap_or(code)
+        } else {
+            let text = self.output.render(&report, &info)?;
+            write_stdout(&text).unwrap_or(code)
+        };
         // The process ends right after this; freeing every parsed object one by one would only
         // cost time (measurably, on large inputs). The OS reclaims it all at exit.
         std::mem::forget(loaded);
@@ -385,11 +391,21 @@ impl Plan {
 }
 
 impl Output {
+    /// Load errors, to stderr.
+    fn write_errors(&self, report: &Report) {
+        let errors = output::human::render_errors(&report.errors);
+        let _ = std::io::stderr().write_all(errors.as_bytes());
+    }
+
+    /// `--format json` to stdout: written as it is serialized ([`output::json::write`]).
+    fn streams_json(&self) -> bool {
+        self.format == OutputFormat::Json && self.file.is_none()
+    }
+
     /// What goes to stdout. Load errors go to stderr in every format, so that a log shows why
     /// the run exited 2 even when the report is a document for a program.
     fn render(&self, report: &Report, info: &RunInfo) -> anyhow::Result<String> {
-        let errors = output::human::render_errors(&report.errors);
-        let _ = std::io::stderr().write_all(errors.as_bytes());
+        self.write_errors(report);
         let human = |excerpt: bool, palette: Palette| {
             output::human::render(report, info, &output::human::Options { excerpt, palette })
         };

@@ -96,8 +96,9 @@ struct ErrorOut<'a> {
     message: String,
 }
 
-pub fn render(report: &Report, info: &RunInfo) -> String {
-    let doc = Document {
+/// The report as the JSON document (borrowing from it).
+fn document<'a>(report: &'a Report, info: &RunInfo) -> Document<'a> {
+    Document {
         version: SCHEMA_VERSION,
         findings: report
             .findings
@@ -145,9 +146,41 @@ pub fn render(report: &Report, info: &RunInfo) -> String {
             unused_components: &report.walk.unused_components,
             context_objects: report.walk.context_objects,
         },
-    };
-    let mut text =
-        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    }
+}
+
+/// The document as text, for `--output` files.
+pub fn render(report: &Report, info: &RunInfo) -> String {
+    let mut text = serde_json::to_string_pretty(&document(report, info))
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
+}
+
+/// [`render`]'s document written to `out` as it is serialized, without building it as one
+/// string first (on a large report that string, grown by doubling, was the largest single
+/// allocation of the run). The bytes are the same.
+pub fn write(
+    report: &Report,
+    info: &RunInfo,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(report, info))?;
+    out.write_all(b"\n")
+}
+
+/// [`write`] to stdout; like `write_stdout`, a closed pipe ends the run cleanly and any other
+/// write error is reported and exits 2.
+pub fn write_stdout(report: &Report, info: &RunInfo) -> Option<u8> {
+    use std::io::Write;
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    match write(report, info, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Some(crate::EXIT_CLEAN),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write output: {e}");
+            Some(crate::EXIT_ERROR)
+        }
+    }
 }
