@@ -103,28 +103,7 @@ fn schema_bundle_parse(bencher: Bencher) {
 /// workload): 5,000 objects in 100 files. Target (issue #4): ≥ 5,000 resources/s.
 #[divan::bench(sample_count = 10)]
 fn end_to_end_with_30_templates(bencher: Bencher) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let policy_dir = dir.path().join("policy");
-    let input_dir = dir.path().join("input");
-    std::fs::create_dir_all(&policy_dir).expect("mkdir");
-    std::fs::create_dir_all(&input_dir).expect("mkdir");
-    for (name, text) in corpus::gatekeeper_policies(30) {
-        std::fs::write(policy_dir.join(name), text).expect("write policy");
-    }
-    let count = 5_000;
-    for (name, text) in corpus::generate_files(count, 50, SEED) {
-        std::fs::write(input_dir.join(name), text).expect("write corpus");
-    }
-    let policies =
-        kubegate_engine::PolicySet::load(&[policy_dir], &Default::default()).expect("policies");
-    let checker = Checker::default().with_policies(std::sync::Arc::new(policies));
-    let inputs = [Input::Path(input_dir)];
-    bencher.counter(ItemsCount::new(count)).bench(|| {
-        let loaded = Loader::default().load(&inputs);
-        let report = checker.check(&loaded);
-        assert!(report.errors.is_empty(), "{:?}", report.errors.first());
-        (loaded, report)
-    });
+    end_to_end_with_policies(bencher, corpus::gatekeeper_policies(30), 5_000);
 }
 
 /// Load + built-in rules + 30 ValidatingAdmissionPolicies with Deny bindings (CEL, each
@@ -132,15 +111,19 @@ fn end_to_end_with_30_templates(bencher: Bencher) {
 /// resources/s.
 #[divan::bench(sample_count = 5)]
 fn end_to_end_with_30_vaps(bencher: Bencher) {
+    end_to_end_with_policies(bencher, corpus::validating_admission_policies(30), 20_000);
+}
+
+/// Load + built-in rules + the policy files `policies` on `count` corpus objects (50 a file).
+fn end_to_end_with_policies(bencher: Bencher, policies: Vec<(String, String)>, count: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let policy_dir = dir.path().join("policy");
     let input_dir = dir.path().join("input");
     std::fs::create_dir_all(&policy_dir).expect("mkdir");
     std::fs::create_dir_all(&input_dir).expect("mkdir");
-    for (name, text) in corpus::validating_admission_policies(30) {
+    for (name, text) in policies {
         std::fs::write(policy_dir.join(name), text).expect("write policy");
     }
-    let count = 20_000;
     for (name, text) in corpus::generate_files(count, 50, SEED) {
         std::fs::write(input_dir.join(name), text).expect("write corpus");
     }

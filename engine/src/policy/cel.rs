@@ -234,6 +234,27 @@ struct Checker<'s, 'a> {
     names: Vec<String>,
 }
 
+/// `name` bound to `init` in `result`: a comprehension over no items whose accumulator is the
+/// name, as cel-go expands `cel.bind` (`init` is evaluated once).
+fn binding(id: u64, name: &str, init: IdedExpr, result: IdedExpr) -> IdedExpr {
+    let node = |expr| IdedExpr { id, expr };
+    node(Node::Comprehension(Box::new(
+        cel::common::ast::ComprehensionExpr {
+            iter_range: node(Node::List(cel::common::ast::ListExpr {
+                elements: Vec::new(),
+                optional_indices: Vec::new(),
+            })),
+            iter_var: "#unused".to_owned(),
+            iter_var2: None,
+            accu_var: name.to_owned(),
+            accu_init: init,
+            loop_cond: node(Node::Literal(LiteralValue::Boolean(CelBool::from(false)))),
+            loop_step: node(Node::Ident(name.to_owned())),
+            result,
+        },
+    )))
+}
+
 impl Checker<'_, '_> {
     fn refuse(&mut self, message: String) {
         if self.error.is_none() {
@@ -276,30 +297,14 @@ impl Checker<'_, '_> {
         self.bound.push(name.clone());
         let body = self.rewrite(body);
         self.bound.pop();
-        let node = |expr| IdedExpr { id, expr };
-        IdedExpr {
-            id,
-            expr: Node::Comprehension(Box::new(cel::common::ast::ComprehensionExpr {
-                iter_range: node(Node::List(cel::common::ast::ListExpr {
-                    elements: Vec::new(),
-                    optional_indices: Vec::new(),
-                })),
-                iter_var: "#unused".to_owned(),
-                iter_var2: None,
-                accu_var: name.clone(),
-                accu_init: init,
-                loop_cond: node(Node::Literal(LiteralValue::Boolean(CelBool::from(false)))),
-                loop_step: node(Node::Ident(name)),
-                result: body,
-            })),
-        }
+        binding(id, &name, init, body)
     }
 
     /// A two-variable `all`, `exists` or `existsOne` (`m.all(k, v, p)`: key and value of a
     /// map, index and element of a list), expanded as the one-variable macro over the pairs
     /// [`super::cel_k8s::ENTRIES`] gives, each pair's parts bound to the two names.
     fn two_variables(&mut self, id: u64, call: cel::common::ast::CallExpr) -> IdedExpr {
-        use cel::common::ast::{CallExpr, ComprehensionExpr, ListExpr};
+        use cel::common::ast::{CallExpr, ComprehensionExpr};
         let node = |expr| IdedExpr { id, expr };
         let function = call.func_name.clone();
         let mut args = call.args.into_iter();
@@ -333,23 +338,7 @@ impl Checker<'_, '_> {
         let comprehension = |c: ComprehensionExpr| node(Node::Comprehension(Box::new(c)));
         let entry = "@entry";
         let part = |i: i64| call("_[_]", vec![ident(entry), int(i)]);
-        // A binding: a comprehension over no items whose accumulator is the bound name.
-        let bind = |name: &str, init: IdedExpr, result: IdedExpr| {
-            comprehension(ComprehensionExpr {
-                iter_range: node(Node::List(ListExpr {
-                    elements: Vec::new(),
-                    optional_indices: Vec::new(),
-                })),
-                iter_var: "#unused".to_owned(),
-                iter_var2: None,
-                accu_var: name.to_owned(),
-                accu_init: init,
-                loop_cond: boolean(false),
-                loop_step: ident(name),
-                result,
-            })
-        };
-        let predicate = bind(&k, part(0), bind(&v, part(1), body));
+        let predicate = binding(id, &k, part(0), binding(id, &v, part(1), body));
         let result = "@result";
         let (init, cond, step, out) = match function.as_str() {
             "all" => (

@@ -341,11 +341,7 @@ fn gator_suite(file: &Path, options: &PolicyOptions) -> Vec<TestResult> {
             let policies = match PolicySet::load(&[template, constraint], &options) {
                 Ok(p) => p,
                 Err(errors) => {
-                    let message = errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ");
+                    let message = joined(&errors);
                     results.push(fail(
                         at(&format!("/tests/{t}")),
                         format!("{suite} / {test_name}"),
@@ -558,14 +554,7 @@ fn kyverno_suite(file: &Path, options: &PolicyOptions) -> Vec<TestResult> {
     };
     let policies = match PolicySet::load(&policy_files, &load_options) {
         Ok(p) => p,
-        Err(errors) => {
-            let message = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            return whole(message);
-        }
+        Err(errors) => return whole(joined(&errors)),
     };
     let loader = Loader::default();
     let resources = loader.load(
@@ -710,6 +699,15 @@ fn kyverno_suite(file: &Path, options: &PolicyOptions) -> Vec<TestResult> {
         return whole("the test has no `results`".into());
     }
     results
+}
+
+/// Policy load errors on one line.
+fn joined(errors: &[crate::policy::rego::PolicyError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The status of one Kyverno result entry for the resources it names.

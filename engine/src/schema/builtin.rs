@@ -413,7 +413,11 @@ impl BuiltinSchemas {
     /// Compiles every kind of this version now (start-up cost, measured by the benchmark);
     /// returns how many definitions were compiled, or those that failed.
     pub fn compile_all(&self) -> Result<usize, Vec<String>> {
-        let definitions: HashSet<&String> = self.index.kinds.values().collect();
+        self.compile_definitions(self.index.kinds.values().collect())
+    }
+
+    /// Compiles `definitions`; how many, or those that failed.
+    fn compile_definitions(&self, definitions: HashSet<&String>) -> Result<usize, Vec<String>> {
         let failed: Vec<String> = definitions
             .iter()
             .filter_map(|d| match &*self.validator(d) {
@@ -456,22 +460,12 @@ impl BuiltinSchemas {
             ("rbac.authorization.k8s.io/v1", "ClusterRole"),
             ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
         ];
-        let definitions: HashSet<&String> = COMMON
-            .iter()
-            .filter_map(|(api_version, kind)| self.definition(api_version, kind))
-            .collect();
-        let failed: Vec<String> = definitions
-            .iter()
-            .filter_map(|d| match &*self.validator(d) {
-                Ok(_) => None,
-                Err(e) => Some(format!("{d}: {e}")),
-            })
-            .collect();
-        if failed.is_empty() {
-            Ok(definitions.len())
-        } else {
-            Err(failed)
-        }
+        self.compile_definitions(
+            COMMON
+                .iter()
+                .filter_map(|(api_version, kind)| self.definition(api_version, kind))
+                .collect(),
+        )
     }
 
     /// What this version knows of `apiVersion`/`kind`, without validating anything.
