@@ -275,6 +275,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_k8s_native_validation: Option<bool>,
 
+    /// The input holds every object of its namespaces: a ServiceAccount, ConfigMap or Secret a
+    /// workload names that the input does not define (KG220) is a finding at its severity
+    /// rather than an advisory note [default: the configuration's completeInput].
+    #[arg(long)]
+    pub complete_input: bool,
+
     /// Judge workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
     /// ReplicationController) as the pods they create: Gatekeeper constraints that match Pod
     /// judge their pod templates, as the shipped ExpansionTemplates do.

@@ -511,6 +511,7 @@ fn setup(args: &CheckArgs, config: &Config) -> anyhow::Result<Setup> {
         setup.k8s_native_validation = native;
     }
     setup.expand_workloads |= args.expand_workloads;
+    setup.complete_input |= args.complete_input;
     if let Some(ms) = args.policy_timeout {
         setup.policy_timeout = std::time::Duration::from_millis(ms);
     }

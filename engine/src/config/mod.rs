@@ -52,6 +52,10 @@ pub struct Config {
     /// namespace lookups, never judged.
     #[serde(default)]
     pub namespace_labels: Vec<PathBuf>,
+    /// The input holds every object its namespaces need (`--complete-input`): references to
+    /// objects it does not define (KG220) are findings, not advisory notes.
+    #[serde(default)]
+    pub complete_input: bool,
     #[serde(default)]
     pub schema: SchemaConfig,
     #[serde(default)]

@@ -59,6 +59,9 @@ pub struct Setup {
     pub crd_paths: Vec<PathBuf>,
     /// The configuration's exemptions, applied by the checker.
     pub exemptions: ConfigExemptions,
+    /// The input is complete (`--complete-input`, `completeInput`): see
+    /// [`Settings::complete_input`].
+    pub complete_input: bool,
 }
 
 impl Default for Setup {
@@ -84,6 +87,7 @@ impl Default for Setup {
             unknown_kinds: UnknownKinds::Skip,
             crd_paths: Vec::new(),
             exemptions: ConfigExemptions::default(),
+            complete_input: false,
         }
     }
 }
@@ -145,12 +149,16 @@ impl Setup {
             unknown_kinds: config.schema.unknown_kinds.unwrap_or_default(),
             crd_paths: config.crd_paths(),
             exemptions: config.exemptions(),
+            complete_input: config.complete_input,
         })
     }
 
     /// Builds the checker: the selected built-in rules with their severities, and the policies.
     pub fn checker(&self) -> Result<Checker, SetupError> {
-        let settings = Settings { pss: self.pss };
+        let settings = Settings {
+            pss: self.pss,
+            complete_input: self.complete_input,
+        };
         let mut checker =
             Checker::builtin_selection(&self.packs, &self.only, &self.skip, settings)?;
         for (rule, severity) in &self.severity {

@@ -72,14 +72,14 @@ pub struct Manifest {
 pub struct UnparkError(#[from] serde_json::Error);
 
 /// Kinds never parked: rules read them whole through the inventory (a namespace's labels, a
-/// ServiceAccount's token setting, an autoscaler's target, the CRDs that describe custom
+/// ServiceAccount's token setting, a Service's ports, an autoscaler's target, the CRDs that describe custom
 /// resources). Everything else is read through the inventory only by identity and by the
 /// fields [`projection`] keeps.
 fn read_whole_by_others(group: &str, kind: &str) -> bool {
     kind == "CustomResourceDefinition"
         || matches!(
             (group, kind),
-            ("", "Namespace" | "ServiceAccount")
+            ("", "Namespace" | "ServiceAccount" | "Service")
                 | ("autoscaling", "HorizontalPodAutoscaler")
                 | ("networking.k8s.io", "NetworkPolicy")
                 | ("policy", "PodDisruptionBudget")

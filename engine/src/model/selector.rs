@@ -99,7 +99,11 @@ impl LabelSelector {
     /// Whether an object with these labels (its `metadata.labels`; `None`: no labels) is
     /// selected.
     pub fn matches(&self, labels: Option<&Value>) -> bool {
-        let labels: Option<&Map<String, Value>> = labels.and_then(Value::as_object);
+        self.matches_labels(labels.and_then(Value::as_object))
+    }
+
+    /// [`LabelSelector::matches`] for labels already read as a mapping.
+    pub fn matches_labels(&self, labels: Option<&Map<String, Value>>) -> bool {
         self.matches_with(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str))
     }
 

@@ -24,6 +24,9 @@ pub(crate) fn pod_spec_path(
         ("apps", "StatefulSet") => WORKLOAD,
         ("batch", "Job") => WORKLOAD,
         ("batch", "CronJob") => CRONJOB,
+        // OpenShift's DeploymentConfig (deprecated since 4.14, still widely run) makes pods from
+        // `spec.template` like a ReplicationController.
+        ("apps.openshift.io", "DeploymentConfig") => WORKLOAD,
         _ => return None,
     })
 }
@@ -35,7 +38,7 @@ pub fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
 
 /// The kinds whose pods exist in the cluster (a `PodTemplate` only describes some), by API
 /// group and kind.
-pub const POD_CREATING_KINDS: [(&str, &str); 11] = [
+pub const POD_CREATING_KINDS: [(&str, &str); 12] = [
     ("", "Pod"),
     ("", "ReplicationController"),
     ("apps", "Deployment"),
@@ -47,6 +50,7 @@ pub const POD_CREATING_KINDS: [(&str, &str); 11] = [
     ("extensions", "ReplicaSet"),
     ("batch", "Job"),
     ("batch", "CronJob"),
+    ("apps.openshift.io", "DeploymentConfig"),
 ];
 
 /// Whether the object runs pods in the cluster (one of [`POD_CREATING_KINDS`]).

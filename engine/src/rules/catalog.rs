@@ -45,6 +45,9 @@ pub struct Pack {
     pub description: String,
     #[serde(default)]
     pub always_on: bool,
+    /// Runs only when named (`--packs`); a run without `--packs` leaves it out.
+    #[serde(default)]
+    pub opt_in: bool,
     pub profiles: Vec<Profile>,
 }
 
@@ -271,7 +274,8 @@ impl Catalog {
             })
     }
 
-    /// The built-in rules that run for the named packs (every pack when `names` is empty) under
+    /// The built-in rules that run for the named packs (every pack but the opt-in ones when
+    /// `names` is empty) under
     /// the given Pod Security settings: `--pss-level baseline` runs the pod-security pack's
     /// baseline profile only. Always-on packs always run.
     pub fn select(
@@ -284,7 +288,8 @@ impl Catalog {
         }
         let mut wanted: Vec<&str> = Vec::new();
         for pack in &self.packs {
-            if !(pack.always_on || names.is_empty() || names.contains(&pack.name)) {
+            let named = names.contains(&pack.name);
+            if !(pack.always_on || named || (names.is_empty() && !pack.opt_in)) {
                 continue;
             }
             if pack.name == PSS_PACK && !pss.includes(PssLevel::Restricted) {
@@ -493,23 +498,23 @@ mod tests {
                 .map(|r| r.meta().id)
                 .collect()
         };
-        // The always-on packs' inspecting rules (KG003 to KG006, KG010 to KG016, KG210) plus the
-        // KG2xx rules, derived from the registry.
+        // The always-on packs' inspecting rules (KG003 to KG006, KG010 to KG017, KG210) plus the
+        // KG2xx rules but the opt-in hardening pack's KG224, derived from the registry.
         let expected: Vec<&str> = crate::rules::builtin()
             .iter()
             .map(|r| r.meta().id)
             .filter(|id| {
                 ("KG003"..="KG006").contains(id)
-                    || ("KG010"..="KG016").contains(id)
-                    || id.starts_with("KG2")
+                    || ("KG010"..="KG017").contains(id)
+                    || (id.starts_with("KG2") && *id != "KG224")
             })
             .collect();
         assert_eq!(ids(&["best-practices"]), expected);
         assert!(expected.len() >= 16);
         assert_eq!(
             ids(&["pss"]).len(),
-            5 + 7 + 12 + 7,
-            "kubegate pack (KG003 to KG006, KG210), api-server pack (KG010 to KG016) plus both \
+            5 + 8 + 12 + 7,
+            "kubegate pack (KG003 to KG006, KG210), api-server pack (KG010 to KG017) plus both \
 PSS profiles"
         );
         let baseline = PssSettings {
@@ -519,10 +524,15 @@ PSS profiles"
         let only_baseline = catalog
             .select(&["pss".to_string()], &baseline)
             .expect("select");
-        assert_eq!(only_baseline.len(), 5 + 7 + 12);
+        assert_eq!(only_baseline.len(), 5 + 8 + 12);
         assert!(only_baseline
             .iter()
             .all(|r| r.meta().id < "KG120" || r.meta().id == "KG210"));
+        // The opt-in hardening pack runs only when named.
+        let default_run = ids(&[]);
+        assert!(!default_run.contains(&"KG224") && default_run.contains(&"KG223"));
+        assert_eq!(ids(&["hardening"]).last(), Some(&"KG224"));
+        assert!(ids(&["hardening", "cis"]).contains(&"KG224"));
         let err = catalog.select(&["nope".to_string()], &PssSettings::default());
         assert!(matches!(err, Err(CatalogError::UnknownPack { .. })));
     }

@@ -6,6 +6,10 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Settings {
     pub pss: crate::rules::pss::PssSettings,
+    /// The input holds every object of the namespaces it names (`--complete-input`): rules
+    /// that report what the input does not define (KG220) report at their severity instead
+    /// of as advisory notes.
+    pub complete_input: bool,
 }
 
 /// What a rule sees: one object, every object of the run, and the run's settings.

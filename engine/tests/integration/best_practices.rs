@@ -322,3 +322,81 @@ fn the_best_practices_pack_runs_every_rule_at_its_severity() {
         assert_eq!(catalog.severity(id), severity, "{id}");
     }
 }
+
+const CROSS_OBJECT: [&str; 7] = [
+    "KG214", "KG215", "KG216", "KG217", "KG218", "KG219", "KG220",
+];
+
+/// The cross-object rules alone on one input, with or without `--complete-input`.
+fn check_cross_object(complete_input: bool) -> Report {
+    let settings = Settings {
+        complete_input,
+        ..Settings::default()
+    };
+    let checker = Checker::with_rules(
+        rules::builtin()
+            .iter()
+            .copied()
+            .filter(|r| CROSS_OBJECT.contains(&r.meta().id))
+            .collect(),
+    )
+    .with_settings(settings);
+    let path = common::testdata("best-practices/cross-object.yaml");
+    let report = checker.check(&Loader::default().load(&[Input::Path(path)]));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    report
+}
+
+#[test]
+fn cross_object_rules_follow_references_and_selectors_through_the_input() {
+    let report = check_cross_object(false);
+    assert_eq!(
+        positions(&report, &CROSS_OBJECT),
+        vec![
+            // worker: two replicas and no budget; only an egress policy selects it.
+            ("KG218", 34, 3),
+            ("KG219", 39, 7),
+            // worker's references: the ServiceAccount, the pull secret, the envFrom secret and
+            // the ConfigMap (once, though two volumes use it). Not: the secret the SealedSecret
+            // produces, the optional ConfigMap; nor web's default ServiceAccount and
+            // kube-root-ca.crt.
+            ("KG220", 41, 7),
+            ("KG220", 43, 11),
+            ("KG220", 56, 27),
+            ("KG220", 59, 23),
+            // The Ingress: port 8080 that Service web does not expose, Service admin that is
+            // not in the input; the port by name and the resource backend pass.
+            ("KG214", 103, 43),
+            ("KG214", 107, 25),
+            // HPA ghost; HPA web (no apiVersion) finds its Deployment.
+            ("KG215", 126, 59),
+            // NetworkPolicy stale; the empty egress-only selector is not judged by KG216.
+            ("KG216", 144, 3),
+            // PDB stale, and the one without a selector.
+            ("KG217", 176, 3),
+            ("KG217", 184, 1),
+        ]
+    );
+    let advisory: Vec<bool> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "KG220")
+        .map(|f| f.advisory)
+        .collect();
+    assert_eq!(advisory, [true; 4], "partial input: notes only");
+    assert!(report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id != "KG220")
+        .all(|f| !f.advisory));
+    assert_eq!(
+        messages(&report, "KG214")[0],
+        "the backend sends traffic to port 8080 of Service \"web\", which has ports 80 (http)"
+    );
+    let complete = check_cross_object(true);
+    assert_eq!(
+        positions(&complete, &CROSS_OBJECT),
+        positions(&report, &CROSS_OBJECT)
+    );
+    assert!(complete.findings.iter().all(|f| !f.advisory));
+}

@@ -239,6 +239,7 @@ fn every_pod_bearing_kind_is_checked_through_its_template() {
         ("DaemonSet", "/spec/template/spec", 60),
         ("Job", "/spec/template/spec", 70),
         ("CronJob", "/spec/jobTemplate/spec/template/spec", 83),
+        ("DeploymentConfig", "/spec/template/spec", 96),
     ]
     .into_iter()
     .map(|(kind, spec, line)| {
@@ -251,7 +252,7 @@ fn every_pod_bearing_kind_is_checked_through_its_template() {
     })
     .collect();
     assert_eq!(found, expected);
-    assert_eq!(report.summary.objects, 11);
+    assert_eq!(report.summary.objects, 12);
 }
 
 #[test]

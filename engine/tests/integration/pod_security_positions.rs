@@ -124,6 +124,7 @@ fn user_namespace_relaxation_moves_proc_mount_from_baseline_to_restricted() {
                 level: None,
                 version,
             },
+            ..Settings::default()
         };
         let checker = Checker::builtin(&["pss".into(), "cis".into()], settings).expect("checker");
         let report = checker.check(&Loader::default().load(&[Input::Path(path.clone())]));

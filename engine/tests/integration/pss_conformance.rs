@@ -780,6 +780,7 @@ fn every_pod_at_every_version() {
                     level: Some(level),
                     version,
                 },
+                ..Settings::default()
             };
             let checker = Checker::builtin(&["pss".to_string()], settings).expect("checker");
             for (stem, pass, text) in fixtures_in(level, dir_minor) {

@@ -7,6 +7,7 @@ pub(crate) mod quantity;
 pub(crate) mod syntax;
 
 rules! {
+    autoscaler_spec::AutoscalerValidation,
     duplicate_list_key::DuplicateListKey,
     enum_value::EnumValue,
     job_spec::JobValidation,

@@ -18,8 +18,9 @@ declare_rule! {
 a deadlocked server or an exhausted worker pool keeps running, and keeps its place, until \
 someone notices. A liveness probe lets the kubelet detect that and restart the container. \
 kubegate judges the regular containers of pods that run until stopped: Pods (unless their \
-`restartPolicy` is `Never` or `OnFailure`), Deployments, StatefulSets, DaemonSets, ReplicaSets \
-and ReplicationControllers. Jobs and CronJobs run to completion and are not judged. Init \
+`restartPolicy` is `Never` or `OnFailure`), Deployments, StatefulSets, DaemonSets, ReplicaSets, \
+ReplicationControllers and OpenShift DeploymentConfigs. Jobs and CronJobs run to completion and \
+are not judged. Init \
 containers with `restartPolicy: Always` (native sidecars) are not judged either: they are \
 helpers such as proxies and log shippers, usually supplied and health-checked by the tool that \
 provides them; Kubernetes does run their probes, so add one if a sidecar of your own can hang.",
@@ -80,6 +81,7 @@ fn long_running_pod_spec(manifest: &Manifest) -> Option<PodSpec<'_>> {
                 "Deployment" | "DaemonSet" | "ReplicaSet"
             )
             | ("apps", "StatefulSet")
+            | ("apps.openshift.io", "DeploymentConfig")
     );
     if !long_running {
         return None;

@@ -18,7 +18,7 @@ old pods as soon as new ones start, so a release that starts but cannot serve re
 replica. A readiness probe also takes a pod out of its Services while it is overloaded, without \
 restarting it. kubegate judges the same containers as KG204: the regular containers of Pods \
 (unless their `restartPolicy` is `Never` or `OnFailure`), Deployments, StatefulSets, \
-DaemonSets, ReplicaSets and ReplicationControllers; not Jobs, CronJobs or native sidecars \
+DaemonSets, ReplicaSets, ReplicationControllers and OpenShift DeploymentConfigs; not Jobs, CronJobs or native sidecars \
 (init containers with `restartPolicy: Always`).",
         remediation: "Add a `readinessProbe` to each container that checks the container can serve \
 now (an HTTP or gRPC endpoint, a TCP port), separate from the liveness check.",

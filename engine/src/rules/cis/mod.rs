@@ -15,6 +15,7 @@ rules! {
     net_raw_capability::NetRawCapability,
     node_proxy_access::NodeProxyAccess,
     persistent_volume_create::PersistentVolumeCreate,
+    pod_exec_access::PodExecAccess,
     pod_create_access::PodCreateAccess,
     rbac_escalation_verbs::RbacEscalationVerbs,
     rbac_wildcard::RbacWildcard,

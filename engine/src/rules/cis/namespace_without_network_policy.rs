@@ -66,7 +66,7 @@ spec:
 }
 
 /// Namespaces Kubernetes creates for itself.
-const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+pub(crate) const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 
 impl Rule for NamespaceWithoutNetworkPolicy {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {

@@ -1,4 +1,4 @@
-use crate::rules::cis::rbac_match::{Role, WILDCARD};
+use crate::rules::cis::rbac_match::{Access, PolicyRule, Role, Verbs, CORE_GROUP, RBAC_GROUP, WILDCARD};
 use crate::rules::{Context, Rule};
 use crate::vocab::Violation;
 
@@ -15,8 +15,11 @@ declare_rule! {
         rationale: "RBAC stops a subject from granting permissions it does not hold, except through \
 these verbs: `bind` lets it bind roles it does not hold, `escalate` lets it write roles with \
 more than it holds, and `impersonate` lets it act as another user, group or service account. \
-Each is a path to cluster-admin. CIS 5.1.8 asks to limit them. (A `*` verb is reported by \
-KG303.)",
+Each is a path to cluster-admin. CIS 5.1.8 asks to limit them. A verb is reported only on \
+the resources where the RBAC authorizer gives it a meaning: `bind` and `escalate` on `roles` \
+and `clusterroles` of `rbac.authorization.k8s.io`, `impersonate` on `users`, `groups` and \
+`serviceaccounts` of the core group and `uids` and `userextras/*` of `authentication.k8s.io` \
+(or `*`). `bind` on `rolebindings`, say, grants nothing. (A `*` verb is reported by KG303.)",
         remediation: "Remove the verbs, or restrict the rule with `resourceNames` to the exact roles \
 or identities an operator must bind or impersonate.",
         failing_example: r#"apiVersion: rbac.authorization.k8s.io/v1
@@ -51,6 +54,36 @@ fn allows(verb: &str) -> &'static str {
     }
 }
 
+const BIND: [&str; 1] = ["bind"];
+const ESCALATE: [&str; 1] = ["escalate"];
+const IMPERSONATE: [&str; 1] = ["impersonate"];
+
+/// Whether `verb`, which the rule lists, means something on the rule's resources.
+fn meaningful(rule: &PolicyRule<'_>, verb: &str) -> bool {
+    let on = |verbs: &'static [&'static str], group: &'static str, resources: &'static [&'static str]| {
+        rule.grants(&Access {
+            verbs: Verbs::OneOf(verbs),
+            group,
+            resources,
+        })
+        .is_some()
+    };
+    match verb {
+        "bind" => on(&BIND, RBAC_GROUP, &["roles", "clusterroles"]),
+        "escalate" => on(&ESCALATE, RBAC_GROUP, &["roles", "clusterroles"]),
+        _ => {
+            on(&IMPERSONATE, CORE_GROUP, &["users", "groups", "serviceaccounts"])
+                || on(&IMPERSONATE, "authentication.k8s.io", &["uids"])
+                || (rule
+                    .entries("apiGroups")
+                    .any(|(_, g)| g == "authentication.k8s.io" || g == WILDCARD)
+                    && rule
+                        .entries("resources")
+                        .any(|(_, r)| r.starts_with("userextras/")))
+        }
+    }
+}
+
 impl Rule for RbacEscalationVerbs {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let Some(role) = Role::of(cx.manifest) else {
@@ -58,6 +91,7 @@ impl Rule for RbacEscalationVerbs {
         };
         for rule in role.rules() {
             let mut verbs = rule.explicit_verbs(&VERBS);
+            verbs.retain(|v| meaningful(&rule, v));
             if verbs.is_empty() {
                 continue;
             }
