@@ -1,4 +1,4 @@
-//! The always-on api-server pack (KG010-KG016) on testdata/api-server/: what the API server's
+//! The always-on api-server pack (KG010-KG017) on testdata/api-server/: what the API server's
 //! own validation refuses although the schema passes, at the exact field, with the API server's
 //! wording; and the objects it must leave alone (a StatefulSet's claim templates, a volume
 //! without a source, RBAC names with `:`).
@@ -130,5 +130,41 @@ fn enum_values_follow_the_target_version() {
     assert_eq!(
         tolerations("1.35"),
         ["KG016 177:37 Pod/shop/enums spec.tolerations[1].effect: Unsupported value: \"NoRun\": supported valu"]
+    );
+}
+
+#[test]
+fn autoscaler_bounds_and_target_names_are_judged_as_the_api_server_does() {
+    let setup = Setup {
+        only: vec!["KG017".to_owned()],
+        ..Default::default()
+    };
+    let report = setup.checker().expect("checker").check(
+        &Loader::default().load(&[Input::Path(common::testdata("api-server/autoscalers.yaml"))]),
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let rows: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "KG017")
+        .map(|f| {
+            format!(
+                "{}:{} {} {}",
+                f.location.line.unwrap_or(0),
+                f.location.column.unwrap_or(0),
+                f.object,
+                f.message
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "11:3 HorizontalPodAutoscaler/shop/inverted spec.maxReplicas: Invalid value: 3: must be greater than or equal to `minReplicas`",
+            "22:5 HorizontalPodAutoscaler/shop/to-zero spec.scaleTargetRef.name: Invalid value: \"web/v2\": may not contain '/'",
+            "23:3 HorizontalPodAutoscaler/shop/to-zero spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
+            "24:3 HorizontalPodAutoscaler/shop/to-zero spec.maxReplicas: Invalid value: 0: must be greater than 0",
+            "32:59 HorizontalPodAutoscaler/shop/empty-target-name spec.scaleTargetRef.name: Required value",
+        ]
     );
 }

@@ -1,4 +1,4 @@
-//! The best-practices rules (KG201–KG212) on the fixtures under testdata/best-practices/: exact
+//! The best-practices rules (KG201–KG224) on the fixtures under testdata/best-practices/: exact
 //! positions of their findings and the cases they must leave alone. The checker runs only these
 //! rules, so the assertions do not move when other packs grow.
 
@@ -399,4 +399,60 @@ fn cross_object_rules_follow_references_and_selectors_through_the_input() {
         positions(&report, &CROSS_OBJECT)
     );
     assert!(complete.findings.iter().all(|f| !f.advisory));
+}
+
+const HYGIENE: [&str; 4] = ["KG221", "KG222", "KG223", "KG224"];
+
+#[test]
+fn availability_and_hygiene_rules_judge_replicas_rollouts_credentials_and_ids() {
+    let checker = Checker::with_rules(
+        rules::builtin()
+            .iter()
+            .copied()
+            .filter(|r| HYGIENE.contains(&r.meta().id))
+            .collect(),
+    );
+    let path = common::testdata("best-practices/availability-hygiene.yaml");
+    let report = checker.check(&Loader::default().load(&[Input::Path(path)]));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(
+        positions(&report, &HYGIENE),
+        vec![
+            // crowded: maxUnavailable 3 of 3; an empty spread list spreads nothing; runAsUser
+            // 1000 (runAsGroup 10001 passes); the literal password and the password in a URL,
+            // not the *_FILE path, the $(VAR) reference or the TTL setting.
+            ("KG222", 13, 21),
+            ("KG221", 19, 5),
+            ("KG224", 22, 9),
+            ("KG223", 29, 15),
+            ("KG223", 35, 15),
+            // spread: anti-affinity spreads, 50% of 4 leaves two up; the container's own
+            // runAsGroup 999 overrides the pod's 10001.
+            ("KG224", 69, 13),
+            // batch: the autoscaler's two replicas count; Recreate is a note; no runAsGroup.
+            ("KG222", 80, 5),
+            ("KG221", 86, 5),
+            ("KG224", 90, 11),
+            // The ConfigMap: a password by key, a PEM key by form, a password line in a
+            // properties file; not the token URL or the log level.
+            ("KG223", 110, 3),
+            ("KG223", 111, 3),
+            ("KG223", 115, 3),
+        ]
+    );
+    let advisory: Vec<(&str, u32)> = report
+        .findings
+        .iter()
+        .filter(|f| f.advisory)
+        .map(|f| (f.rule_id.as_ref(), f.location.line.unwrap_or(0)))
+        .collect();
+    assert_eq!(advisory, [("KG222", 80)], "only Recreate is a note");
+    assert_eq!(
+        messages(&report, "KG223")[1],
+        "env var \"GIT_REMOTE\" of container \"api\" has a literal value and the value holds a \
+         URL with a password; use valueFrom.secretKeyRef so the credential stays in a Secret"
+    );
+    assert!(messages(&report, "KG223")[4].starts_with(
+        "ConfigMap \"settings\": line 2 of key \"app.properties\" sets \"db.password\""
+    ));
 }

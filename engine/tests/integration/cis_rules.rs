@@ -1,4 +1,4 @@
-//! The CIS section 5 rules (KG301–KG313, KG401–KG403) on the fixtures under testdata/cis/:
+//! The CIS section 5 rules (KG301–KG314, KG401–KG403) on the fixtures under testdata/cis/:
 //! exact positions of their findings, and the exemptions they must honour. Other rules' findings
 //! on the same fixtures are filtered out, so these tests judge only the CIS rules.
 
@@ -387,5 +387,28 @@ fn defects_found_against_the_peers_stay_fixed() {
     assert!(
         kg131.contains("it drops \"all\"") && kg131.contains("write \"ALL\""),
         "{kg131}"
+    );
+}
+
+#[test]
+fn pod_exec_attach_portforward_and_proxy_grants_are_reported_at_the_rule() {
+    let report = check("cis/pod-access.yaml");
+    assert_eq!(
+        positions(&report, &["KG314"]),
+        vec![
+            ("KG314", 12, 5),
+            ("KG314", 15, 5),
+            // `*` and `*/proxy`; not `pods/*`.
+            ("KG314", 26, 5),
+            ("KG314", 29, 5),
+            // get on pods/exec (WebSocket exec); not pods/log, not another group's pods/exec.
+            ("KG314", 49, 5),
+        ]
+    );
+    assert_eq!(
+        message(&report, "KG314", "Role/shop/debugger"),
+        "Role \"debugger\" rule 0 grants get, create on pods/exec in the core API group: \
+         subjects bound to it can run commands in, attach to or open connections into the pods \
+         in scope"
     );
 }

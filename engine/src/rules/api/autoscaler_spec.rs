@@ -107,12 +107,12 @@ impl Rule for AutoscalerValidation {
                         });
                     }
                 }
-                Some(Value::String(_)) | None | Some(Value::Null) => out.push(Violation {
-                    pointer: "/spec/scaleTargetRef".to_owned(),
+                Some(Value::String(_)) => out.push(Violation {
+                    pointer: format!("/spec/scaleTargetRef/{field}"),
                     message: format!("spec.scaleTargetRef.{field}: Required value"),
                 }),
-                // Not a string: the schema's.
-                Some(_) => {}
+                // Absent (the schema requires both) or not a string: the schema's (KG005).
+                _ => {}
             }
         }
     }
