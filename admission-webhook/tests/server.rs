@@ -249,6 +249,29 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
         "{message}"
     );
 
+    // UPDATE of a Deployment that changes its selector: the API server would refuse it as
+    // immutable (KG018, judged against oldObject). The same update with the old selector
+    // (a new image only) is allowed.
+    let mut update = review("deployment-update-selector.json");
+    let (_, answer) = admit(&server, &update).await;
+    let r = response(&answer);
+    assert_eq!(r["allowed"], false, "{answer}");
+    let message = r["status"]["message"].as_str().expect("message");
+    assert!(
+        message.contains(
+            "[KG018] spec.selector: Invalid value: {\"matchLabels\":{\"app.kubernetes.io/name\":\"web\"}}: field is immutable"
+        ),
+        "{message}"
+    );
+    let old = update["request"]["oldObject"].clone();
+    for field in ["selector", "template"] {
+        update["request"]["object"]["spec"][field] = old["spec"][field].clone();
+    }
+    update["request"]["object"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+        json!("registry.example.com/web:1.5.0");
+    let (_, answer) = admit(&server, &update).await;
+    assert_eq!(response(&answer)["allowed"], true, "{answer}");
+
     // Gatekeeper constraint on a Deployment in a dry-run request (evaluated all the same).
     let (_, answer) = admit(&server, &review("deployment-create-dryrun.json")).await;
     let message = response(&answer)["status"]["message"]
@@ -321,7 +344,10 @@ async fn allows_denies_and_warns_like_the_api_server_expects() {
         "kubegate_webhook_requests_total{verdict=\"skipped\",kind=\"Pod\",operation=\"DELETE\"} 1",
         "kubegate_webhook_requests_total{verdict=\"denied\",kind=\"Pod\",operation=\"UPDATE\"} 1",
         "kubegate_webhook_rejected_requests_total{reason=\"malformed\"} 3",
-        "kubegate_webhook_request_duration_seconds_count 9",
+        "kubegate_webhook_requests_total{verdict=\"denied\",kind=\"Deployment\",operation=\"UPDATE\"} 1",
+        "kubegate_webhook_requests_total{verdict=\"allowed\",kind=\"Deployment\",operation=\"UPDATE\"} 1",
+        "kubegate_webhook_findings_total{rule=\"KG018\",enforcement=\"deny\"} 1",
+        "kubegate_webhook_request_duration_seconds_count 11",
         "kubegate_webhook_in_flight_requests 0",
     ] {
         assert!(metrics.contains(line), "missing {line}:\n{metrics}");

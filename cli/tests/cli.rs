@@ -719,9 +719,9 @@ fn junit_output_is_well_formed_with_a_case_per_object_and_rule() {
         .children()
         .filter(|n| n.has_tag_name("testcase"))
         .count();
-    // 2 objects × (KG003 to KG006 + KG010 to KG017 + 23 best-practices rules); KG001/KG002 are
+    // 2 objects × (KG003 to KG006 + KG010 to KG018 + 23 best-practices rules); KG001/KG002 are
     // the engine's own checks.
-    assert_eq!(cases, 2 * 35);
+    assert_eq!(cases, 2 * 36);
     let failures: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
@@ -2693,4 +2693,62 @@ fn broken_validating_admission_policies_are_load_errors() {
     ] {
         assert!(err.contains(expected), "{expected:?} not in:\n{err}");
     }
+}
+
+#[test]
+fn diff_base_judges_each_change_as_an_update_of_the_base_object() {
+    let repo = git_repo();
+    let root = repo.path();
+    let deployment = |selector: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n\
+             spec:\n  selector:\n    matchLabels: {{{selector}}}\n  template:\n    metadata:\n      \
+             labels: {{{selector}}}\n    spec:\n      containers:\n        - name: web\n          \
+             image: {image}\n"
+        )
+    };
+    std::fs::write(
+        root.join("web.yaml"),
+        deployment("app: web", "registry.example.com/web:1.4.0"),
+    )
+    .expect("write");
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["check", "--rules", "KG018", "-f", "compact"];
+        all.extend_from_slice(args);
+        all.push("web.yaml");
+        kubegate_in(root, &all)
+    };
+
+    // A new image is an update the API server takes.
+    std::fs::write(
+        root.join("web.yaml"),
+        deployment("app: web", "registry.example.com/web:1.5.0"),
+    )
+    .expect("write");
+    assert_eq!(run(&["--diff-base", "HEAD"]).status.code(), Some(0));
+
+    // A new selector is refused on update: reported against the base revision's object, at
+    // the selector; without a base there is no old object to compare.
+    std::fs::write(
+        root.join("web.yaml"),
+        deployment(
+            "app.kubernetes.io/name: web",
+            "registry.example.com/web:1.5.0",
+        ),
+    )
+    .expect("write");
+    let out = run(&["--diff-base", "HEAD"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().next(),
+        Some(
+            "web.yaml:7:3: high[KG018] spec.selector: Invalid value: \
+             {\"matchLabels\":{\"app.kubernetes.io/name\":\"web\"}}: field is immutable"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(run(&[]).status.code(), Some(0));
 }

@@ -214,7 +214,26 @@ impl Plan {
             errors = loaded.errors.len(),
             "loaded"
         );
-        let mut report = self.checker.check(&loaded);
+        // With --diff-base, the same paths at the base revision: each object there is the
+        // old object of its update (KG018, transition rules), and its findings are the ones
+        // that already existed.
+        let base_loaded = match &self.diff_base {
+            Some(base) => {
+                let files = base.repo.snapshot(&base.rev, &base.paths)?;
+                let mut base_loaded = self
+                    .loader
+                    .load_texts(files.into_iter().map(|f| (f.source, f.text)).collect());
+                if let Some(ns) = &self.default_namespace {
+                    base_loaded.place_in_namespace(ns);
+                }
+                Some(base_loaded)
+            }
+            None => None,
+        };
+        let mut report = match &base_loaded {
+            Some(base) => self.checker.check_since(&loaded, base),
+            None => self.checker.check(&loaded),
+        };
         // A partial input (the staged files) leaves most exemptions idle: only a full run
         // says so.
         if matches!(self.mode, Mode::Paths(_)) {
@@ -222,15 +241,8 @@ impl Plan {
                 tracing::warn!("configuration exemption {unused} suppressed no finding");
             }
         }
-        if let Some(base) = &self.diff_base {
-            let files = base.repo.snapshot(&base.rev, &base.paths)?;
-            let mut base_loaded = self
-                .loader
-                .load_texts(files.into_iter().map(|f| (f.source, f.text)).collect());
-            if let Some(ns) = &self.default_namespace {
-                base_loaded.place_in_namespace(ns);
-            }
-            report.mark_existing(&self.checker.check(&base_loaded));
+        if let Some(base) = &base_loaded {
+            report.mark_existing(&self.checker.check(base));
         }
         // Decided on every finding: what follows only changes what is shown.
         let code = if !report.errors.is_empty() {

@@ -74,6 +74,24 @@ struct Surroundings<'a> {
     rules: &'a [&'static dyn Rule],
     /// The admission request, for policies (`None`: a run, whose review is built per object).
     review: Option<&'a Value>,
+    /// The objects at an earlier revision (`--diff-base`): each object's earlier version is
+    /// its old object, as an UPDATE's `oldObject` is.
+    earlier: Option<&'a Earlier>,
+}
+
+/// An object's identity across revisions: API group, kind, namespace, name.
+type Identity = (String, String, Option<String>, String);
+
+/// The objects of an earlier revision, by identity.
+type Earlier = std::collections::HashMap<Identity, Value>;
+
+fn identity(object: &crate::model::manifest::ObjectRef) -> Option<Identity> {
+    Some((
+        object.group().to_owned(),
+        object.kind.clone(),
+        object.namespace.clone(),
+        object.name.clone()?,
+    ))
 }
 
 /// What judging one object produced.
@@ -242,7 +260,7 @@ impl Checker {
         budget: &Budget,
     ) -> Result<Report, Interrupted> {
         match subject {
-            Subject::Run(loaded) => self.run(loaded, budget),
+            Subject::Run(loaded) => self.run(loaded, None, budget),
             Subject::Admission { object, review } => self.admit(object, review, budget),
         }
     }
@@ -252,7 +270,29 @@ impl Checker {
         self.evaluate(Subject::Run(loaded))
     }
 
-    fn run(&self, loaded: &Loaded, budget: &Budget) -> Result<Report, Interrupted> {
+    /// [`Checker::check`] of a change: `loaded` judged as an update of `earlier` (the same
+    /// paths at the `--diff-base` revision). An object that was there before (same group,
+    /// kind, namespace and name) has its earlier version as its old object, so the rules that
+    /// judge updates (KG018's immutable fields, CRD transition rules) judge the change as the
+    /// API server would judge applying it.
+    pub fn check_since(&self, loaded: &Loaded, earlier: &Loaded) -> Report {
+        let mut by_identity = Earlier::new();
+        for m in &earlier.manifests {
+            let (Some(key), Ok(m)) = (identity(&m.object), m.unparked()) else {
+                continue;
+            };
+            by_identity.insert(key, m.into_owned().value);
+        }
+        self.run(loaded, Some(&by_identity), &Budget::default())
+            .unwrap_or_default()
+    }
+
+    fn run(
+        &self,
+        loaded: &Loaded,
+        earlier: Option<&Earlier>,
+        budget: &Budget,
+    ) -> Result<Report, Interrupted> {
         let objects = &loaded.manifests;
         let inventory = Inventory::new(objects);
         let crds = InputCrds::new(objects, self.schema.strict());
@@ -261,6 +301,7 @@ impl Checker {
             crds: &crds,
             rules: &self.rules,
             review: None,
+            earlier,
         };
         let inventory_data = self
             .policies
@@ -351,6 +392,7 @@ impl Checker {
             crds: &crds,
             rules: &self.object_rules,
             review: Some(review),
+            earlier: None,
         };
         let mut worker = self.policies.as_deref().map(|p| {
             self.workers
@@ -393,7 +435,11 @@ impl Checker {
             settings: &self.settings,
             active: around.rules,
             schema: &self.schema,
-            old_object: around.review.and_then(old_object),
+            old_object: around.review.and_then(old_object).or_else(|| {
+                around
+                    .earlier
+                    .and_then(|e| e.get(&identity(&manifest.object)?))
+            }),
         };
         let error = |kind| LoadError {
             file: manifest.source.name.clone(),

@@ -498,14 +498,14 @@ mod tests {
                 .map(|r| r.meta().id)
                 .collect()
         };
-        // The always-on packs' inspecting rules (KG003 to KG006, KG010 to KG017, KG210) plus the
+        // The always-on packs' inspecting rules (KG003 to KG006, KG010 to KG018, KG210) plus the
         // KG2xx rules but the opt-in hardening pack's KG224, derived from the registry.
         let expected: Vec<&str> = crate::rules::builtin()
             .iter()
             .map(|r| r.meta().id)
             .filter(|id| {
                 ("KG003"..="KG006").contains(id)
-                    || ("KG010"..="KG017").contains(id)
+                    || ("KG010"..="KG018").contains(id)
                     || (id.starts_with("KG2") && *id != "KG224")
             })
             .collect();
@@ -513,8 +513,8 @@ mod tests {
         assert!(expected.len() >= 16);
         assert_eq!(
             ids(&["pss"]).len(),
-            5 + 8 + 12 + 7,
-            "kubegate pack (KG003 to KG006, KG210), api-server pack (KG010 to KG017) plus both \
+            5 + 9 + 12 + 7,
+            "kubegate pack (KG003 to KG006, KG210), api-server pack (KG010 to KG018) plus both \
 PSS profiles"
         );
         let baseline = PssSettings {
@@ -524,7 +524,7 @@ PSS profiles"
         let only_baseline = catalog
             .select(&["pss".to_string()], &baseline)
             .expect("select");
-        assert_eq!(only_baseline.len(), 5 + 8 + 12);
+        assert_eq!(only_baseline.len(), 5 + 9 + 12);
         assert!(only_baseline
             .iter()
             .all(|r| r.meta().id < "KG120" || r.meta().id == "KG210"));

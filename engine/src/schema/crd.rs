@@ -10,6 +10,7 @@
 
 use crate::model::manifest::{json_type, preview, Manifest};
 use crate::schema::crd_rules::RuleNode;
+use crate::schema::list_type::ListTypes;
 use crate::vocab::Violation;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -81,6 +82,8 @@ struct Version {
     validator: Option<jsonschema::Validator>,
     /// The schema's `x-kubernetes-validations` rules, when it has any.
     rules: Option<RuleNode>,
+    /// The schema's `set` and `map` lists, when it has any.
+    list_types: Option<ListTypes>,
     /// The `openAPIV3Schema`, kept when it declares `default`s: the API server applies them
     /// before it validates, and both the schema and the rules judge the defaulted object.
     defaults: Option<Value>,
@@ -130,6 +133,13 @@ impl CrdSchemas {
                     &mut problems,
                 )
             });
+            let list_types = v.pointer("/schema/openAPIV3Schema").and_then(|schema| {
+                ListTypes::build(
+                    schema,
+                    &format!("/spec/versions/{i}/schema/openAPIV3Schema"),
+                    &mut problems,
+                )
+            });
             let defaults = v
                 .pointer("/schema/openAPIV3Schema")
                 .filter(|schema| declares_defaults(schema))
@@ -161,6 +171,7 @@ impl CrdSchemas {
                 served,
                 validator,
                 rules,
+                list_types,
                 defaults,
             });
         }
@@ -273,6 +284,10 @@ impl CrdSchemas {
                     describe(&error, &pointer, out);
                 }
             }
+        }
+        // The list-type invariants, on the defaulted object; they do not block the rules.
+        if let Some(list_types) = &found.list_types {
+            list_types.validate(value, "", out);
         }
         if let Some(rules) = &found.rules {
             if blocked {

@@ -4,3 +4,4 @@
 pub mod builtin;
 pub mod crd;
 pub(crate) mod crd_rules;
+pub(crate) mod list_type;

@@ -1,4 +1,4 @@
-//! The always-on api-server pack (KG010-KG017) on testdata/api-server/: what the API server's
+//! The always-on api-server pack (KG010-KG018) on testdata/api-server/: what the API server's
 //! own validation refuses although the schema passes, at the exact field, with the API server's
 //! wording; and the objects it must leave alone (a StatefulSet's claim templates, a volume
 //! without a source, RBAC names with `:`).
@@ -165,6 +165,53 @@ fn autoscaler_bounds_and_target_names_are_judged_as_the_api_server_does() {
             "23:3 HorizontalPodAutoscaler/shop/to-zero spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
             "24:3 HorizontalPodAutoscaler/shop/to-zero spec.maxReplicas: Invalid value: 0: must be greater than 0",
             "32:59 HorizontalPodAutoscaler/shop/empty-target-name spec.scaleTargetRef.name: Required value",
+        ]
+    );
+}
+
+/// KG018 on the UPDATE requests of testdata/api-server/updates.yaml, each judged as the webhook
+/// judges it: `request.object` against `request.oldObject`.
+#[test]
+fn updates_that_change_immutable_fields_are_refused_against_the_old_object() {
+    let setup = Setup {
+        only: vec!["KG018".to_owned()],
+        ..Default::default()
+    };
+    let checker = setup.checker().expect("checker");
+    let loaded =
+        Loader::default().load(&[Input::Path(common::testdata("api-server/updates.yaml"))]);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let mut rows = Vec::new();
+    for review in &loaded.manifests {
+        let request = review.value.get("request").expect("request");
+        let uid = request["uid"].as_str().expect("uid");
+        let object = kubegate_engine::Manifest::from_value(
+            request["object"].clone(),
+            kubegate_engine::Source::Admission(uid.into()),
+        )
+        .expect("object");
+        let report = checker.evaluate(kubegate_engine::Subject::Admission {
+            object: &object,
+            review: request,
+        });
+        for f in report.findings.iter().filter(|f| f.rule_id == "KG018") {
+            rows.push(format!("{uid} {} {}", f.pointer, f.message));
+        }
+    }
+    assert_eq!(
+        rows,
+        [
+            "statefulset-claims /spec/volumeClaimTemplates spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+            "job-template /spec/completionMode spec.completionMode: Invalid value: \"Indexed\": field is immutable",
+            // Values echoed into messages are cut at 80 bytes.
+            "job-template /spec/template spec.template: Invalid value: {\"spec\":{\"containers\":[{\"image\":\"migrate:2\",\"name\":\"m\"}],\"restartPolicy\":\"Never\"… (82 bytes): field is immutable",
+            "service-cluster-ip /spec/clusterIP spec.clusterIP: Invalid value: \"10.96.0.20\": field is immutable",
+            "claim-class /spec/storageClassName spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+            "configmap-immutable  immutable: Forbidden: field is immutable when `immutable` is set",
+            "configmap-immutable /data data: Forbidden: field is immutable when `immutable` is set",
+            "secret-type /type type: Invalid value: \"kubernetes.io/tls\": field is immutable",
+            "binding-role /roleRef roleRef: Invalid value: {\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"edit\"}: cannot change roleRef",
+            "storage-class /parameters parameters: Forbidden: updates to parameters are forbidden.",
         ]
     );
 }

@@ -1,7 +1,7 @@
 //! Every rule's declared examples: the failing one must produce that rule's finding, the
 //! passing one must not, and both must load without errors.
 
-use kubegate_engine::{registry as rules, Checker, Loaded, Loader};
+use kubegate_engine::{registry as rules, Checker, Loaded, Loader, Manifest, Source, Subject};
 
 /// Checks an example with the rule alone (rules that defer to an overlapping rule only show
 /// their own ground that way), or with every rule for the exemption rules, which are about
@@ -19,6 +19,22 @@ fn check(rule_id: &str, text: &str) -> kubegate_engine::Report {
     } else {
         Checker::with_rules(alone)
     };
+    // A rule that judges updates (KG018) gives its example as the AdmissionReview the webhook
+    // receives: the request's object is judged with the request, as the webhook judges it.
+    if let [review] = manifests.as_slice() {
+        if review.object.kind == "AdmissionReview" {
+            let request = review.value.get("request").expect("request");
+            let object = Manifest::from_value(
+                request.get("object").expect("request.object").clone(),
+                Source::Admission("example".into()),
+            )
+            .expect("object");
+            return checker.evaluate(Subject::Admission {
+                object: &object,
+                review: request,
+            });
+        }
+    }
     checker.check(&Loaded {
         manifests,
         errors,

@@ -506,3 +506,50 @@ fn crd_transition_rules_run_against_the_old_object_of_an_update() {
     )
     .is_empty());
 }
+
+/// `x-kubernetes-list-type` lists of a CRD in the input (testdata/schema/crd-list-types): a
+/// repeated set value or map key is refused at the item that repeats it, after the key fields'
+/// defaults are filled in; a map key that is neither required nor defaulted is the CRD's error.
+#[test]
+fn crd_set_and_map_lists_refuse_repeated_values_and_keys() {
+    let found = judged(&schema_setup(None), &["schema/crd-list-types"]);
+    let edge = "Gateway/net/edge";
+    assert_eq!(
+        found,
+        vec![
+            row(
+                "KG004",
+                "CustomResourceDefinition/pools.net.example.com",
+                78,
+                23,
+                "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[members]\
+                 .items.properties[address].default: Required value: this property is in \
+                 x-kubernetes-list-map-keys, so it must have a default or be a required property"
+            ),
+            // The third copy of the hostname is not reported again.
+            row(
+                "KG004",
+                edge,
+                8,
+                50,
+                r#"spec.hostnames[2]: Duplicate value: "shop.example.com""#
+            ),
+            // Listener 0's protocol is defaulted to TCP, so listener 2 repeats its key.
+            row(
+                "KG004",
+                edge,
+                12,
+                7,
+                r#"spec.listeners[2]: Duplicate value: {"port":443,"protocol":"TCP"}"#
+            ),
+            row(
+                "KG004",
+                edge,
+                17,
+                9,
+                r#"spec.routes.shop[2]: Duplicate value: {"path":"/"}"#
+            ),
+        ],
+        "{found:#?}"
+    );
+}

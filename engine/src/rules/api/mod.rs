@@ -10,6 +10,7 @@ rules! {
     autoscaler_spec::AutoscalerValidation,
     duplicate_list_key::DuplicateListKey,
     enum_value::EnumValue,
+    immutable_field::ImmutableField,
     job_spec::JobValidation,
     object_metadata::ObjectMetadata,
     pod_spec::PodSpecValidation,

@@ -18,8 +18,12 @@ same way before they reach a cluster: wrong types, missing required fields, valu
 enum, and (strict, as `kubectl apply` does by default) unknown fields, each at its line, after \
 the schema's defaults are set as the API server sets them. The CRD's CEL validation rules \
 (`x-kubernetes-validations`) run too, at their schema nodes, with the API server's messages; a \
-rule kubegate cannot evaluate is an advisory note. A CRD whose schema or rules do not compile, \
-or a resource in a version the CRD does not serve, is reported too.",
+rule kubegate cannot evaluate is an advisory note. Lists the schema marks \
+`x-kubernetes-list-type: set` must not repeat a value, and `map` lists must not repeat the \
+values of their `x-kubernetes-list-map-keys` (`spec.ports[2]: Duplicate value: {\"port\":443}`), \
+as the API server refuses both. A CRD whose schema or rules do not compile, whose map-list keys \
+are neither required nor defaulted, or a resource in a version the CRD does not serve, is \
+reported too.",
         remediation: "Give each field the type and value its CustomResourceDefinition defines, and \
 remove fields it does not know (a misspelt field name is the usual cause).",
         failing_example: concat!(
