@@ -1,6 +1,7 @@
 //! `AdmissionReview` in and out: from the API server's request to kubegate's verdict. Pure
 //! (no I/O), so every decision is testable without a server.
 
+use crate::namespaces::Lookup;
 use crate::policy::PolicyState;
 use kubegate_engine::{Budget, Interrupted};
 use kubegate_engine::{Enforcement, FailureMode, LoadErrorKind};
@@ -248,6 +249,9 @@ pub struct Decision {
     pub errors: Vec<String>,
     /// Whether one of the errors is a rule or policy that panicked.
     pub panicked: bool,
+    /// Whether the failure is a constraint that could not be decided (it depends on a
+    /// namespace whose labels the webhook does not know).
+    pub undecided: bool,
     /// Findings the per-rule cap dropped (counted in the message, not listed).
     pub findings_cut: usize,
     pub response: Value,
@@ -306,7 +310,15 @@ pub fn decide(
         Ok(m) => m,
         Err(e) => return Ok(failed(state, request, vec![e.to_string()], Vec::new())),
     };
-    let report = state.evaluate_within(&manifest, &request.raw, budget)?;
+    // The namespace's labels, from the webhook's cache of the cluster's Namespaces.
+    let namespace = match &state.namespaces {
+        Some(cache) if !request.namespace.is_empty() => match cache.lookup(&request.namespace) {
+            Lookup::Found(ns) => Some(ns),
+            Lookup::Absent | Lookup::Unsynced => None,
+        },
+        _ => None,
+    };
+    let report = state.evaluate_within(&manifest, &request.raw, namespace.as_deref(), budget)?;
     let findings_cut = report.findings_cut;
     let errors = report.errors;
     let panicked = errors.iter().any(|e| {
@@ -319,7 +331,7 @@ pub fn decide(
         .findings
         .into_iter()
         .map(|finding| Judged {
-            enforcement: state.enforcement(&finding),
+            enforcement: enforcement_once_decided(state, &finding),
             finding,
         })
         .collect();
@@ -331,6 +343,20 @@ pub fn decide(
             findings,
         );
         decision.panicked = panicked;
+        return Ok(decision);
+    }
+    // A constraint that cannot be decided (its namespaceSelector needs labels the webhook does
+    // not know) is never a silent non-match: the failure mode answers, as for an error.
+    // Only a constraint that would deny does: an undecided warn constraint is a warning, an
+    // undecided dry-run one is logged and counted like any dry-run finding.
+    let undecided: Vec<String> = findings
+        .iter()
+        .filter(|j| is_undecided(&j.finding) && j.enforcement == Enforcement::Deny)
+        .map(|j| format!("[{}] {}", j.finding.rule_id, j.finding.message))
+        .collect();
+    if !undecided.is_empty() {
+        let mut decision = failed(state, request, undecided, findings);
+        decision.undecided = true;
         return Ok(decision);
     }
     let denied: Vec<&Judged> = findings
@@ -366,9 +392,31 @@ pub fn decide(
         findings,
         errors: Vec::new(),
         panicked: false,
+        undecided: false,
         findings_cut,
         response: envelope(request, response),
     })
+}
+
+/// Whether a finding is a constraint that could not be decided (it depends on a namespace's
+/// labels the webhook does not know).
+fn is_undecided(finding: &Finding) -> bool {
+    finding.details.get("undecided") == Some(&Value::Bool(true))
+}
+
+/// A finding's enforcement; for an undecided one (advisory until decided), the enforcement it
+/// would have once decided.
+fn enforcement_once_decided(state: &PolicyState, finding: &Finding) -> Enforcement {
+    if !is_undecided(finding) {
+        return state.enforcement(finding);
+    }
+    let mut decided = finding.clone();
+    decided.advisory = finding
+        .details
+        .get("advisoryIfDecided")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    state.enforcement(&decided)
 }
 
 /// The answer when evaluation could not finish (errors, a timeout, a panic): the failure mode
@@ -408,6 +456,7 @@ pub fn failed(
         findings,
         errors,
         panicked: false,
+        undecided: false,
         findings_cut: 0,
         response: envelope(request, response),
     }
@@ -422,6 +471,7 @@ fn invalid(request: &Request, why: &str) -> Decision {
         findings: Vec::new(),
         errors: vec![why.to_owned()],
         panicked: false,
+        undecided: false,
         findings_cut: 0,
         response: envelope(
             request,
@@ -441,6 +491,7 @@ fn skipped(request: &Request, why: &str) -> Decision {
         findings: Vec::new(),
         errors: Vec::new(),
         panicked: false,
+        undecided: false,
         findings_cut: 0,
         response: envelope(request, json!({"uid": request.uid, "allowed": true})),
     }

@@ -6,10 +6,13 @@
 //! - [`server`]: HTTPS `/validate`, plain-HTTP `/healthz` `/readyz` `/metrics`, hot reload,
 //!   graceful shutdown;
 //! - [`tls`]: reloadable certificates and `kubegate webhook certs`;
-//! - [`metrics`]: Prometheus text exposition.
+//! - [`metrics`]: Prometheus text exposition;
+//! - [`namespaces`]: the cache of the cluster's Namespaces (list + watch), for
+//!   `namespaceSelector` constraints.
 
 pub mod admission;
 pub mod metrics;
+pub mod namespaces;
 pub mod policy;
 pub mod server;
 pub mod slots;

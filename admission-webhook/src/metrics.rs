@@ -24,7 +24,7 @@ pub const VERDICTS: [&str; 6] = [
 /// Why requests are refused before evaluation.
 pub const REJECT_REASONS: [&str; 4] = ["too_large", "malformed", "body_timeout", "overloaded"];
 /// Why evaluations fail.
-pub const ERROR_CAUSES: [&str; 3] = ["error", "timeout", "panic"];
+pub const ERROR_CAUSES: [&str; 4] = ["error", "timeout", "panic", "undecided"];
 const ENFORCEMENTS: [&str; 3] = ["deny", "warn", "dryrun"];
 const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
 /// Distinct (verdict, kind, operation) series before new kinds are counted as `other`: the
@@ -308,7 +308,7 @@ impl Metrics {
             &mut out,
             "kubegate_webhook_evaluation_errors_total",
             "counter",
-            "Evaluations that failed, by cause; answered by the failure mode.",
+            "Evaluations that failed, by cause (undecided: a constraint depends on a namespace the cache does not hold); answered by the failure mode.",
         );
         counters(
             &mut out,

@@ -58,6 +58,8 @@ pub struct PolicyState {
     pub rule_count: usize,
     /// Fingerprint of the files this state was built from.
     pub fingerprint: u64,
+    /// The cluster's Namespaces, when the webhook keeps a cache of them (set by the server).
+    pub namespaces: Option<std::sync::Arc<crate::namespaces::NamespaceCache>>,
 }
 
 impl PolicyState {
@@ -103,6 +105,7 @@ impl PolicyState {
             webhook,
             rule_count,
             fingerprint,
+            namespaces: None,
         })
     }
 
@@ -137,15 +140,11 @@ impl PolicyState {
         &self,
         manifest: &Manifest,
         review: &Value,
+        namespace: Option<&Manifest>,
         budget: &kubegate_engine::Budget,
     ) -> Result<Report, kubegate_engine::Interrupted> {
-        self.checker.evaluate_within(
-            Subject::Admission {
-                object: manifest,
-                review,
-            },
-            budget,
-        )
+        self.checker
+            .evaluate_admission_within(manifest, review, namespace, budget)
     }
 
     /// What the webhook does with a finding: the configured enforcement for its rule id (or the

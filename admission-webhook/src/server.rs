@@ -3,6 +3,7 @@
 
 use crate::admission::{self, Evaluate, Request, Verdict};
 use crate::metrics::Metrics;
+use crate::namespaces::NamespaceCache;
 use crate::policy::{fingerprint, PolicySource, PolicyState};
 use crate::slots::{Eviction, Held, Slot, Slots};
 use crate::tls::{self, ReloadingCert};
@@ -70,6 +71,9 @@ pub struct ServeOptions {
     pub max_in_flight_bytes: usize,
     /// JSON values a request body may hold (more: 400).
     pub max_json_values: usize,
+    /// Where to list and watch the cluster's Namespaces (for `namespaceSelector`
+    /// constraints); `None`: no cache, such constraints follow the failure mode.
+    pub namespace_cache: Option<crate::namespaces::KubeClient>,
     /// Findings one rule keeps per request (the rest are counted in the answer).
     pub max_findings_per_rule: usize,
     /// Longest finding message, in bytes.
@@ -106,6 +110,7 @@ impl ServeOptions {
             write_timeout: Duration::from_secs(10),
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             max_json_values: admission::DEFAULT_MAX_JSON_VALUES,
+            namespace_cache: None,
             max_findings_per_rule: 100,
             max_message_bytes: 1024,
             evaluate: admission::decide,
@@ -153,6 +158,8 @@ pub struct Shared {
     bytes_total_kib: u32,
     slots: Arc<Slots>,
     ready: AtomicBool,
+    /// The cluster's Namespaces, when `options.namespace_cache` names an API server.
+    namespaces: Option<Arc<NamespaceCache>>,
     options: ServeOptions,
 }
 
@@ -177,9 +184,14 @@ impl Server {
     /// Loads policies and the certificate (both must be valid to start) and binds both ports.
     pub async fn bind(options: ServeOptions) -> Result<Self, ServeError> {
         let source = options.source.clone();
-        let state = tokio::task::spawn_blocking(move || PolicyState::load(&source))
+        let mut state = tokio::task::spawn_blocking(move || PolicyState::load(&source))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let namespaces = options
+            .namespace_cache
+            .as_ref()
+            .map(|_| Arc::new(NamespaceCache::default()));
+        state.namespaces.clone_from(&namespaces);
         // Fingerprinted before reading, so a file written after this point (a rotation that
         // starts while the server does) is seen as a change by the reload loop.
         let certs_loaded = fingerprint(&[options.tls_cert.clone(), options.tls_key.clone()]);
@@ -213,6 +225,7 @@ impl Server {
             bytes_total_kib: kib(options.max_in_flight_bytes),
             slots: Slots::new(options.max_connections),
             ready: AtomicBool::new(false),
+            namespaces,
             options,
         });
         Ok(Server {
@@ -273,6 +286,14 @@ impl Server {
             certs_loaded,
             stop_rx,
         ));
+        // The namespace cache lists, then watches, for as long as the server runs; /readyz
+        // waits for its first list.
+        let namespace_task = match (&shared.namespaces, &shared.options.namespace_cache) {
+            (Some(cache), Some(client)) => {
+                Some(tokio::spawn(Arc::clone(cache).run(client.clone())))
+            }
+            _ => None,
+        };
         shared.ready.store(true, Ordering::SeqCst);
         tracing::info!(
             addr = %listener.local_addr()?,
@@ -377,6 +398,9 @@ impl Server {
             tracing::warn!("drain timeout reached; closing remaining connections");
         }
         let _ = stop_tx.send(true);
+        if let Some(task) = namespace_task {
+            task.abort();
+        }
         let _ = reloader.await;
         match ops_server.await {
             Ok(result) => result?,
@@ -639,7 +663,8 @@ async fn not_found() -> Response {
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    if shared.ready.load(Ordering::SeqCst) && shared.current().is_some() {
+    let namespaces_synced = shared.namespaces.as_ref().is_none_or(|c| c.synced());
+    if shared.ready.load(Ordering::SeqCst) && shared.current().is_some() && namespaces_synced {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
@@ -652,7 +677,13 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        shared.metrics.render(),
+        {
+            let mut text = shared.metrics.render();
+            if let Some(cache) = &shared.namespaces {
+                cache.render_metrics(&mut text);
+            }
+            text
+        },
     )
         .into_response()
 }
@@ -790,9 +821,13 @@ async fn validate(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         let decision = match tokio::time::timeout(timeout, evaluation).await {
             Ok(Ok(Ok(d))) => {
                 if matches!(d.verdict, Verdict::Failed(_)) {
-                    shared
-                        .metrics
-                        .evaluation_error(if d.panicked { "panic" } else { "error" });
+                    shared.metrics.evaluation_error(if d.undecided {
+                        "undecided"
+                    } else if d.panicked {
+                        "panic"
+                    } else {
+                        "error"
+                    });
                 }
                 d
             }
@@ -916,7 +951,8 @@ async fn reload_loop(
             policies_seen = policy_print;
             let source = shared.options.source.clone();
             match tokio::task::spawn_blocking(move || PolicyState::load(&source)).await {
-                Ok(Ok(state)) => {
+                Ok(Ok(mut state)) => {
+                    state.namespaces.clone_from(&shared.namespaces);
                     shared.metrics.set_rules_loaded(state.rule_count);
                     shared
                         .metrics

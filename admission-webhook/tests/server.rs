@@ -968,3 +968,296 @@ async fn validating_admission_policies_run_only_when_enabled() {
     assert_eq!(response(&answer)["allowed"], true, "{answer}");
     off.stop().await;
 }
+
+/// A stand-in for the Kubernetes API server's Namespace endpoints, over TLS: lists in pages of
+/// two (whatever `limit` asks, as a server may), and watches that answer with the events queued
+/// since the last one (or nothing after 300 ms), as a watch the server ends. It can fail lists
+/// and expire a watch (410), and it records the bearer tokens it was sent.
+struct FakeApi {
+    addr: SocketAddr,
+    ca: String,
+    state: Arc<std::sync::Mutex<ApiState>>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Default)]
+struct ApiState {
+    namespaces: Vec<Value>,
+    version: u64,
+    /// Watch events not yet sent.
+    events: Vec<Value>,
+    /// Lists to answer 500 before answering.
+    failing_lists: usize,
+    /// The next watch answers 410 Gone.
+    expire_watch: bool,
+    lists: usize,
+    tokens: Vec<String>,
+}
+
+impl ApiState {
+    fn namespace(&mut self, name: &str, env: &str) -> Value {
+        self.version += 1;
+        json!({"metadata": {"name": name, "labels": {"env": env,
+            "kubernetes.io/metadata.name": name}, "resourceVersion": self.version.to_string(),
+            "managedFields": [{"manager": "kubectl"}]},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+    }
+
+    /// Adds or relabels a namespace, and queues the watch event.
+    fn set(&mut self, name: &str, env: &str) {
+        let object = self.namespace(name, env);
+        let kind = match self
+            .namespaces
+            .iter()
+            .position(|n| n["metadata"]["name"] == name)
+        {
+            Some(i) => {
+                self.namespaces[i] = object.clone();
+                "MODIFIED"
+            }
+            None => {
+                self.namespaces.push(object.clone());
+                "ADDED"
+            }
+        };
+        self.events.push(json!({"type": kind, "object": object}));
+    }
+}
+
+impl FakeApi {
+    async fn start(namespaces: &[(&str, &str)]) -> Self {
+        use hyper::service::service_fn;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = generate(&["localhost".into(), "127.0.0.1".into()], 7).expect("certs");
+        let (cert, key) = write_certs(dir.path(), &certs);
+        let reloading =
+            Arc::new(kubegate_webhook::tls::ReloadingCert::load(&cert, &key).expect("cert"));
+        let config = kubegate_webhook::tls::server_config(reloading).expect("TLS config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut initial = ApiState::default();
+        for (name, env) in namespaces {
+            let object = initial.namespace(name, env);
+            initial.namespaces.push(object);
+        }
+        let state = Arc::new(std::sync::Mutex::new(initial));
+        let shared = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let state = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| {
+                            let state = Arc::clone(&state);
+                            async move { Ok::<_, std::convert::Infallible>(api(request, state).await) }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        FakeApi {
+            addr,
+            ca: certs.ca_cert,
+            state,
+            task,
+            _dir: dir,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut ApiState) -> T) -> T {
+        f(&mut self.state.lock().expect("state"))
+    }
+}
+
+async fn api(
+    request: hyper::Request<hyper::body::Incoming>,
+    state: Arc<std::sync::Mutex<ApiState>>,
+) -> hyper::Response<http_body_util::Full<hyper::body::Bytes>> {
+    let reply = |status: u16, body: String| {
+        hyper::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+            .expect("response")
+    };
+    let token = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    if request.uri().path() != "/api/v1/namespaces" {
+        return reply(404, "{}".into());
+    }
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(str::to_owned)
+    };
+    if param("watch").as_deref() == Some("true") {
+        let deadline = Instant::now() + Duration::from_millis(300);
+        loop {
+            {
+                let mut s = state.lock().expect("state");
+                s.tokens.push(token.clone());
+                if s.expire_watch {
+                    s.expire_watch = false;
+                    let gone = json!({"type": "ERROR", "object": {"kind": "Status",
+                        "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+                        "message": "too old resource version", "code": 410}});
+                    return reply(200, format!("{gone}\n"));
+                }
+                if !s.events.is_empty() || Instant::now() > deadline {
+                    let lines: String = s.events.drain(..).map(|e| format!("{e}\n")).collect();
+                    return reply(200, lines);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut s = state.lock().expect("state");
+    s.tokens.push(token);
+    if s.failing_lists > 0 {
+        s.failing_lists -= 1;
+        return reply(
+            500,
+            r#"{"kind":"Status","code":500,"message":"etcd is unhappy"}"#.into(),
+        );
+    }
+    s.lists += 1;
+    // Pages of two; the continue token is the next index.
+    let start: usize = param("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = s.namespaces.iter().skip(start).take(2).cloned().collect();
+    let more = start + 2 < s.namespaces.len();
+    let list = json!({"kind": "NamespaceList", "apiVersion": "v1", "items": page,
+        "metadata": {"resourceVersion": s.version.to_string(),
+            "continue": if more { (start + 2).to_string() } else { String::new() }}});
+    reply(200, list.to_string())
+}
+
+/// A Pod creation in `namespace` without an owner label (the constraint's business only in
+/// namespaces labelled env=prod).
+fn pod_in(namespace: &str) -> Value {
+    let mut r = review("pod-create-compliant.json");
+    r["request"]["namespace"] = json!(namespace);
+    r["request"]["object"]["metadata"]["namespace"] = json!(namespace);
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_selectors_are_judged_from_the_namespace_cache() {
+    let api = FakeApi::start(&[("shop", "prod"), ("dev", "dev"), ("ops", "prod")]).await;
+    // The first list fails: the webhook is not ready until a retried list succeeds.
+    api.with(|s| s.failing_lists = 1);
+    let (api_addr, api_ca) = (api.addr, api.ca.clone());
+    let server = start(move |options, dir| {
+        let ca = dir.join("kube-ca.crt");
+        std::fs::write(&ca, &api_ca).expect("write");
+        let token = dir.join("token");
+        std::fs::write(&token, "test-token\n").expect("write");
+        let config = dir.join("kubegate.yaml");
+        std::fs::write(&config, "webhook:\n  failureMode: deny\n").expect("write");
+        options.source = PolicySource {
+            config: Some(config),
+            policy_paths: vec![testdata("admission/namespace-policy")],
+            own_namespace: Some("kubegate-system".into()),
+            crd_paths: Vec::new(),
+        };
+        options.namespace_cache = Some(
+            kubegate_webhook::namespaces::KubeClient::new(
+                &format!("https://localhost:{}", api_addr.port()),
+                &ca,
+                Some(token),
+            )
+            .expect("client"),
+        );
+    })
+    .await;
+    let ready = || async { http_get(server.metrics, "/readyz").await.0 };
+    assert_eq!(ready().await, 503, "not ready before the first list");
+    wait_for("the namespace cache to sync", async || ready().await == 200).await;
+    let metrics = http_get(server.metrics, "/metrics").await.1;
+    for line in [
+        "kubegate_webhook_namespace_cache_synced 1",
+        "kubegate_webhook_namespace_cache_namespaces 3",
+        "kubegate_webhook_namespace_cache_list_errors_total 1",
+        "kubegate_webhook_evaluation_errors_total{cause=\"undecided\"} 0",
+    ] {
+        assert!(metrics.contains(line), "missing {line}:\n{metrics}");
+    }
+    // Listed in two pages, with the token from the file.
+    assert!(api.with(|s| s.tokens.iter().all(|t| t == "Bearer test-token")));
+
+    let verdict = |namespace: &'static str| {
+        let server = &server;
+        async move {
+            let (status, answer) = admit(server, &pod_in(namespace)).await;
+            assert_eq!(status, 200);
+            let r = response(&answer).clone();
+            (
+                r["allowed"].as_bool().expect("allowed"),
+                r["status"]["message"].as_str().unwrap_or("").to_owned(),
+            )
+        }
+    };
+    // env=prod (on the second page too): the constraint applies; env=dev: it does not.
+    let (allowed, message) = verdict("shop").await;
+    assert!(!allowed);
+    assert!(
+        message.contains("[K8sRequiredOwner.prod-needs-owner] Pod ")
+            && message.contains(" needs an owner label in a production namespace"),
+        "{message}"
+    );
+    assert!(!verdict("ops").await.0);
+    assert!(verdict("dev").await.0);
+
+    // A namespace the cache does not hold: the constraint cannot be decided, and the failure
+    // mode (deny here) answers, counted.
+    let (allowed, message) = verdict("ghost").await;
+    assert!(!allowed);
+    assert!(
+        message.contains("could not evaluate") && message.contains("namespace \"ghost\""),
+        "{message}"
+    );
+    assert!(http_get(server.metrics, "/metrics")
+        .await
+        .1
+        .contains("kubegate_webhook_evaluation_errors_total{cause=\"undecided\"} 1"));
+
+    // The watch relabels dev as production: its pods now need an owner.
+    api.with(|s| s.set("dev", "prod"));
+    wait_for("the watch to relabel dev", async || !verdict("dev").await.0).await;
+
+    // The watch expires (410); the cache lists again and finds ghost, created meanwhile.
+    api.with(|s| {
+        s.expire_watch = true;
+        let object = s.namespace("ghost", "dev");
+        s.namespaces.push(object);
+    });
+    wait_for("a new list after 410", async || verdict("ghost").await.0).await;
+    assert!(api.with(|s| s.lists) >= 2);
+    let metrics = http_get(server.metrics, "/metrics").await.1;
+    assert!(
+        metrics.contains("kubegate_webhook_namespace_cache_relists_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("kubegate_webhook_namespace_cache_namespaces 4"));
+    server.stop().await;
+    api.task.abort();
+}

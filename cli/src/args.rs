@@ -119,9 +119,36 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub reload_interval: u64,
 
+    /// Keep a cache of the cluster's Namespaces (list + watch) so constraints with a
+    /// namespaceSelector see the namespace's labels: `auto` when running in a cluster (or
+    /// --kube-api is given), `on` (fail to start without an API server), `off`.
+    #[arg(long, value_enum, default_value_t = NamespaceCacheMode::Auto)]
+    pub namespace_cache: NamespaceCacheMode,
+
+    /// The Kubernetes API server for the namespace cache (`https://host:port`) [default: the
+    /// in-cluster address, KUBERNETES_SERVICE_HOST and _PORT].
+    #[arg(long, value_name = "URL", requires = "kube_ca")]
+    pub kube_api: Option<String>,
+
+    /// CA bundle for --kube-api [default in-cluster: the service account's ca.crt].
+    #[arg(long, value_name = "FILE")]
+    pub kube_ca: Option<PathBuf>,
+
+    /// Bearer token file for --kube-api, re-read on every connection [default in-cluster: the
+    /// service account's token].
+    #[arg(long, value_name = "FILE")]
+    pub kube_token: Option<PathBuf>,
+
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NamespaceCacheMode {
+    Auto,
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,9 +1,11 @@
 //! Writes the reproducible benchmark corpus to a directory.
 //!
 //! `cargo run --release -p kubegate-engine --example gen_corpus -- DIR [COUNT] [PER_FILE] [SEED]
-//! [VAPS VAP_DIR]` (defaults: 20000 objects, 50 per file, seed 42; with `VAPS VAP_DIR`, also
-//! that many ValidatingAdmissionPolicies and bindings, as the `end_to_end_with_30_vaps`
-//! benchmark loads them, written to `VAP_DIR` for `kubegate check --policy VAP_DIR`).
+//! [VAPS VAP_DIR [TEMPLATES TEMPLATE_DIR]]` (defaults: 20000 objects, 50 per file, seed 42; with
+//! `VAPS VAP_DIR`, also that many ValidatingAdmissionPolicies and bindings, as the
+//! `end_to_end_with_30_vaps` benchmark loads them, written to `VAP_DIR` for `kubegate check
+//! --policy VAP_DIR`; with `TEMPLATES TEMPLATE_DIR`, that many Gatekeeper ConstraintTemplates
+//! with their Constraints, as the webhook load benchmark and the soak load them).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +66,27 @@ fn main() -> ExitCode {
         println!(
             "wrote {n} ValidatingAdmissionPolicies to {}",
             vap_dir.display()
+        );
+    }
+    if let (Some(n), Some(template_dir)) = (args.get(6), args.get(7)) {
+        let Ok(n) = n.parse::<usize>() else {
+            eprintln!("error: argument {n:?}: not a count of templates");
+            return ExitCode::from(2);
+        };
+        let template_dir = PathBuf::from(template_dir);
+        if let Err(e) = std::fs::create_dir_all(&template_dir) {
+            eprintln!("error: {}: {e}", template_dir.display());
+            return ExitCode::from(2);
+        }
+        for (name, text) in kubegate_engine::corpus::gatekeeper_policies(n) {
+            if let Err(e) = std::fs::write(template_dir.join(&name), text) {
+                eprintln!("error: {name}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        println!(
+            "wrote {n} Gatekeeper ConstraintTemplates with Constraints to {}",
+            template_dir.display()
         );
     }
     ExitCode::SUCCESS

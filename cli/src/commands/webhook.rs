@@ -1,6 +1,7 @@
 //! `kubegate webhook serve` and `kubegate webhook certs`.
 
-use crate::args::{CertsArgs, LogFormat, ServeArgs};
+use crate::args::{CertsArgs, LogFormat, NamespaceCacheMode, ServeArgs};
+use kubegate_webhook::namespaces::{KubeClient, NamespaceError};
 use kubegate_webhook::policy::PolicySource;
 use kubegate_webhook::{ServeOptions, Server};
 use std::io::Write;
@@ -44,6 +45,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
         options.max_concurrency = n.max(1);
     }
     options.reload_interval = Duration::from_secs(args.reload_interval.max(1));
+    options.namespace_cache = namespace_cache(args)?;
     options.max_connections = args.max_connections.max(1);
     // The flag, else the configuration (a broken one is reported by the policy load).
     let configured = args
@@ -67,6 +69,28 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<u8> {
     runtime.shutdown_timeout(Duration::from_secs(2));
     result?;
     Ok(0)
+}
+
+/// Where the namespace cache lists and watches Namespaces, per `--namespace-cache`.
+fn namespace_cache(args: &ServeArgs) -> anyhow::Result<Option<KubeClient>> {
+    if args.namespace_cache == NamespaceCacheMode::Off {
+        return Ok(None);
+    }
+    let client = match (&args.kube_api, &args.kube_ca) {
+        (Some(url), Some(ca)) => KubeClient::new(url, ca, args.kube_token.clone()),
+        _ => KubeClient::in_cluster(),
+    };
+    match client {
+        Ok(client) => Ok(Some(client)),
+        Err(NamespaceError::NotInCluster) if args.namespace_cache == NamespaceCacheMode::Auto => {
+            tracing::info!(
+                "namespace cache off: not running in a cluster and no --kube-api; constraints \
+                 with a namespaceSelector follow the failure mode"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!("namespace cache: {e}")),
+    }
 }
 
 /// SIGTERM (the kubelet stopping the pod) or Ctrl-C.

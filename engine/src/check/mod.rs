@@ -261,7 +261,9 @@ impl Checker {
     ) -> Result<Report, Interrupted> {
         match subject {
             Subject::Run(loaded) => self.run(loaded, None, budget),
-            Subject::Admission { object, review } => self.admit(object, review, budget),
+            Subject::Admission { object, review } => {
+                self.evaluate_admission_within(object, review, None, budget)
+            }
         }
     }
 
@@ -378,13 +380,26 @@ impl Checker {
         Ok(report)
     }
 
-    fn admit(
+    /// [`Checker::evaluate_within`] of an admission request whose namespace is known from
+    /// elsewhere (the webhook's cache of the cluster's Namespaces): `namespace` is in the
+    /// inventory beside the object, so constraints with a `namespaceSelector` (and VAPs'
+    /// `namespaceObject`) see its labels. It is not judged itself.
+    pub fn evaluate_admission_within(
         &self,
         object: &Manifest,
         review: &Value,
+        namespace: Option<&Manifest>,
         budget: &Budget,
     ) -> Result<Report, Interrupted> {
-        let objects = std::slice::from_ref(object);
+        let with_namespace;
+        let objects = match namespace {
+            // The object first: its index is what the report's bookkeeping refers to.
+            Some(ns) => {
+                with_namespace = [object.clone(), ns.clone()];
+                &with_namespace[..]
+            }
+            None => std::slice::from_ref(object),
+        };
         let inventory = Inventory::new(objects);
         let crds = InputCrds::new(objects, self.schema.strict());
         let around = Surroundings {
@@ -411,7 +426,14 @@ impl Checker {
         if let Some(p) = self.policies.as_deref().filter(|p| p.combines()) {
             results.push(self.judge_combined(p, &[object], None, budget)?);
         }
-        Ok(self.report(results, Vec::new(), 0, objects, &self.object_rules))
+        // The report is about the judged object alone, not the namespace beside it.
+        Ok(self.report(
+            results,
+            Vec::new(),
+            0,
+            std::slice::from_ref(object),
+            &self.object_rules,
+        ))
     }
 
     /// Judges one object: every rule of `around`, the policies, then exemptions.
@@ -805,13 +827,22 @@ fn policy_raw(policies: &PolicySet, v: crate::policy::rego::PolicyViolation) -> 
         Some(crate::vocab::Enforcement::Warn) => (crate::vocab::Severity::Low, false),
         Some(crate::vocab::Enforcement::DryRun) => (crate::vocab::Severity::Low, true),
     };
+    let mut details = v.details;
+    if v.undecided {
+        // An undecided finding is advisory; what it would weigh once decided tells the webhook
+        // whether its failure mode answers (a deny constraint) or a warning does.
+        details.insert(
+            "advisoryIfDecided".to_owned(),
+            serde_json::Value::Bool(advisory),
+        );
+    }
     Raw {
         id: Cow::Owned(rule.id.clone()),
         name: Cow::Owned(rule.name.clone()),
         severity,
         violation: v.violation,
         policy: Some(rule.file.display().to_string()),
-        details: v.details,
+        details,
         advisory: advisory || v.undecided,
     }
 }
