@@ -15,6 +15,7 @@ mod docs;
 mod evaluation;
 mod fixtures;
 mod gatekeeper;
+mod gatekeeper_library_check;
 mod loader_properties;
 mod parking;
 mod pod_security_positions;
