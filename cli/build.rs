@@ -1,5 +1,5 @@
 //! Build facts for `kubegate --version`: the commit (from git, when the source is a checkout)
-//! and the regorus version (from Cargo.lock).
+//! and the regorus and cel versions (from Cargo.lock).
 
 use std::path::Path;
 use std::process::Command;
@@ -24,15 +24,21 @@ fn main() {
     println!("cargo:rustc-env=KUBEGATE_COMMIT={commit}");
 
     println!("cargo:rerun-if-changed=Cargo.lock");
-    let regorus = std::fs::read_to_string("Cargo.lock")
-        .ok()
-        .and_then(|lock| {
-            let at = lock.find("name = \"regorus\"\nversion = \"")?;
-            let rest = &lock[at + "name = \"regorus\"\nversion = \"".len()..];
-            rest.split('"').next().map(str::to_owned)
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
-    println!("cargo:rustc-env=KUBEGATE_REGORUS_VERSION={regorus}");
+    let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
+    for (name, var) in [
+        ("regorus", "KUBEGATE_REGORUS_VERSION"),
+        ("cel", "KUBEGATE_CEL_VERSION"),
+    ] {
+        let version = locked_version(&lock, name).unwrap_or_else(|| "unknown".to_owned());
+        println!("cargo:rustc-env={var}={version}");
+    }
+}
+
+/// The version Cargo.lock records for the package `name`.
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let key = format!("name = \"{name}\"\nversion = \"");
+    let at = lock.find(&key)?;
+    lock[at + key.len()..].split('"').next().map(str::to_owned)
 }
 
 /// One line of git's output, or nothing when git is missing, fails or prints nothing.

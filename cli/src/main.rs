@@ -53,11 +53,12 @@ fn long_version() -> String {
     };
     format!(
         "{}\ncommit: {}\nKubernetes API schemas: {schemas} (bundled)\nPod Security Standards: \
-         v1.0 to v1.{}\npolicy engines: Rego (regorus {}); CEL: not yet\nbuilt-in rules: {}",
+         v1.0 to v1.{}\npolicy engines: Rego (regorus {}), CEL (cel {})\nbuilt-in rules: {}",
         env!("CARGO_PKG_VERSION"),
         env!("KUBEGATE_COMMIT"),
         kubegate_engine::PSS_NEWEST_MINOR,
         env!("KUBEGATE_REGORUS_VERSION"),
+        env!("KUBEGATE_CEL_VERSION"),
         kubegate_engine::registry::builtin().len()
     )
 }

@@ -2402,12 +2402,13 @@ fn version_names_the_build() {
     let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
     let versions = kubegate_engine::schemas::bundled_versions().expect("bundle");
     let expected = format!(
-        "kubegate {}\ncommit: {head}\nKubernetes API schemas: {} to {} (bundled)\nPod Security Standards: v1.0 to v1.{}\npolicy engines: Rego (regorus {}); CEL: not yet\nbuilt-in rules: {}\n",
+        "kubegate {}\ncommit: {head}\nKubernetes API schemas: {} to {} (bundled)\nPod Security Standards: v1.0 to v1.{}\npolicy engines: Rego (regorus {}), CEL (cel {})\nbuilt-in rules: {}\n",
         env!("CARGO_PKG_VERSION"),
         versions.first().expect("a version"),
         versions.last().expect("a version"),
         kubegate_engine::PSS_NEWEST_MINOR,
         env!("KUBEGATE_REGORUS_VERSION"),
+        env!("KUBEGATE_CEL_VERSION"),
         kubegate_engine::registry::builtin().len()
     );
     assert_eq!(text, expected);
