@@ -1,4 +1,5 @@
-use crate::model::workload::{pod_labels, POD_CREATING_KINDS};
+use crate::model::workload::pod_labels;
+use crate::rules::best_practices::selection::{namespace_phrase, workloads_in};
 use crate::rules::{Context, Rule};
 use crate::vocab::Violation;
 use serde_json::Value;
@@ -115,12 +116,7 @@ impl Rule for DanglingService {
                 .iter()
                 .all(|(k, v)| labels.and_then(|l| l.get(*k)).and_then(Value::as_str) == Some(*v))
         };
-        let matched = POD_CREATING_KINDS.iter().any(|(group, kind)| {
-            cx.inventory
-                .in_namespace(group, kind, namespace)
-                .into_iter()
-                .any(|w| selects(pod_labels(w)))
-        });
+        let matched = workloads_in(cx, namespace).any(|w| selects(pod_labels(w)));
         if matched {
             return;
         }
@@ -132,10 +128,7 @@ impl Rule for DanglingService {
                  has those labels, so the Service has no endpoints",
                 object.name.as_deref().unwrap_or("<unnamed>"),
                 labels.join(", "),
-                namespace.map_or_else(
-                    || "the cluster scope".to_owned(),
-                    |ns| format!("namespace {ns:?}")
-                ),
+                namespace_phrase(namespace),
             ),
         });
     }

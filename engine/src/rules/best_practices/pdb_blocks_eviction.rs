@@ -1,5 +1,6 @@
 use crate::model::selector::LabelSelector;
 use crate::model::manifest::Manifest;
+use crate::rules::best_practices::selection::selects_pods_of;
 use crate::rules::best_practices::single_replica::{autoscaler, declared_replicas, is_replicated};
 use crate::rules::{Context, Rule};
 use crate::vocab::Violation;
@@ -219,9 +220,7 @@ impl Rule for PdbBlocksEviction {
             .flat_map(|kind| cx.inventory.in_namespace("apps", kind, namespace))
             .filter(|w| is_replicated(w))
         {
-            let labels =
-                crate::model::position::lookup(&workload.value, "/spec/template/metadata/labels");
-            if !selector.matches(labels) {
+            if !selects_pods_of(&selector, workload) {
                 continue;
             }
             // One unreadable count makes the total unknown: judge nothing.
